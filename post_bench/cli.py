@@ -1,0 +1,189 @@
+"""Command line: ``post-bench run | validate | ls | report | audit | bench``.
+
+Exit codes: 0 ok, 2 bad input (one line per problem, no traceback), 1 internal error.
+Heavy libraries are imported inside commands so that ``--help``, ``ls`` and errors stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from post_bench.errors import UserInputError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserInputError as err:
+            for line in err.problems:
+                click.echo(line, err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="post-bench")
+def main() -> None:
+    """Privacy auditing and benchmarking for soft prompts (POST and baselines)."""
+
+
+def _plan(suite):
+    from post_bench.attacks.plan import attack_units
+    from post_bench.methods import Planner
+    from post_bench.runner.plan import Plan
+
+    planner = Planner(suite)
+    plan = Plan()
+    for unit in planner.method_units():
+        plan.add(unit)
+    for unit in attack_units(planner):
+        plan.add(unit)
+    return plan
+
+
+@main.command()
+@click.argument("suite_file", type=click.Path(dir_okay=False))
+def validate(suite_file: str) -> None:
+    """Check a suite without training: keys, types, ranges, names, files."""
+    from post_bench.suite import load_suite
+
+    suite = load_suite(suite_file)
+    plan = _plan(suite)
+    kinds: dict[str, int] = {}
+    for u in plan:
+        kinds[u.kind] = kinds.get(u.kind, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in kinds.items())
+    click.echo(f"{suite_file}: ok — suite {suite.name!r}, {len(plan)} units ({summary})")
+
+
+@main.command()
+@click.argument("suite_file", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="run directory (default runs/<suite name>)")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--ray-address", default=None, help="Ray cluster address (default: suite ray_address or RAY_ADDRESS)")
+@click.option("--no-report", is_flag=True, help="skip writing RUN_DIR/report/")
+def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | None, no_report: bool) -> None:
+    """Run a suite; a rerun resumes and skips finished units."""
+    from post_bench.runner.context import RunContext
+    from post_bench.runner.results import collect, write_results
+    from post_bench.runner.store import RunStore
+    from post_bench.suite import load_suite
+
+    suite = load_suite(suite_file)
+    plan = _plan(suite)
+    root = Path(out_dir or Path("runs") / suite.name)
+    store = RunStore(root)
+    ctx = RunContext(suite, root)
+    click.echo(f"suite {suite.name!r}: {len(plan)} units -> {root}")
+    failure = None
+    try:
+        if executor == "ray":
+            from post_bench.runner.ray_executor import run_ray
+
+            run_ray(plan, ctx, store, address=ray_address or suite.ray_address)
+        else:
+            from post_bench.runner.execute import run_local
+
+            run_local(plan, ctx, store)
+    except KeyboardInterrupt:
+        failure = "interrupted"
+    except RuntimeError as err:
+        failure = str(err)
+    results = collect(plan, store, suite.model_dump(mode="json"), ctx.device)
+    write_results(root / "results.json", results)
+    click.echo(f"wrote {root / 'results.json'}")
+    if not no_report:
+        from post_bench.report import render_report
+
+        written = render_report(results, root / "report")
+        click.echo(f"wrote report {root / 'report' / 'report.md'} ({len(written)} files)")
+    if failure:
+        click.echo(f"error: {failure}; finished units are kept, rerun to resume", err=True)
+        sys.exit(1)
+    _print_utility(results)
+
+
+def _print_utility(results: dict) -> None:
+    for row in results["utility"]:
+        eps = "inf" if row["epsilon"] is None else f"{row['epsilon']:g}"
+        click.echo(f"  {row['dataset']:<16} {row['method']:<16} eps={eps:<5} seed={row['seed']} "
+                   f"acc={row['accuracy']:.3f} (n={row['n_test']})")
+
+
+@main.command("ls")
+@click.argument("what", type=click.Choice(["methods", "attacks", "datasets", "models"]))
+def ls_cmd(what: str) -> None:
+    """List the names a suite can use."""
+    if what == "methods":
+        from post_bench.methods import METHODS
+
+        for name in METHODS.names():
+            click.echo(f"{name:<16} {METHODS.get(name).description}")
+    elif what == "attacks":
+        from post_bench.checks import ATTACKS
+
+        for name in ATTACKS:
+            click.echo(name)
+    elif what == "datasets":
+        from post_bench.data import dataset_names
+
+        for name in [*dataset_names(), "hf:<name>[:<config>]", "path:<csv|jsonl|tsv>"]:
+            click.echo(name)
+    else:
+        from post_bench.models.loading import model_names
+
+        for name in model_names():
+            click.echo(name)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--to", "to_dir", type=click.Path(file_okay=False), help="output dir (default RUN_DIR/report)")
+def report(run_dir: str, to_dir: str | None) -> None:
+    """Re-render the report from RUN_DIR/results.json alone (no model is loaded)."""
+    from post_bench.report import load_results, render_report
+
+    path = Path(run_dir) / "results.json"
+    if not path.is_file():
+        raise UserInputError(f"{path}: not found; allowed: a run directory written by post-bench run")
+    try:
+        results = load_results(path)
+    except ValueError as err:
+        raise UserInputError(f"{path}: {err}") from None
+    out = Path(to_dir) if to_dir else Path(run_dir) / "report"
+    written = render_report(results, out)
+    click.echo(f"wrote {len(written)} files to {out}")
+
+
+@main.command()
+@click.argument("prompt", type=click.Path())
+@click.option("--model", "model", required=True, help="model name (as in a suite)")
+@click.option("--dataset", "dataset", required=True, help="data set name (as in a suite)")
+@click.option("--shadows", default=8, show_default=True, type=click.IntRange(2, 1024))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="where to write audit.json")
+@click.option("--steps", default=30, show_default=True, type=click.IntRange(1))
+@click.option("--epsilon", default=None, type=float, help="train shadows with DP at this epsilon (default: non-private)")
+@click.option("--seed", default=0, show_default=True, type=int)
+def audit(prompt, model, dataset, shadows, out_dir, steps, epsilon, seed) -> None:
+    """Audit a prompt someone else tuned: shape, utility, LiRA vs shadow prompts, nearest tokens."""
+    from post_bench.attacks.audit import run_audit
+
+    run_audit(prompt, model=model, dataset=dataset, shadows=shadows, out_dir=out_dir, steps=steps,
+              epsilon=epsilon, seed=seed, echo=click.echo)
+
+
+@main.command()
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None, help="write the JSON here")
+@click.option("--quick", is_flag=True, help="tiny model only (seconds)")
+def bench(out_file: str | None, quick: bool) -> None:
+    """Performance ratios within one run (DP/non-DP step, stacked shadows, head cost)."""
+    from post_bench.bench import run_bench
+
+    run_bench(out_file, quick=quick, echo=click.echo)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

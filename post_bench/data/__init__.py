@@ -1,0 +1,60 @@
+"""Data sets by name: offline aliases, ``hf:<name>[:<config>]`` (network) and ``path:<file>``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+from ..registry import Registry, UnknownNameError
+from . import offline
+from .canaries import Canary, candidate_secrets, make_canaries, plant_canaries
+from .files import file_problem, load_path
+from .splits import make_splits, sample_public
+from .tasks import TASKS, generic_task, get_task
+from .types import Splits, Task, TextDataset
+
+DATASETS: Registry[Callable[[], TextDataset]] = Registry("dataset")
+for _alias, _loader in offline.LOADERS.items():
+    DATASETS.add(_alias, _loader)
+
+__all__ = [
+    "DATASETS", "TASKS", "Canary", "Splits", "Task", "TextDataset", "candidate_secrets", "check_dataset_spec",
+    "dataset_names", "generic_task", "get_task", "load_dataset", "load_path", "make_canaries", "make_splits",
+    "plant_canaries", "sample_public",
+]
+
+
+def dataset_names() -> list[str]:
+    """The offline aliases (``hf:`` and ``path:`` names are open-ended)."""
+    return DATASETS.names()
+
+
+@cache
+def _load_alias(alias: str) -> TextDataset:
+    return DATASETS.get(alias)()
+
+
+def load_dataset(spec: str, **path_options) -> TextDataset:
+    """Load ``hf:<name>[:<config>]``, ``path:<file>`` (options: text_column, label_column, label_words)
+    or an offline alias (unknown alias -> UnknownNameError with a did-you-mean hint)."""
+    if spec.startswith("hf:"):
+        from .hub import load_hub
+
+        name, _, config = spec[3:].partition(":")
+        return load_hub(name, config or None)
+    if spec.startswith("path:"):
+        return load_path(spec[5:], **path_options)
+    return _load_alias(spec)
+
+
+def check_dataset_spec(spec: str) -> str | None:
+    """What is wrong with a data set name, checked without loading it; ``None`` when it looks fine."""
+    if spec.startswith("hf:"):
+        return None if spec[3:].partition(":")[0] else "empty hub data set name after 'hf:'"
+    if spec.startswith("path:"):
+        return file_problem(spec[5:]) if spec[5:] else "empty file name after 'path:'"
+    try:
+        DATASETS.get(spec)
+    except UnknownNameError as exc:
+        return f"{exc}; allowed: {', '.join(dataset_names())}, hf:<name>, path:<file>"
+    return offline.missing_package(spec)

@@ -1,0 +1,109 @@
+"""Method base class, registry, and the planner that builds the units methods share."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from post_bench.registry import Registry
+from post_bench.runner.plan import Unit
+from post_bench.suite import Suite
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Method:
+    """A way to get a prompt for the target; ``plan`` returns the unit that evaluates it."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    private: ClassVar[bool] = True  # trains on private data: planned once per suite epsilon
+    needs_source: ClassVar[bool] = False
+    needs_public: ClassVar[bool] = False
+    Params: ClassVar[type[BaseModel]] = NoParams
+
+    def plan(self, planner: Planner, dataset: str, seed: int, epsilon: float | None, params) -> Unit:
+        raise NotImplementedError
+
+
+METHODS: Registry[type[Method]] = Registry("method")
+
+
+def eps_label(epsilon: float | None) -> str:
+    return "inf" if epsilon is None else f"{epsilon:g}"
+
+
+class Planner:
+    """Builds units from a suite; identical configs give identical unit ids (shared work)."""
+
+    def __init__(self, suite: Suite):
+        self.suite = suite
+        self.canaries = None
+        for attack in suite.attacks:
+            if attack.name == "extraction":
+                self.canaries = {"count": attack.canaries, "repetitions": attack.repetitions}
+
+    # ------------------------------------------------------------------ common pieces
+    def data_cfg(self, dataset: str, seed: int) -> dict:
+        b = self.suite.budget
+        return {"dataset": dataset, "seed": seed, "train_size": b.train_size, "val_size": b.val_size,
+                "test_size": b.test_size, "max_tokens": b.max_tokens, "canaries": self.canaries}
+
+    @property
+    def public_dataset(self) -> str:
+        return self.suite.datasets.public or "friends"
+
+    def source_unit(self) -> Unit | None:
+        src = self.suite.models.source
+        if src is None or src.model is not None:
+            return None
+        d = src.distill or type(src).model_fields["distill"].annotation.__args__[0]()
+        cfg = {"model": self.suite.models.target, **d.model_dump(), "public": d.public or self.public_dataset,
+               "public_size": self.suite.budget.public_size, "seed": self.suite.seeds[0]}
+        return Unit("distill", cfg, label=f"distill {self.suite.models.target} layers {d.layers}")
+
+    def model_ref(self, role: str) -> tuple[str, dict]:
+        """(model name or '@model', deps) for the target or the source."""
+        if role == "target":
+            return self.suite.models.target, {}
+        src = self.suite.models.source
+        if src is None:
+            raise ValueError("this method needs models.source")
+        if src.model is not None:
+            return src.model, {}
+        return "@model", {"model": self.source_unit()}
+
+    def tuning_cfg(self, overrides: dict | None = None) -> dict:
+        t = self.suite.tuning.model_dump()
+        t.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        return t
+
+    def tune(self, role: str, dataset: str, seed: int, epsilon: float | None, overrides: dict | None = None) -> Unit:
+        model, deps = self.model_ref(role)
+        cfg = {"role": role, "model": model, **self.data_cfg(dataset, seed), "epsilon": epsilon,
+               "prompt_length": self.suite.budget.prompt_length, **self.tuning_cfg(overrides)}
+        return Unit("tune", cfg, deps, label=f"tune {role} {dataset} eps={eps_label(epsilon)} seed={seed}")
+
+    def evaluate(self, method: str, role: str, dataset: str, seed: int, epsilon: float | None,
+                 prompt: Unit | None = None) -> Unit:
+        model, deps = self.model_ref(role)
+        if prompt is not None:
+            deps = {**deps, "prompt": prompt}
+        cfg = {"method": method, "role": role, "model": model, **self.data_cfg(dataset, seed), "epsilon": epsilon,
+               "eval_batch_size": self.suite.budget.eval_batch_size}
+        return Unit("evaluate", cfg, deps, label=f"eval {method} {dataset} eps={eps_label(epsilon)} seed={seed}")
+
+    # ------------------------------------------------------------------ the whole suite
+    def method_units(self) -> list[Unit]:
+        out = []
+        for entry in self.suite.methods:
+            method = METHODS.get(entry.name)()
+            params = method.Params.model_validate(entry.model_extra or {})
+            for dataset in self.suite.datasets.private:
+                for seed in self.suite.seeds:
+                    for eps in (self.suite.epsilons if method.private else [None]):
+                        out.append(method.plan(self, dataset, seed, eps, params))
+        return out

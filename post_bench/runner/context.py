@@ -1,0 +1,91 @@
+"""What a running unit can reach: the suite, its inputs' directories, and in-process caches of loaded
+models, data splits and tokenised data (several units of one process share them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from post_bench.suite import Suite
+
+
+def pick_device(setting: str) -> str:
+    import torch
+
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("the suite asks for device: cuda but no CUDA device is available")
+    return setting
+
+
+@dataclass
+class RunContext:
+    suite: Suite
+    root: Path
+    _backbones: dict = field(default_factory=dict)
+    _splits: dict = field(default_factory=dict)
+    _encoded: dict = field(default_factory=dict)
+
+    @cached_property
+    def device(self) -> str:
+        return pick_device(self.suite.device)
+
+    def unit_dir(self, unit) -> Path:
+        return self.root / "units" / unit.id
+
+    # ----------------------------------------------------------------- models
+    def model_name(self, unit, key: str = "model") -> str:
+        """The model a unit runs on: a name from its config, or ``@dep`` = the model a dep unit wrote."""
+        name = unit.config[key]
+        if name.startswith("@"):
+            return f"path:{self.unit_dir(unit.deps[name[1:]]) / 'model'}"
+        return name
+
+    def backbone(self, name: str):
+        if name not in self._backbones:
+            from post_bench.models.backbone import Backbone
+            from post_bench.models.loading import load_pretrained
+
+            model, tok, kind = load_pretrained(name)
+            self._backbones[name] = Backbone(model, tok, kind, name=name, device=self.device)
+        return self._backbones[name]
+
+    # ----------------------------------------------------------------- data
+    def splits(self, dataset: str, seed: int):
+        key = (dataset, seed)
+        if key not in self._splits:
+            from post_bench.data import load_dataset, make_splits
+
+            b = self.suite.budget
+            ds = load_dataset(dataset)
+            if ds.labels is None or ds.task is None:
+                raise ValueError(f"data set {dataset!r} has no labels: it cannot be a private classification set")
+            self._splits[key] = make_splits(ds, seed=seed, train_size=b.train_size, val_size=b.val_size,
+                                            test_size=b.test_size)
+        return self._splits[key]
+
+    def private_train(self, dataset: str, seed: int, canaries: dict | None):
+        """The private training split, with canaries planted when the suite attacks extraction."""
+        train = self.splits(dataset, seed).train
+        if not canaries:
+            return train
+        from post_bench.data import make_canaries, plant_canaries
+
+        cans = make_canaries(canaries["count"], seed=seed)
+        return plant_canaries(train, cans, canaries["repetitions"], seed=seed)
+
+    def public(self, dataset: str, seed: int, size: int):
+        from post_bench.data import load_dataset, sample_public
+
+        return sample_public(load_dataset(dataset), seed=seed, size=size)
+
+    def encoded(self, backbone, data, split: str, max_tokens: int, template: str | None = None):
+        """Tokenised data for a backbone (cached by model, data, split and template)."""
+        task = data.task
+        tmpl = template or (task.template(backbone.kind) if task else "{text}")
+        key = (backbone.name, data.name, split, len(data), hash(data.texts), max_tokens, tmpl)
+        if key not in self._encoded:
+            self._encoded[key] = backbone.encode(data.texts, tmpl, max_tokens, data.labels)
+        return self._encoded[key]

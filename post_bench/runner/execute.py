@@ -1,0 +1,65 @@
+"""Run one unit (shared by every executor) and the local in-process executor."""
+
+from __future__ import annotations
+
+import shutil
+import traceback
+
+import click
+from tqdm.auto import tqdm
+
+from post_bench.runner import cost
+from post_bench.runner.context import RunContext
+from post_bench.runner.plan import Plan, Unit
+from post_bench.runner.store import RunStore
+from post_bench.runner.units import UNIT_KINDS, load_unit_kinds
+
+
+def run_unit(unit: Unit, ctx: RunContext, store: RunStore) -> dict:
+    """Run a unit in a private work dir, measure its cost, then publish it atomically with done.json."""
+    load_unit_kinds()
+    work = store.begin(unit.id)
+    try:
+        with cost.measure() as meter:
+            record = UNIT_KINDS.get(unit.kind)(unit, ctx, work) or {}
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    config = unit.config
+    record["cost"] = [{
+        "unit": unit.id, "kind": unit.kind, "label": unit.label, "method": config.get("method"),
+        "model": record.get("model_name", config.get("model")), "model_role": config.get("role"),
+        "wall_s": round(meter.wall_s, 3), "tokens": meter.tokens, "flops": meter.flops,
+        "peak_mem_mb": round(meter.peak_mem_mb, 1), "device": ctx.device, "by_model": meter.by_model,
+    }]
+    record["unit"] = unit.describe()
+    store.commit(unit.id, work, record)
+    return record
+
+
+def _apply_threads(ctx: RunContext) -> None:
+    if ctx.suite.threads:
+        import torch
+
+        torch.set_num_threads(ctx.suite.threads)
+
+
+def run_local(plan: Plan, ctx: RunContext, store: RunStore, echo=click.echo) -> None:
+    _apply_threads(ctx)
+    removed = store.clean_partial()
+    if removed:
+        echo(f"removed {removed} unfinished unit dir(s) from an interrupted run")
+    todo = [u for u in plan if not store.is_done(u.id)]
+    skipped = len(plan) - len(todo)
+    if skipped:
+        echo(f"resuming: {skipped} of {len(plan)} units already done, skipped")
+    bar = tqdm(todo, desc="units", unit="unit", dynamic_ncols=True)
+    for unit in bar:
+        bar.set_postfix_str(unit.label or unit.id)
+        try:
+            record = run_unit(unit, ctx, store)
+        except Exception as err:
+            tqdm.write(traceback.format_exc())
+            raise RuntimeError(f"unit {unit.id} ({unit.label}) failed: {err}") from err
+        c = record["cost"][0]
+        tqdm.write(f"done {unit.id:<26} {unit.label:<48} {c['wall_s']:8.1f}s")

@@ -1,0 +1,48 @@
+"""Assemble ``results.json`` (schema 1) from the finished units of a plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import subprocess
+from pathlib import Path
+
+from post_bench.runner.plan import Plan
+from post_bench.runner.store import RunStore, write_json_atomic
+
+SECTIONS = ("utility", "privacy", "extraction", "distill", "cost")
+
+
+def environment(device: str) -> dict:
+    import opacus
+    import torch
+    import transformers
+
+    import post_bench
+
+    try:
+        git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(post_bench.__file__).parent).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        git = None
+    return {"post_bench": post_bench.__version__, "torch": torch.__version__, "transformers": transformers.__version__,
+            "opacus": opacus.__version__, "python": platform.python_version(), "device": device,
+            "cpu_threads": torch.get_num_threads(), "git": git,
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+def collect(plan: Plan, store: RunStore, suite_dict: dict, device: str) -> dict:
+    results: dict = {"schema": 1, "suite": suite_dict, "env": environment(device)}
+    for name in SECTIONS:
+        results[name] = []
+    for unit in plan:
+        if not store.is_done(unit.id):
+            continue
+        record = store.done_record(unit.id)
+        for name in SECTIONS:
+            results[name].extend(record.get(name, []))
+    return results
+
+
+def write_results(path: Path, results: dict) -> None:
+    write_json_atomic(path, results)

@@ -1,0 +1,231 @@
+"""Suite schema: typed, strict (unknown keys are errors), with cross-field checks.
+
+``load_suite(path)`` returns a :class:`Suite` or raises :class:`UserInputError` listing every problem in
+the file, one line each: ``FILE: key.path: what is wrong; allowed: ...``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from post_bench.errors import UserInputError, problem
+from post_bench.registry import did_you_mean
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+PosInt = Annotated[int, Field(ge=1)]
+Prob = Annotated[float, Field(gt=0, le=1)]
+
+
+class DistillConfig(Strict):
+    layers: list[int] = [0, 1, -2, -1]
+    steps: PosInt = 200
+    batch_size: PosInt = 8
+    max_tokens: PosInt = 64
+    lr: Annotated[float, Field(gt=0, le=1)] = 5e-4
+    warmup: Annotated[int, Field(ge=0)] = 10
+    grad_clip: Annotated[float, Field(gt=0)] = 1.0
+    temperature: Annotated[float, Field(gt=0)] = 2.0
+    kd_weight: Annotated[float, Field(ge=0, le=1)] = 0.5
+    public: str | None = None  # default: datasets.public
+
+
+class SourceConfig(Strict):
+    distill: DistillConfig | None = None
+    model: str | None = None  # use an existing model as the source instead of distilling
+
+
+class ModelsConfig(Strict):
+    target: str
+    source: SourceConfig | None = None
+
+
+class DatasetsConfig(Strict):
+    private: list[str] = Field(min_length=1)
+    public: str | None = None
+
+
+class Budget(Strict):
+    train_size: Annotated[int, Field(ge=8)] = 512
+    val_size: Annotated[int, Field(ge=0)] = 64
+    test_size: Annotated[int, Field(ge=8)] = 200
+    public_size: Annotated[int, Field(ge=8)] = 256
+    max_tokens: Annotated[int, Field(ge=8, le=4096)] = 64
+    prompt_length: Annotated[int, Field(ge=1, le=512)] = 10
+    eval_batch_size: PosInt = 32
+
+
+class TuningConfig(Strict):
+    steps: PosInt = 100
+    batch_size: PosInt = 16
+    lr: Annotated[float, Field(gt=0, le=10)] = 5e-3
+    dp_lr: Annotated[float, Field(gt=0, le=10)] | None = None  # default: lr
+    clip: Annotated[float, Field(gt=0)] = 1.0
+    delta: Annotated[float, Field(gt=0, lt=1)] | None = None  # default: 1/N
+    accountant: Literal["prv", "rdp"] = "prv"
+    init: Literal["text", "vocab", "random"] = "text"
+    micro_batch: PosInt = 64
+
+
+class AttackConfig(Strict):
+    name: str
+    methods: list[str] = ["source_only"]
+    epsilons: list[float | None] | None = None  # default: the suite's epsilons
+    shadows: Annotated[int, Field(ge=2, le=1024)] = 16
+    population: Annotated[int, Field(ge=4)] = 128
+    variants: list[Literal["online", "offline", "fixed_variance"]] = ["online", "offline", "fixed_variance"]
+    canaries: Annotated[int, Field(ge=1)] = 8
+    repetitions: PosInt = 4
+    candidates: Annotated[int, Field(ge=2)] = 1000
+    generate_tokens: Annotated[int, Field(ge=0)] = 0
+
+    @field_validator("epsilons", mode="before")
+    @classmethod
+    def _eps(cls, v):
+        return None if v is None else [_epsilon(x) for x in v]
+
+
+def _epsilon(x: Any) -> float | None:
+    """inf / "inf" / null all mean non-private (None)."""
+    if x is None or (isinstance(x, str) and x.strip().lower() in {"inf", "infinity", "none", "∞"}):
+        return None
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise ValueError(f"epsilon must be a positive number or inf, got {x!r}")
+    if math.isinf(x):
+        return None
+    if not x > 0:
+        raise ValueError(f"epsilon must be > 0, got {x}")
+    return float(x)
+
+
+class MethodEntry(Strict):
+    model_config = ConfigDict(extra="allow", frozen=True)  # method parameters, checked per method
+    name: str
+
+
+class Suite(Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: Annotated[int, Field(ge=0)] = 0  # 0: leave torch's default
+    seeds: list[int] = Field(default=[0], min_length=1)
+    epsilons: list[float | None] = Field(default=[None], min_length=1)
+    models: ModelsConfig
+    datasets: DatasetsConfig
+    budget: Budget = Budget()
+    tuning: TuningConfig = TuningConfig()
+    methods: list[MethodEntry] = Field(min_length=1)
+    attacks: list[AttackConfig] = []
+    ray_address: str | None = None
+
+    @field_validator("epsilons", mode="before")
+    @classmethod
+    def _eps(cls, v):
+        return [_epsilon(x) for x in v] if isinstance(v, list) else v
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _short_methods(cls, v):
+        return [{"name": m} if isinstance(m, str) else m for m in v] if isinstance(v, list) else v
+
+    def method_params(self, name: str) -> dict:
+        for m in self.methods:
+            if m.name == name:
+                return dict(m.model_extra or {})
+        raise KeyError(name)
+
+    @property
+    def method_names(self) -> list[str]:
+        return [m.name for m in self.methods]
+
+    def has_distilled_source(self) -> bool:
+        return self.models.source is not None and self.models.source.model is None
+
+
+# ------------------------------------------------------------------------- loading and errors
+def _loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _pydantic_problems(source: str, err: ValidationError, prefix: str = "", model=None) -> list[str]:
+    lines = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p in {"function-after[_eps(), list[union[float,none]]]"}))
+        key = prefix + _loc(loc)
+        kind = e["type"]
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(model, loc[:-1]) if model else None
+            hint = did_you_mean(str(loc[-1]), allowed or [])
+            lines.append(problem(source, key, f"unknown key{hint}", ", ".join(allowed) if allowed else None))
+        elif kind == "literal_error":
+            lines.append(problem(source, key, f"{e['input']!r} is not allowed", e["ctx"]["expected"].replace("'", "")))
+        elif kind == "missing":
+            lines.append(problem(source, key, "required key missing"))
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(problem(source, key, f"{msg} (got {e['input']!r})" if kind != "value_error" else msg))
+    return lines
+
+
+def _allowed_keys(model, loc: tuple) -> list[str] | None:
+    """Field names of the sub-model at ``loc`` (for 'allowed:' and 'did you mean')."""
+    import typing
+
+    current = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        ann = field.annotation
+        candidates = [ann, *typing.get_args(ann)]
+        for arg in list(candidates):
+            candidates += list(typing.get_args(arg))
+        current = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if current is None:
+            return None
+    return sorted(current.model_fields) if current is not None else None
+
+
+def parse_suite(data: Any, source: str) -> Suite:
+    """Validate a loaded YAML mapping; collect every problem into one UserInputError."""
+    if not isinstance(data, dict):
+        raise UserInputError(problem(source, "", "a suite must be a YAML mapping at the top level"))
+    try:
+        suite = Suite.model_validate(data)
+    except ValidationError as err:
+        raise UserInputError(_pydantic_problems(source, err, model=Suite)) from None
+    from post_bench.checks import cross_check
+
+    problems = cross_check(suite, source)
+    if problems:
+        raise UserInputError(problems)
+    return suite
+
+
+def load_suite(path: str | Path) -> Suite:
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(problem(str(path), "", "suite file not found"))
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise UserInputError(problem(str(path), "", f"invalid YAML: {where}{getattr(err, 'problem', err)}")) from None
+    return parse_suite(data, str(path))

@@ -1,0 +1,45 @@
+"""``evaluate`` unit: accuracy of a model (with a soft or discrete prompt, or none) on the test split."""
+
+from __future__ import annotations
+
+import json
+
+from post_bench.models.backbone import accuracy
+from post_bench.models.soft_prompt import load_prompt
+from post_bench.runner.units import UNIT_KINDS
+
+
+def prompt_of(ctx, unit):
+    """(soft prompt tensor or None, discrete instruction text or None) from a unit's ``prompt`` input."""
+    dep = unit.deps.get("prompt")
+    if dep is None:
+        return None, None
+    folder = ctx.unit_dir(dep)
+    if (folder / "prompt.txt").is_file():
+        return None, (folder / "prompt.txt").read_text()
+    tensor, _ = load_prompt(folder / "prompt")
+    return tensor, None
+
+
+@UNIT_KINDS.register("evaluate")
+def run_evaluate(unit, ctx, work):
+    cfg = unit.config
+    backbone = ctx.backbone(ctx.model_name(unit))
+    test = ctx.splits(cfg["dataset"], cfg["seed"]).test
+    soft, text = prompt_of(ctx, unit)
+    template = test.task.template(backbone.kind)
+    if text:
+        template = text.strip() + "\n" + template
+    enc = ctx.encoded(backbone, test, f"test-{cfg['seed']}", cfg["max_tokens"] + (64 if text else 0), template)
+    label_ids = backbone.label_token_ids(test.task)
+    scores = backbone.score_dataset(enc, label_ids, soft, batch_size=cfg["eval_batch_size"])
+    dp = None
+    if "prompt" in unit.deps:
+        dp = json.loads((ctx.unit_dir(unit.deps["prompt"]) / "done.json").read_text()).get("dp")
+    row = {"dataset": cfg["dataset"], "method": cfg["method"], "model": backbone.name, "model_role": cfg["role"],
+           "epsilon": cfg["epsilon"], "seed": cfg["seed"], "accuracy": accuracy(scores, enc.labels),
+           "n_test": len(enc)}
+    if dp:
+        row.update({"accountant": dp.get("accountant"), "noise_multiplier": dp.get("noise_multiplier"),
+                    "delta": dp.get("delta"), "epsilon_spent": dp.get("epsilon_spent")})
+    return {"utility": [row], "model_name": backbone.name}

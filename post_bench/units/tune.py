@@ -1,0 +1,38 @@
+"""``tune`` unit: a soft prompt tuned on private data, DP-SGD when ``epsilon`` is finite."""
+
+from __future__ import annotations
+
+from post_bench.models.soft_prompt import init_prompt, save_prompt
+from post_bench.runner.units import UNIT_KINDS
+from post_bench.training.accounting import calibrate
+from post_bench.training.prompt_tuning import TuneSettings, tune_prompts
+
+
+def dp_settings(cfg: dict, n: int) -> tuple[TuneSettings, dict | None]:
+    """Tuning settings for ``n`` private examples; for finite ε the noise from the accountant."""
+    eps = cfg["epsilon"]
+    steps, batch = cfg["steps"], min(cfg["batch_size"], n)
+    if eps is None:
+        return TuneSettings(steps, batch, cfg["lr"], micro_batch=cfg["micro_batch"]), None
+    delta = cfg.get("delta") or 1.0 / n
+    cal = calibrate(eps, delta, batch / n, steps, cfg["accountant"])
+    settings = TuneSettings(steps, batch, cfg.get("dp_lr") or cfg["lr"], clip=cfg["clip"],
+                            noise_multiplier=cal.noise_multiplier, micro_batch=cfg["micro_batch"])
+    return settings, cal.to_dict()
+
+
+@UNIT_KINDS.register("tune")
+def run_tune(unit, ctx, work):
+    cfg = unit.config
+    backbone = ctx.backbone(ctx.model_name(unit))
+    train = ctx.private_train(cfg["dataset"], cfg["seed"], cfg["canaries"])
+    enc = ctx.encoded(backbone, train, f"train-{cfg['seed']}", cfg["max_tokens"])
+    label_ids = backbone.label_token_ids(train.task)
+    init = init_prompt(backbone, cfg["prompt_length"], init=cfg["init"], text=train.task.instruction, seed=cfg["seed"])
+    settings, dp = dp_settings(cfg, len(enc))
+    prompt, history = tune_prompts(backbone, enc, label_ids, init, settings, seed=cfg["seed"], desc=unit.label)
+    meta = {"method": "tune", "role": cfg["role"], "dataset": cfg["dataset"], "epsilon": cfg["epsilon"],
+            "noise_multiplier": dp["noise_multiplier"] if dp else None}
+    save_prompt(work / "prompt", prompt, base_model=backbone.name, init_text=train.task.instruction, metadata=meta,
+                task_type="SEQ_CLS" if backbone.kind == "mlm" else "CAUSAL_LM")
+    return {"dp": dp, "loss_curve": [round(x, 5) for x in history], "n_train": len(enc), "model_name": backbone.name}

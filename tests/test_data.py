@@ -1,0 +1,144 @@
+"""Data package: offline loaders, splits, path: files, canaries, names."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from post_bench.data import (
+    check_dataset_spec,
+    dataset_names,
+    load_dataset,
+    make_canaries,
+    make_splits,
+    plant_canaries,
+    sample_public,
+)
+from post_bench.data.canaries import candidate_secrets
+from post_bench.data.types import TextDataset
+from post_bench.errors import UserInputError
+from post_bench.registry import UnknownNameError
+
+
+@pytest.mark.parametrize(
+    ("alias", "rows", "classes"),
+    [("election-tweets", 6444, 2), ("bbc-news", 2225, 5), ("20newsgroups", 18821, 20), ("reuters-r8", 7674, 8)],
+)
+def test_offline_labelled_sets(alias, rows, classes):
+    ds = load_dataset(alias)
+    assert len(ds) == rows
+    assert ds.task is not None and ds.task.num_classes == classes
+    assert set(ds.labels) == set(range(classes))
+    assert all(t and t == t.strip() and "  " not in t for t in ds.texts)
+    assert load_dataset(alias) is ds  # cached in-process
+
+
+def test_election_and_bbc_labels_match_content():
+    tweets = load_dataset("election-tweets")
+    assert tweets.task.class_names == ("HillaryClinton", "realDonaldTrump")
+    assert tweets.labels.count(0) == 3226 and tweets.labels.count(1) == 3218
+    assert tweets.texts[1].startswith('Last night, Donald Trump said not paying taxes was "smart." You')
+    bbc = load_dataset("bbc-news")
+    assert [bbc.labels.count(c) for c in range(5)] == [510, 386, 417, 511, 401]
+    first = {c: bbc.texts[bbc.labels.index(c)] for c in range(5)}
+    assert first[0].startswith("Ad sales boost Time Warner profit")
+    assert bbc.task.class_names[3] == "sport"
+
+
+def test_friends_is_unlabelled_public_text():
+    ds = load_dataset("friends")
+    assert ds.labels is None and ds.task is None and len(ds) > 60000
+    sample = sample_public(ds, seed=1, size=100)
+    assert len(sample) == 100 and sample.labels is None
+    assert sample.texts == sample_public(ds, seed=1, size=100).texts != sample_public(ds, seed=2, size=100).texts
+
+
+def test_splits_disjoint_deterministic_capped():
+    ds = load_dataset("election-tweets")
+    ids = TextDataset("ids", tuple(str(i) for i in range(len(ds))), ds.labels, ds.task)
+    a = make_splits(ids, seed=0, train_size=500, val_size=100, test_size=200)
+    assert (len(a.train), len(a.validation), len(a.test)) == (500, 100, 200)
+    parts = [set(a.train.texts), set(a.validation.texts), set(a.test.texts)]
+    assert sum(map(len, parts)) == len(set().union(*parts)) == 800
+    assert make_splits(ids, seed=0, train_size=500, val_size=100, test_size=200) == a
+    b = make_splits(ids, seed=1, train_size=500, val_size=100, test_size=200)
+    assert b.train.texts != a.train.texts and b.test.texts != a.test.texts
+    full = make_splits(ids, seed=0, train_size=None, val_size=100, test_size=200)
+    assert len(full.train) == len(ds) - 300 and full.test == a.test  # test does not depend on train_size
+    labels = {t: y for t, y in zip(ids.texts, ids.labels)}
+    assert all(labels[t] == y for t, y in zip(a.train.texts, a.train.labels))
+
+
+def test_splits_too_small():
+    ds = TextDataset("tiny", ("a", "b", "c"), (0, 1, 0))
+    with pytest.raises(ValueError, match="tiny has 3 rows"):
+        make_splits(ds, seed=0, train_size=2, val_size=1, test_size=1)
+    with pytest.raises(ValueError):
+        make_splits(ds, seed=0, train_size=None, val_size=2, test_size=1)
+
+
+ROWS = [("a good film", "pos"), ("a bad film", "neg"), ("really great", "pos"), ("awful", "neg")]
+
+
+@pytest.mark.parametrize("ext", ["csv", "tsv", "jsonl"])
+def test_path_loader_with_string_labels(tmp_path, ext):
+    file = tmp_path / f"reviews.{ext}"
+    if ext == "jsonl":
+        file.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in ROWS))
+    else:
+        sep = "," if ext == "csv" else "\t"
+        file.write_text(f"text{sep}label\n" + "".join(f"{t}{sep}{y}\n" for t, y in ROWS))
+    ds = load_dataset(f"path:{file}")
+    assert ds.texts == tuple(t for t, _ in ROWS)
+    assert ds.labels == (1, 0, 1, 0)
+    assert ds.task.class_names == ("neg", "pos")
+    assert ds.task.label_words == ((" neg",), (" pos",))
+    assert "{text}" in ds.task.causal_template and "<mask>" in ds.task.mlm_template
+    assert check_dataset_spec(f"path:{file}") is None
+
+
+def test_path_loader_int_labels_and_custom_columns(tmp_path):
+    file = tmp_path / "d.csv"
+    file.write_text("sentence,y\nhello,1\nworld,0\nagain,1\n")
+    ds = load_dataset(f"path:{file}", text_column="sentence", label_column="y")
+    assert ds.labels == (1, 0, 1) and ds.task.num_classes == 2
+
+
+def test_path_loader_errors(tmp_path):
+    with pytest.raises(UserInputError, match="file not found"):
+        load_dataset(f"path:{tmp_path / 'missing.csv'}")
+    bad = tmp_path / "d.txt"
+    bad.write_text("text,label\nx,0\n")
+    with pytest.raises(UserInputError, match=r"unsupported file extension '\.txt'; allowed: \.csv"):
+        load_dataset(f"path:{bad}")
+    cols = tmp_path / "d.csv"
+    cols.write_text("body,label\nx,0\n")
+    with pytest.raises(UserInputError, match="no text column 'text'; allowed: body, label"):
+        load_dataset(f"path:{cols}")
+
+
+def test_canaries_planted_and_candidates():
+    canaries = make_canaries(3, seed=7)
+    assert canaries == make_canaries(3, seed=7) and len({c.secret for c in canaries}) == 3
+    assert all(len(c.secret) == 6 and c.secret.isdigit() and c.text.startswith("My secret code is ") for c in canaries)
+    train = TextDataset("t", tuple(f"row {i}" for i in range(50)), tuple(i % 2 for i in range(50)),
+                        load_dataset("election-tweets").task)
+    planted = plant_canaries(train, canaries, 4, 0)
+    assert len(planted) == 62 and planted == plant_canaries(train, canaries, 4, 0)
+    for c in canaries:
+        hits = [y for t, y in zip(planted.texts, planted.labels) if t == c.text]
+        assert len(hits) == 4 and len(set(hits)) == 1 and hits[0] in (0, 1)
+    assert [t for t in planted.texts if t.startswith("row")] == list(train.texts)  # original order kept
+    cands = candidate_secrets(canaries[0], 1000, 0)
+    assert len(cands) == len(set(cands)) == 1000 and canaries[0].secret in cands
+    assert all(len(s) == 6 and s.isdigit() for s in cands) and cands == candidate_secrets(canaries[0], 1000, 0)
+
+
+def test_names_and_did_you_mean():
+    assert {"election-tweets", "bbc-news", "20newsgroups", "reuters-r8", "friends"} <= set(dataset_names())
+    with pytest.raises(UnknownNameError, match="did you mean 'election-tweets'"):
+        load_dataset("elction-tweets")
+    assert "did you mean 'election-tweets'" in check_dataset_spec("elction-tweets")
+    assert check_dataset_spec("bbc-news") is None and check_dataset_spec("hf:sst2") is None
+    assert "file not found" in check_dataset_spec("path:/no/such/file.csv")

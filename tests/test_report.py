@@ -1,0 +1,100 @@
+"""Reports render from results.json alone, with the actual numbers, and survive missing sections."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from post_bench.report import load_results, render_report, roc_filename
+from post_bench.report.tables import build_tables, latex_escape, to_latex
+
+FIXTURE = Path(__file__).parent / "fixtures" / "results_small.json"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def results() -> dict:
+    return load_results(FIXTURE)
+
+
+@pytest.fixture(scope="module")
+def rendered(results, tmp_path_factory) -> tuple[Path, list[Path]]:
+    out = tmp_path_factory.mktemp("report")
+    return out, render_report(results, out)
+
+
+def test_renders_all_files(rendered):
+    out, paths = rendered
+    names = {p.name for p in paths}
+    assert names == {
+        "report.md", "tables.tex", "utility_vs_epsilon.png", "cost.png", "roc_election.png", "roc_bbc.png",
+    }
+    for p in paths:
+        assert p.parent == out and p.stat().st_size > 0
+        if p.suffix == ".png":
+            assert p.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_report_contains_numbers_and_links(rendered, results):
+    out, _ = rendered
+    md = (out / "report.md").read_text()
+    tex = (out / "tables.tex").read_text()
+    assert "# post-bench report: quickstart" in md
+    assert "smollm2-135m-distilled-4l" in md and "3f2c1ab9d0e4" in md and "transformers 5.23.0" in md
+    # election/post at ε=8: seeds 0 and 1 -> 0.8347, 0.8470 -> 84.1 ± 0.9
+    assert "| election | post | smollm2-135m | 8 | 84.1 ± 0.9 | 2 | 400 |" in md
+    assert r"84.1 $\pm$ 0.9" in tex and r"\toprule" in tex and r"\bottomrule" in tex
+    assert "| bbc | direct | smollm2-135m | ∞ | 95.2 | 1 | 400 |" in md
+    row = next(r for r in results["privacy"] if r["dataset"] == "bbc" and r["method"] == "direct"
+               and r["epsilon"] is None and r["attack"] == "lira-online")
+    assert f"| {row['auc']:.3f} |" in md and f"{100 * row['tpr_at_fpr']['0.01']:.2f}" in md
+    for link in ("utility_vs_epsilon.png", "roc_election.png", "roc_bbc.png", "cost.png"):
+        assert f"]({link})" in md
+    assert "mean_exposure" in md and "6.820" in md  # extraction
+    assert "22.600" in md  # distill: truncated loss
+    assert "2.10e+14" in md and "2.10e+14" in tex  # cost: FLOPs
+    assert r"zero\_shot" in tex and r"$\varepsilon_{\mathrm{lb}}$" in tex
+
+
+def test_missing_sections_still_render(results, tmp_path):
+    minimal = {"schema": 1, "suite": {"name": "tiny"}, "utility": results["utility"][:4]}
+    paths = render_report(minimal, tmp_path)
+    assert {p.name for p in paths} == {"report.md", "utility_vs_epsilon.png", "tables.tex"}
+    md = (tmp_path / "report.md").read_text()
+    assert "## Utility" in md and "## Privacy" not in md and "## Cost" not in md
+
+
+def test_empty_and_odd_results_do_not_fail(tmp_path):
+    paths = render_report({"schema": 1}, tmp_path / "a")
+    assert "No results recorded" in (tmp_path / "a" / "report.md").read_text()
+    assert {p.name for p in paths} == {"report.md", "tables.tex"}
+    odd = {
+        "schema": 1,
+        "utility": [{"dataset": "hf:sst2", "method": "direct", "epsilon": None, "accuracy": 0.9}, {"bogus": 1}],
+        "privacy": [{"dataset": "hf:sst2", "method": "direct", "epsilon": 4, "attack": "lira-online"}],  # no roc
+        "cost": [{"unit": "u", "kind": "tune", "wall_s": None, "flops": None}],
+    }
+    names = {p.name for p in render_report(odd, tmp_path / "b")}
+    assert {roc_filename("hf:sst2"), "roc_hf_sst2.png", "utility_vs_epsilon.png", "cost.png"} <= names
+
+
+def test_load_results_checks_schema(tmp_path):
+    bad = tmp_path / "results.json"
+    bad.write_text(json.dumps({"schema": 2}))
+    with pytest.raises(ValueError, match="schema"):
+        load_results(bad)
+    bad.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="object"):
+        load_results(tmp_path)  # a run dir works too
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="JSON"):
+        load_results(bad)
+
+
+def test_tables_are_built_once_and_escape_latex(results):
+    tables = build_tables(results)
+    assert [len(tables[k]) for k in ("utility", "privacy", "extraction", "distill", "cost")] == [1, 1, 3, 1, 1]
+    assert latex_escape("a_b & 5% ±∞") == r"a\_b \& 5\% $\pm$$\infty$"
+    assert to_latex(tables["utility"][0]).count(r"\\") == len(tables["utility"][0].rows) + 1
