@@ -29,7 +29,12 @@ def test_renders_all_files(rendered):
     out, paths = rendered
     names = {p.name for p in paths}
     assert names == {
-        "report.md", "tables.tex", "utility_vs_epsilon.png", "cost.png", "roc_election.png", "roc_bbc.png",
+        "report.md",
+        "tables.tex",
+        "utility_vs_epsilon.png",
+        "cost.png",
+        "roc_election.png",
+        "roc_bbc.png",
     }
     for p in paths:
         assert p.parent == out and p.stat().st_size > 0
@@ -47,8 +52,14 @@ def test_report_contains_numbers_and_links(rendered, results):
     assert "| election | post | smollm2-135m | 8 | 84.1 ± 0.9 | 2 | 400 |" in md
     assert r"84.1 $\pm$ 0.9" in tex and r"\toprule" in tex and r"\bottomrule" in tex
     assert "| bbc | direct | smollm2-135m | ∞ | 95.2 | 1 | 400 |" in md
-    row = next(r for r in results["privacy"] if r["dataset"] == "bbc" and r["method"] == "direct"
-               and r["epsilon"] is None and r["attack"] == "lira-online")
+    row = next(
+        r
+        for r in results["privacy"]
+        if r["dataset"] == "bbc"
+        and r["method"] == "direct"
+        and r["epsilon"] is None
+        and r["attack"] == "lira-online"
+    )
     assert f"| {row['auc']:.3f} |" in md and f"{100 * row['tpr_at_fpr']['0.01']:.2f}" in md
     for link in ("utility_vs_epsilon.png", "roc_election.png", "roc_bbc.png", "cost.png"):
         assert f"]({link})" in md
@@ -72,8 +83,13 @@ def test_empty_and_odd_results_do_not_fail(tmp_path):
     assert {p.name for p in paths} == {"report.md", "tables.tex"}
     odd = {
         "schema": 1,
-        "utility": [{"dataset": "hf:sst2", "method": "direct", "epsilon": None, "accuracy": 0.9}, {"bogus": 1}],
-        "privacy": [{"dataset": "hf:sst2", "method": "direct", "epsilon": 4, "attack": "lira-online"}],  # no roc
+        "utility": [
+            {"dataset": "hf:sst2", "method": "direct", "epsilon": None, "accuracy": 0.9},
+            {"bogus": 1},
+        ],
+        "privacy": [
+            {"dataset": "hf:sst2", "method": "direct", "epsilon": 4, "attack": "lira-online"}
+        ],  # no roc
         "cost": [{"unit": "u", "kind": "tune", "wall_s": None, "flops": None}],
     }
     names = {p.name for p in render_report(odd, tmp_path / "b")}
@@ -95,6 +111,12 @@ def test_load_results_checks_schema(tmp_path):
 
 def test_tables_are_built_once_and_escape_latex(results):
     tables = build_tables(results)
-    assert [len(tables[k]) for k in ("utility", "privacy", "extraction", "distill", "cost")] == [1, 1, 3, 1, 1]
+    assert [len(tables[k]) for k in ("utility", "privacy", "extraction", "distill", "cost")] == [
+        1,
+        1,
+        3,
+        1,
+        1,
+    ]
     assert latex_escape("a_b & 5% ±∞") == r"a\_b \& 5\% $\pm$$\infty$"
     assert to_latex(tables["utility"][0]).count(r"\\") == len(tables["utility"][0].rows) + 1

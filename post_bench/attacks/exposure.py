@@ -56,7 +56,9 @@ def exposure_from_scores(
     if c.size == 0:
         raise ValueError("candidate_scores is empty; cannot extrapolate a rank")
     if space_size < c.size + 1:
-        raise ValueError(f"space_size {space_size} is smaller than the candidates plus the secret ({c.size + 1})")
+        raise ValueError(
+            f"space_size {space_size} is smaller than the candidates plus the secret ({c.size + 1})"
+        )
     return exposure(1.0 + (rank - 1) / c.size * (space_size - 1), space_size)
 
 

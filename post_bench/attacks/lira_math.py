@@ -35,7 +35,9 @@ def logit_scaled_from_logits(logits: np.ndarray, labels: np.ndarray) -> np.ndarr
     if z.ndim < 1 or z.shape[-1] < 2:
         raise ValueError(f"logits must have shape [..., C] with C >= 2; got shape {z.shape}")
     if y.shape != z.shape[:-1]:
-        raise ValueError(f"labels shape {y.shape} must equal logits shape without the class axis {z.shape[:-1]}")
+        raise ValueError(
+            f"labels shape {y.shape} must equal logits shape without the class axis {z.shape[:-1]}"
+        )
     if not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"labels must be integers; got dtype {y.dtype}")
     if y.size and (y.min() < 0 or y.max() >= z.shape[-1]):
@@ -60,7 +62,9 @@ def logit_scaled_confidence(probs: np.ndarray, labels: np.ndarray) -> np.ndarray
     return logit_scaled_from_logits(np.log(np.maximum(p, np.finfo(np.float64).tiny)), labels)
 
 
-def _masked_mean_std(scores: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def _masked_mean_std(
+    scores: np.ndarray, mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Per-column mean/std over rows where ``mask``; counts; pooled within-column σ (global fallback)."""
     count = mask.sum(axis=0)
     safe = np.maximum(count, 1)
@@ -77,7 +81,9 @@ def _masked_mean_std(scores: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, 
     return mean, std, count, pooled
 
 
-def _fit(scores: np.ndarray, mask: np.ndarray, fixed_variance: bool, group: str) -> tuple[np.ndarray, np.ndarray]:
+def _fit(
+    scores: np.ndarray, mask: np.ndarray, fixed_variance: bool, group: str
+) -> tuple[np.ndarray, np.ndarray]:
     mean, std, count, pooled = _masked_mean_std(scores, mask)
     if count.sum() == 0:
         raise ValueError(f"no {group} shadow scores at all: check shadow_in_mask")

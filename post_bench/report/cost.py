@@ -33,21 +33,37 @@ def plot_cost(cost_rows: Iterable[dict], path: Path | str) -> Path:
         ax.set_ylabel(ylabel)
         ax.set_title(ylabel.split(" (")[0] + " per method")
         if not total:
-            ax.text(0.5, 0.5, f"no {ylabel} recorded", transform=ax.transAxes, ha="center", va="center", color="0.4")
+            ax.text(
+                0.5,
+                0.5,
+                f"no {ylabel} recorded",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                color="0.4",
+            )
             ax.set_xticks([])
+            ax.set_yticks([])
             continue
         methods = sorted({m for m, _ in total})
         roles = [r for r in (*ROLES, "other") if any(k[1] == r for k in total)]
-        width = 0.8 / len(roles)
+        width = min(0.8 / len(roles), 0.35)
         for i, role in enumerate(roles):
             xs = np.arange(len(methods)) + (i - (len(roles) - 1) / 2) * width
             ys = [total.get((m, role), 0.0) for m in methods]
             bars = ax.bar(xs, ys, width, color=ROLE_COLORS[role], label=f"{role} model")
             for b, m in zip(bars, methods):
                 if (m, role) in total:
-                    ax.annotate("+".join(sorted(kinds[(m, role)])), (b.get_x() + b.get_width() / 2, b.get_height()),
-                                ha="center", va="bottom", fontsize=7, rotation=90, xytext=(0, 2),
-                                textcoords="offset points")
+                    ax.annotate(
+                        "+".join(sorted(kinds[(m, role)])),
+                        (b.get_x() + b.get_width() / 2, b.get_height()),
+                        ha="center",
+                        va="bottom",
+                        fontsize=7,
+                        rotation=90,
+                        xytext=(0, 2),
+                        textcoords="offset points",
+                    )
         vals = list(total.values())
         if max(vals) / min(vals) > LOG_RATIO:
             ax.set_yscale("log")

@@ -57,7 +57,9 @@ def plot_roc(privacy_rows: Iterable[dict], dataset: str, path: Path | str) -> Pa
     ax.set_title(f"Membership inference ROC — {dataset}")
     ax.grid(True, which="major", alpha=0.3)
     if not drawn:
-        ax.text(0.5, 0.5, "no ROC curves stored", transform=ax.transAxes, ha="center", va="center", color="0.4")
+        ax.text(
+            0.5, 0.5, "no ROC curves stored", transform=ax.transAxes, ha="center", va="center", color="0.4"
+        )
     fig.legend(loc="outside lower center", ncols=2, fontsize=7, frameon=False)
     path = Path(path)
     fig.savefig(path, dpi=130)

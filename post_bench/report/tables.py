@@ -88,7 +88,12 @@ def utility_table(rows: Iterable[dict]) -> Table:
     for r in _rows(rows):
         if r.get("accuracy") is None:
             continue
-        key = (str(r.get("dataset", "?")), str(r.get("method", "?")), str(r.get("model", "")), r.get("epsilon"))
+        key = (
+            str(r.get("dataset", "?")),
+            str(r.get("method", "?")),
+            str(r.get("model", "")),
+            r.get("epsilon"),
+        )
         groups[key].append(float(r["accuracy"]))
         n_test[key] = r.get("n_test")
     out = []
@@ -110,7 +115,12 @@ def privacy_table(rows: Iterable[dict]) -> Table:
     out = []
     data = sorted(
         _rows(rows),
-        key=lambda r: (str(r.get("dataset")), str(r.get("method")), eps_key(r.get("epsilon")), str(r.get("attack"))),
+        key=lambda r: (
+            str(r.get("dataset")),
+            str(r.get("method")),
+            eps_key(r.get("epsilon")),
+            str(r.get("attack")),
+        ),
     )
     for r in data:
         t = r.get("tpr_at_fpr") or {}
@@ -132,8 +142,20 @@ def privacy_table(rows: Iterable[dict]) -> Table:
         )
     return Table(
         "Privacy (membership inference)",
-        ("dataset", "method", "ε", "attack", "AUC", "bal. acc.", "TPR@0.1%", "TPR@1%", "TPR@10%", "ε_lb",
-         "shadows", "examples"),
+        (
+            "dataset",
+            "method",
+            "ε",
+            "attack",
+            "AUC",
+            "bal. acc.",
+            "TPR@0.1%",
+            "TPR@1%",
+            "TPR@10%",
+            "ε_lb",
+            "shadows",
+            "examples",
+        ),
         tuple(out),
         "TPR in % at the given FPR; ε_lb: Clopper-Pearson empirical lower bound on ε.",
     )
@@ -147,7 +169,10 @@ def extraction_tables(rows: Iterable[dict]) -> list[Table]:
         by_attack[str(r.get("attack", "?"))].append(r)
     tables = []
     for attack in sorted(by_attack):
-        rs = sorted(by_attack[attack], key=lambda r: (str(r.get("dataset")), str(r.get("method")), eps_key(r.get("epsilon"))))
+        rs = sorted(
+            by_attack[attack],
+            key=lambda r: (str(r.get("dataset")), str(r.get("method")), eps_key(r.get("epsilon"))),
+        )
         keys = list(dict.fromkeys(k for r in rs for k in r if k not in fixed))
         out = tuple(
             (str(r.get("dataset", "?")), str(r.get("method", "?")), eps_label(r.get("epsilon")))
@@ -182,8 +207,12 @@ def cost_table(rows: Iterable[dict]) -> Table:
     """Totals per (kind, method, model role, model): units, wall time, tokens, FLOPs, max peak memory."""
     agg: dict[tuple, dict[str, Any]] = {}
     for r in _rows(rows):
-        key = (str(r.get("kind", "?")), str(r.get("method") or DASH), str(r.get("model_role") or DASH),
-               str(r.get("model", "")))
+        key = (
+            str(r.get("kind", "?")),
+            str(r.get("method") or DASH),
+            str(r.get("model_role") or DASH),
+            str(r.get("model", "")),
+        )
         a = agg.setdefault(key, {"n": 0, "wall_s": None, "tokens": None, "flops": None, "peak_mem_mb": None})
         a["n"] += 1
         for k in ("wall_s", "tokens", "flops"):
@@ -230,9 +259,21 @@ def to_markdown(table: Table) -> str:
 
 
 _LATEX_ESCAPES = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    "±": r"$\pm$", "∞": r"$\infty$", "ε": r"$\varepsilon$", "—": "---", "…": r"\ldots{}",
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "±": r"$\pm$",
+    "∞": r"$\infty$",
+    "ε": r"$\varepsilon$",
+    "—": "---",
+    "…": r"\ldots{}",
 }
 
 

@@ -18,7 +18,9 @@ INF_GAP = 4.0  # the "∞" position = largest finite ε × INF_GAP (log axis)
 def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> Path:
     """Mean accuracy (error bars: std over seeds) vs ε on a log axis, one line per method (and model when
     a method ran on several); zero-shot is a dashed horizontal reference."""
-    rows = [r for r in utility_rows or [] if isinstance(r, dict) and isinstance(r.get("accuracy"), (int, float))]
+    rows = [
+        r for r in utility_rows or [] if isinstance(r, dict) and isinstance(r.get("accuracy"), (int, float))
+    ]
     datasets = sorted({str(r.get("dataset", "?")) for r in rows}) or ["(no utility results)"]
     n = len(datasets)
     fig = Figure(figsize=(5.2 * min(n, 3), 4.2 * math.ceil(n / 3)), layout="constrained")
@@ -48,13 +50,32 @@ def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> P
             fin = sorted(x for x in stats if x != x_inf)
             y = np.array([100 * stats[x][0] for x in fin])
             e = np.array([100 * stats[x][1] for x in fin])
-            ls = ("-", "--", "-.")[sorted(models_per_method[method]).index(model) % 3]
-            ax.errorbar(fin, y, yerr=e if e.any() else None, color=color, ls=ls, marker="o", ms=5, lw=1.6,
-                        capsize=3, label=label)
+            k = sorted(models_per_method[method]).index(model)
+            ls, mk = ("-", "--", "-.")[k % 3], ("o", "^", "D")[k % 3]
+            ax.errorbar(
+                fin,
+                y,
+                yerr=e if e.any() else None,
+                color=color,
+                ls=ls,
+                marker=mk,
+                ms=5,
+                lw=1.6,
+                capsize=3,
+                label=label,
+            )
             if x_inf in stats:
                 mi, si = stats[x_inf]
-                ax.errorbar([x_inf], [100 * mi], yerr=[100 * si] if si > 0 else None, color=color, marker="s",
-                            ms=6, capsize=3, ls="none")
+                ax.errorbar(
+                    [x_inf],
+                    [100 * mi],
+                    yerr=[100 * si] if si > 0 else None,
+                    color=color,
+                    marker="s",
+                    ms=6,
+                    capsize=3,
+                    ls="none",
+                )
                 if fin:  # dotted: the segment crosses the axis break
                     ax.plot([fin[-1], x_inf], [y[-1], 100 * mi], color=color, ls=":", lw=1.2)
         ax.set_xscale("log")
@@ -66,8 +87,14 @@ def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> P
         if finite_all:  # mark the broken axis between the largest finite ε and ∞
             xb = math.sqrt(finite_all[-1] * x_inf)
             for dx in (0.93, 1.07):
-                ax.plot([xb * dx / 1.04, xb * dx * 1.04], [-0.02, 0.02], transform=ax.get_xaxis_transform(),
-                        color="k", lw=1, clip_on=False)
+                ax.plot(
+                    [xb * dx / 1.04, xb * dx * 1.04],
+                    [-0.02, 0.02],
+                    transform=ax.get_xaxis_transform(),
+                    color="k",
+                    lw=1,
+                    clip_on=False,
+                )
             ax.axvspan(xb / 1.07, xb * 1.07, color="white", zorder=0)
         ax.set_xlabel("ε (privacy budget)")
         ax.set_ylabel("accuracy (%)")
@@ -76,7 +103,9 @@ def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> P
         if groups:
             ax.legend(fontsize=8, loc="best")
         else:
-            ax.text(0.5, 0.5, "no utility results", transform=ax.transAxes, ha="center", va="center", color="0.4")
+            ax.text(
+                0.5, 0.5, "no utility results", transform=ax.transAxes, ha="center", va="center", color="0.4"
+            )
     for ax in axes[n:]:
         ax.set_visible(False)
     fig.suptitle("Utility vs privacy")

@@ -1,0 +1,1 @@
+"""Method: dp_opt (being written)."""

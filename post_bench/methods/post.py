@@ -1,0 +1,1 @@
+"""Method: post (being written)."""

@@ -1,0 +1,1 @@
+"""Unit kind: distill (being written)."""

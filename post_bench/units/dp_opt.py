@@ -1,0 +1,1 @@
+"""Unit kind: dp_opt (being written)."""

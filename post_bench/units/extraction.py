@@ -1,0 +1,1 @@
+"""Unit kind: extraction (being written)."""

@@ -1,0 +1,1 @@
+"""Unit kind: lira (being written)."""

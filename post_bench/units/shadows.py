@@ -1,0 +1,1 @@
+"""Unit kind: shadows (being written)."""

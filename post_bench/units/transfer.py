@@ -1,0 +1,1 @@
+"""Unit kind: transfer (being written)."""
