@@ -42,7 +42,7 @@ def _header(results: dict) -> list[str]:
     for key, label in (("device", "device"), ("git", "git"), ("date", "date")):
         if env.get(key):
             lines.append(f"- **{label}:** `{env[key]}`" if key == "git" else f"- **{label}:** {env[key]}")
-    return lines + [""]
+    return lines + [""] if len(lines) > 2 else lines
 
 
 def render_report(results: dict, out_dir: Path | str) -> list[Path]:

@@ -1,0 +1,1 @@
+"""Attacks on soft prompts: LiRA (maths, shadows), extraction, audits."""
