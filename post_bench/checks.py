@@ -12,43 +12,58 @@ ATTACKS = ("lira", "extraction")
 ATTACKABLE = ("source_only", "direct")  # methods whose prompt comes from one tune unit (shadows re-tune it)
 
 
-def cross_check(suite: Suite, source: str) -> list[str]:
+def _get(raw, *keys):
+    for key in keys:
+        if not isinstance(raw, dict) or key not in raw:
+            return None
+        raw = raw[key]
+    return raw
+
+
+def name_problems(raw: dict, source: str) -> list[str]:
+    """Unknown model, data set and method names, checked on the raw YAML (so they are reported even
+    when other keys fail type validation)."""
     from post_bench.data import check_dataset_spec
     from post_bench.methods import METHODS
     from post_bench.models.loading import check_model_spec, model_names
 
     out: list[str] = []
-    models = [("models.target", suite.models.target)]
-    src = suite.models.source
-    if src is not None and src.model is not None:
-        if src.distill is not None:
-            out.append(problem(source, "models.source", "give either model or distill, not both"))
-        models.append(("models.source.model", src.model))
-    for key, name in models:
-        msg = check_model_spec(name)
-        if msg:
-            out.append(problem(source, key, msg, ", ".join(model_names())))
-    for i, ds in enumerate(suite.datasets.private):
-        msg = check_dataset_spec(ds)
-        if msg:
-            out.append(problem(source, f"datasets.private[{i}]", msg))
-    publics = [("datasets.public", suite.datasets.public)]
-    if src is not None and src.distill is not None and src.distill.public:
-        publics.append(("models.source.distill.public", src.distill.public))
-    for key, ds in publics:
-        if ds:
-            msg = check_dataset_spec(ds)
+    for key, name in (("models.target", _get(raw, "models", "target")),
+                      ("models.source.model", _get(raw, "models", "source", "model"))):
+        if isinstance(name, str):
+            msg = check_model_spec(name)
             if msg:
-                out.append(problem(source, key, msg))
-    if src is not None and src.distill is not None:
-        n_layers = None  # checked against the model when it loads
-        if len(set(src.distill.layers)) != len(src.distill.layers):
-            out.append(problem(source, "models.source.distill.layers", "layers repeat", n_layers))
+                out.append(problem(source, key, msg, ", ".join(model_names())))
+    private = _get(raw, "datasets", "private")
+    for i, ds in enumerate(private if isinstance(private, list) else []):
+        if isinstance(ds, str) and (msg := check_dataset_spec(ds)):
+            out.append(problem(source, f"datasets.private[{i}]", msg))
+    for key, ds in (("datasets.public", _get(raw, "datasets", "public")),
+                    ("models.source.distill.public", _get(raw, "models", "source", "distill", "public"))):
+        if isinstance(ds, str) and (msg := check_dataset_spec(ds)):
+            out.append(problem(source, key, msg))
+    methods = raw.get("methods") if isinstance(raw, dict) else None
     names = METHODS.names()
+    for i, entry in enumerate(methods if isinstance(methods, list) else []):
+        name = entry if isinstance(entry, str) else entry.get("name") if isinstance(entry, dict) else None
+        if isinstance(name, str) and name not in METHODS:
+            out.append(problem(source, f"methods[{i}].name", f"unknown method {name!r}{did_you_mean(name, names)}",
+                               ", ".join(names)))
+    return out
+
+
+def cross_check(suite: Suite, source: str) -> list[str]:
+    """Checks across keys of a type-valid suite (names are checked by name_problems)."""
+    from post_bench.methods import METHODS
+
+    out: list[str] = []
+    src = suite.models.source
+    if src is not None and src.model is not None and src.distill is not None:
+        out.append(problem(source, "models.source", "give either model or distill, not both"))
+    if src is not None and src.distill is not None and len(set(src.distill.layers)) != len(src.distill.layers):
+        out.append(problem(source, "models.source.distill.layers", "layers repeat"))
     for i, entry in enumerate(suite.methods):
         if entry.name not in METHODS:
-            out.append(problem(source, f"methods[{i}].name", f"unknown method {entry.name!r}{did_you_mean(entry.name, names)}",
-                               ", ".join(names)))
             continue
         method = METHODS.get(entry.name)
         try:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from post_bench.errors import UserInputError, problem
 from post_bench.registry import did_you_mean
@@ -23,6 +23,22 @@ class Strict(BaseModel):
 
 PosInt = Annotated[int, Field(ge=1)]
 Prob = Annotated[float, Field(gt=0, le=1)]
+
+
+def _epsilon(x: Any) -> float | None:
+    """inf / "inf" / null all mean non-private (None)."""
+    if x is None or (isinstance(x, str) and x.strip().lower() in {"inf", "infinity", "none", "∞"}):
+        return None
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise ValueError(f"epsilon must be a positive number or inf, got {x!r}")
+    if math.isinf(x):
+        return None
+    if not x > 0:
+        raise ValueError(f"epsilon must be > 0, got {x}")
+    return float(x)
+
+
+Epsilon = Annotated[float | None, BeforeValidator(_epsilon)]
 
 
 class DistillConfig(Strict):
@@ -78,7 +94,7 @@ class TuningConfig(Strict):
 class AttackConfig(Strict):
     name: str
     methods: list[str] = ["source_only"]
-    epsilons: list[float | None] | None = None  # default: the suite's epsilons
+    epsilons: list[Epsilon] | None = None  # default: the suite's epsilons
     shadows: Annotated[int, Field(ge=2, le=1024)] = 16
     population: Annotated[int, Field(ge=4)] = 128
     variants: list[Literal["online", "offline", "fixed_variance"]] = ["online", "offline", "fixed_variance"]
@@ -86,24 +102,6 @@ class AttackConfig(Strict):
     repetitions: PosInt = 4
     candidates: Annotated[int, Field(ge=2)] = 1000
     generate_tokens: Annotated[int, Field(ge=0)] = 0
-
-    @field_validator("epsilons", mode="before")
-    @classmethod
-    def _eps(cls, v):
-        return None if v is None else [_epsilon(x) for x in v]
-
-
-def _epsilon(x: Any) -> float | None:
-    """inf / "inf" / null all mean non-private (None)."""
-    if x is None or (isinstance(x, str) and x.strip().lower() in {"inf", "infinity", "none", "∞"}):
-        return None
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise ValueError(f"epsilon must be a positive number or inf, got {x!r}")
-    if math.isinf(x):
-        return None
-    if not x > 0:
-        raise ValueError(f"epsilon must be > 0, got {x}")
-    return float(x)
 
 
 class MethodEntry(Strict):
@@ -117,7 +115,7 @@ class Suite(Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: Annotated[int, Field(ge=0)] = 0  # 0: leave torch's default
     seeds: list[int] = Field(default=[0], min_length=1)
-    epsilons: list[float | None] = Field(default=[None], min_length=1)
+    epsilons: list[Epsilon] = Field(default=[None], min_length=1)
     models: ModelsConfig
     datasets: DatasetsConfig
     budget: Budget = Budget()
@@ -125,11 +123,6 @@ class Suite(Strict):
     methods: list[MethodEntry] = Field(min_length=1)
     attacks: list[AttackConfig] = []
     ray_address: str | None = None
-
-    @field_validator("epsilons", mode="before")
-    @classmethod
-    def _eps(cls, v):
-        return [_epsilon(x) for x in v] if isinstance(v, list) else v
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -164,7 +157,7 @@ def _loc(loc: tuple) -> str:
 def _pydantic_problems(source: str, err: ValidationError, prefix: str = "", model=None) -> list[str]:
     lines = []
     for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p in {"function-after[_eps(), list[union[float,none]]]"}))
+        loc = tuple(e["loc"])
         key = prefix + _loc(loc)
         kind = e["type"]
         if kind == "extra_forbidden":
@@ -172,7 +165,7 @@ def _pydantic_problems(source: str, err: ValidationError, prefix: str = "", mode
             hint = did_you_mean(str(loc[-1]), allowed or [])
             lines.append(problem(source, key, f"unknown key{hint}", ", ".join(allowed) if allowed else None))
         elif kind == "literal_error":
-            lines.append(problem(source, key, f"{e['input']!r} is not allowed", e["ctx"]["expected"].replace("'", "")))
+            lines.append(problem(source, key, f"{e['input']!r} is not allowed", e["ctx"]["expected"].replace("'", "").replace(" or ", ", ")))
         elif kind == "missing":
             lines.append(problem(source, key, "required key missing"))
         else:
@@ -206,13 +199,14 @@ def parse_suite(data: Any, source: str) -> Suite:
     """Validate a loaded YAML mapping; collect every problem into one UserInputError."""
     if not isinstance(data, dict):
         raise UserInputError(problem(source, "", "a suite must be a YAML mapping at the top level"))
+    from post_bench.checks import cross_check, name_problems
+
+    names = name_problems(data, source)
     try:
         suite = Suite.model_validate(data)
     except ValidationError as err:
-        raise UserInputError(_pydantic_problems(source, err, model=Suite)) from None
-    from post_bench.checks import cross_check
-
-    problems = cross_check(suite, source)
+        raise UserInputError(_pydantic_problems(source, err, model=Suite) + names) from None
+    problems = names + cross_check(suite, source)
     if problems:
         raise UserInputError(problems)
     return suite

@@ -1,1 +1,65 @@
-"""Method: post (being written)."""
+"""Method ``post``: POST — tune p_s on the (distilled) source with (DP-)SGD, transfer it to the target on
+public data with POST's distillation loss, evaluate on the target."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from post_bench.methods.base import METHODS, Method, eps_label
+from post_bench.runner.plan import Unit
+
+
+class SourceTuning(BaseModel):
+    """``tune_*``: overrides of the suite's ``tuning`` section for the source prompt p_s."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    tune_steps: Annotated[int, Field(ge=1)] | None = None
+    tune_batch_size: Annotated[int, Field(ge=1)] | None = None
+    tune_lr: Annotated[float, Field(gt=0)] | None = None
+    tune_dp_lr: Annotated[float, Field(gt=0)] | None = None
+
+
+def tune_overrides(params: SourceTuning) -> dict:
+    return {"steps": params.tune_steps, "batch_size": params.tune_batch_size, "lr": params.tune_lr,
+            "dp_lr": params.tune_dp_lr}
+
+
+class PostParams(SourceTuning):
+    """Transfer settings (reference: Adam lr 1e-3, batch 64, 6000 steps; CPU defaults are smaller)."""
+
+    alpha: Annotated[float, Field(ge=0, le=1)] = 0.5
+    temperature: Annotated[float, Field(gt=0)] = 2.0
+    steps: Annotated[int, Field(ge=1)] = 100
+    lr: Annotated[float, Field(gt=0)] = 1e-3
+    batch_size: Annotated[int, Field(ge=1)] = 16
+    public_size: Annotated[int, Field(ge=8)] | None = None  # default: budget.public_size
+    init: Literal["source", "text", "vocab", "random"] = "source"  # source: p_s itself when hidden sizes match
+
+
+def transfer_unit(planner, method: str, dataset: str, seed: int, epsilon, tune: Unit, settings: dict) -> Unit:
+    """A ``transfer`` unit from the source prompt ``tune`` to the suite's target."""
+    source, deps = planner.model_ref("source")
+    cfg = {"method": method, "model": planner.model_ref("target")[0], "source_model": source,
+           "dataset": dataset, "seed": seed, "epsilon": epsilon, **settings}
+    return Unit("transfer", cfg, {"prompt": tune, **deps},
+                label=f"{method} transfer {dataset} eps={eps_label(epsilon)} seed={seed}")
+
+
+@METHODS.register("post")
+class Post(Method):
+    description = "POST: p_s tuned on the small source, transferred to the target by distillation on public data"
+    needs_source = True
+    needs_public = True
+    Params = PostParams
+
+    def plan(self, planner, dataset, seed, epsilon, params):
+        tune = planner.tune("source", dataset, seed, epsilon, tune_overrides(params))
+        b = planner.suite.budget
+        settings = {"public": planner.public_dataset, "public_size": params.public_size or b.public_size,
+                    "max_tokens": b.max_tokens, "prompt_length": b.prompt_length, "init": params.init,
+                    "steps": params.steps, "batch_size": params.batch_size, "lr": params.lr,
+                    "alpha": params.alpha, "temperature": params.temperature}
+        transfer = transfer_unit(planner, "post", dataset, seed, epsilon, tune, settings)
+        return planner.evaluate("post", "target", dataset, seed, epsilon, transfer)

@@ -1,1 +1,30 @@
-"""Method: ptfer (being written)."""
+"""Method ``ptfer``: zero-shot continuous prompt transfer (Wu et al. 2023) of p_s to the target through
+anchor-token relative encodings; no data and no target forward passes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from post_bench.methods.base import METHODS, Method
+from post_bench.methods.post import SourceTuning, transfer_unit, tune_overrides
+
+
+class PtferParams(SourceTuning):
+    steps: Annotated[int, Field(ge=1)] = 2000
+    lr: Annotated[float, Field(gt=0)] = 0.01
+    anchors: Annotated[int, Field(ge=1)] = 512
+
+
+@METHODS.register("ptfer")
+class Ptfer(Method):
+    description = "PTfer: p_s mapped to the target by matching cosine similarities to shared anchor tokens"
+    needs_source = True
+    Params = PtferParams
+
+    def plan(self, planner, dataset, seed, epsilon, params):
+        tune = planner.tune("source", dataset, seed, epsilon, tune_overrides(params))
+        settings = {"steps": params.steps, "lr": params.lr, "anchors": params.anchors}
+        transfer = transfer_unit(planner, "ptfer", dataset, seed, epsilon, tune, settings)
+        return planner.evaluate("ptfer", "target", dataset, seed, epsilon, transfer)

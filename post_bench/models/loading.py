@@ -112,7 +112,11 @@ def tiny_tokenizer(family: str):
     if family == "tiny-roberta":
         from tokenizers import AddedToken
 
-        return RobertaTokenizerFast(vocab=dict(vocab), merges=merges, mask_token=AddedToken("<mask>", lstrip=True))
+        # RoBERTa's layout: specials first (its position embeddings use padding_idx = pad id = 1)
+        specials = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+        shifted = {**specials, **{k: v + len(specials) for k, v in vocab.items()}}
+        shifted["<mask>"] = len(shifted)
+        return RobertaTokenizerFast(vocab=shifted, merges=merges, mask_token=AddedToken("<mask>", lstrip=True))
     tok = GPT2TokenizerFast(vocab=vocab, merges=merges)
     tok.pad_token = tok.eos_token
     return tok

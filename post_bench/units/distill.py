@@ -1,1 +1,43 @@
-"""Unit kind: distill (being written)."""
+"""``distill`` unit: the source model for POST = kept layers of the target, knowledge-distilled on public text."""
+
+from __future__ import annotations
+
+from post_bench.models.distill import distill, lm_loss, n_layers, resolve_layers, truncate_model
+from post_bench.runner.units import UNIT_KINDS
+
+SETTINGS = ("steps", "batch_size", "max_tokens", "lr", "warmup", "grad_clip", "temperature", "kd_weight", "seed")
+
+
+def split_public(texts, seed: int) -> tuple[list[str], list[str]]:
+    """(train, held-out): 10% held out, at least 16 texts (at most half)."""
+    import numpy as np
+
+    texts = [t for t in texts if t.strip()]
+    order = np.random.default_rng(seed + 1).permutation(len(texts))
+    n_held = min(max(16, len(texts) // 10), len(texts) // 2)
+    return [texts[i] for i in order[n_held:]], [texts[i] for i in order[:n_held]]
+
+
+@UNIT_KINDS.register("distill")
+def run_distill(unit, ctx, work):
+    cfg = unit.config
+    backbone = ctx.backbone(cfg["model"])
+    teacher, tok, kind = backbone.model, backbone.tokenizer, backbone.kind
+    train, held = split_public(ctx.public(cfg["public"], cfg["seed"], cfg["public_size"]).texts, cfg["seed"])
+    layers = resolve_layers(cfg["layers"], n_layers(teacher))
+    student = truncate_model(teacher, layers)
+
+    def loss(model) -> float:
+        return round(lm_loss(model, tok, held, kind, cfg["max_tokens"], cfg["batch_size"], seed=cfg["seed"]), 5)
+
+    teacher_loss, truncated_loss = loss(teacher), loss(student)
+    out = distill(teacher, student, tok, train, kind=kind, names=(backbone.name, "student"),
+                  **{k: cfg[k] for k in SETTINGS})
+    student_loss = loss(student)
+    folder = work / "model"
+    student.save_pretrained(folder, safe_serialization=True)
+    tok.save_pretrained(folder)
+    row = {"model": cfg["model"], "layers": layers, "teacher_loss": teacher_loss, "truncated_loss": truncated_loss,
+           "student_loss": student_loss, "kd_curve": out["kd_curve"], "steps": out["steps"],
+           "n_train_texts": len(train), "n_heldout_texts": len(held)}
+    return {"distill": [row], "model_name": backbone.name}

@@ -1,1 +1,79 @@
-"""Unit kind: shadows (being written)."""
+"""``shadows`` unit: K shadow prompts tuned at once on balanced halves of a population (LiRA).
+
+Artifacts: ``scores.npy`` [K, N] logit-scaled confidences, ``keep.npy`` [K, N] membership, and
+``shadow_prompts.safetensors`` (tensor ``prompts`` [K, P, H]). The ``lira`` unit only reads the arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+from post_bench.attacks.lira_math import logit_scaled_from_logits
+from post_bench.models.soft_prompt import init_prompt
+from post_bench.runner.units import UNIT_KINDS
+from post_bench.training.prompt_tuning import tune_prompts
+from post_bench.units.tune import dp_settings
+
+SHADOW_FILE = "shadow_prompts.safetensors"
+
+
+def keep_masks(n_shadows: int, n: int, seed: int) -> np.ndarray:
+    """[K, N] bool: each example is IN for exactly K//2 shadows (a seeded random permutation of the
+    shadows per example); redrawn until every shadow has at least one member."""
+    rng = np.random.default_rng([seed, 0x5AD0])
+    while True:
+        ranks = rng.random((n, n_shadows)).argsort(axis=1).argsort(axis=1)  # per-example permutation
+        keep = (ranks < n_shadows // 2).T
+        if keep.any(axis=1).all():
+            return keep
+
+
+def shadow_dp_settings(cfg: dict, sizes) -> tuple:
+    """One TuneSettings for all shadows: each shadow calibrated with its own N_k (δ = 1/N_k unless set);
+    the largest noise multiplier is used, so every shadow meets (ε, δ_k). Returns (settings, dp or None)."""
+    cfg = {**cfg, "batch_size": min(cfg["batch_size"], int(min(sizes)))}
+    cals = {int(n): dp_settings(cfg, int(n)) for n in sorted(set(int(s) for s in sizes))}
+    if cfg["epsilon"] is None:
+        return next(iter(cals.values()))[0], None
+    n_star = max(cals, key=lambda n: cals[n][0].noise_multiplier)
+    settings, dp = cals[n_star]
+    dp = {**dp, "delta": max(c[1]["delta"] for c in cals.values()), "members_min": int(min(sizes)),
+          "members_max": int(max(sizes)), "per_size": {str(n): c[1] for n, c in cals.items()}}
+    return settings, dp
+
+
+def logit_scaled(backbone, enc, label_ids, prompts: torch.Tensor, batch_size: int = 32) -> np.ndarray:
+    """[K, N] ``log p_y − log Σ_{y'≠y} p_y'`` of each prompt (of [K, P, H]) on each example."""
+    return np.stack([logit_scaled_from_logits(backbone.score_dataset(enc, label_ids, p, batch_size), enc.labels)
+                     for p in prompts])
+
+
+def train_shadows(backbone, enc, label_ids, init: torch.Tensor, keep: np.ndarray, cfg: dict, seed: int,
+                  desc: str = "shadows", batch_size: int = 32):
+    """Tune K prompts at once (one stacked batch per step), then score them: (prompts, scores, dp)."""
+    members = [np.flatnonzero(row) for row in keep]
+    settings, dp = shadow_dp_settings(cfg, [len(m) for m in members])
+    init_k = init.unsqueeze(0).repeat(len(members), 1, 1)
+    prompts, _ = tune_prompts(backbone, enc, label_ids, init_k, settings, members=members, seed=seed, desc=desc)
+    return prompts, logit_scaled(backbone, enc, label_ids, prompts, batch_size), dp
+
+
+@UNIT_KINDS.register("shadows")
+def run_shadows(unit, ctx, work):
+    cfg = unit.config
+    backbone = ctx.backbone(ctx.model_name(unit))
+    train = ctx.private_train(cfg["dataset"], cfg["seed"], cfg["canaries"])
+    enc = ctx.encoded(backbone, train, f"train-{cfg['seed']}", cfg["max_tokens"])
+    n = min(cfg["population"], len(enc))
+    enc = enc.subset(range(n))
+    label_ids = backbone.label_token_ids(train.task)
+    init = init_prompt(backbone, cfg["prompt_length"], init=cfg["init"], text=train.task.instruction, seed=cfg["seed"])
+    keep = keep_masks(cfg["shadows"], n, cfg["attack_seed"])
+    prompts, scores, dp = train_shadows(backbone, enc, label_ids, init, keep, cfg, cfg["attack_seed"],
+                                        desc=unit.label, batch_size=cfg.get("eval_batch_size", 32))
+    np.save(work / "scores.npy", scores)
+    np.save(work / "keep.npy", keep)
+    save_file({"prompts": prompts.contiguous()}, str(work / SHADOW_FILE), metadata={"model": backbone.name})
+    return {"n_shadows": int(keep.shape[0]), "population": n, "dp": dp, "model_name": backbone.name}

@@ -1,1 +1,61 @@
-"""Unit kind: transfer (being written)."""
+"""``transfer`` unit: the private source prompt (a ``tune`` unit) moved to the target by POST or PTfer.
+
+Sees only the source prompt, the two models and (POST) public text: never the private data, so the
+target prompt keeps the source prompt's DP guarantee (post-processing), which is passed on as ``dp``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from post_bench.models.soft_prompt import init_prompt, load_prompt, save_prompt
+from post_bench.runner.units import UNIT_KINDS
+from post_bench.training.ptfer import pick_anchors, ptfer_transfer
+from post_bench.training.transfer import transfer_prompt
+
+
+def _post(cfg, ctx, source, target, source_prompt, label):
+    task = ctx.splits(cfg["dataset"], cfg["seed"]).train.task  # the template only; no private text is read
+    public = ctx.public(cfg["public"], cfg["seed"], cfg["public_size"])
+    split = f"public-{cfg['seed']}"
+    enc_s = ctx.encoded(source, public, split, cfg["max_tokens"], task.template(source.kind))
+    enc_t = ctx.encoded(target, public, split, cfg["max_tokens"], task.template(target.kind))
+    if cfg["init"] == "source" and source_prompt.shape[1] == target.hidden_size:
+        init = source_prompt
+    else:  # "source" across hidden sizes falls back to the task text
+        how = "text" if cfg["init"] == "source" else cfg["init"]
+        init = init_prompt(target, cfg["prompt_length"], init=how, text=task.instruction, seed=cfg["seed"])
+    return transfer_prompt(source, target, source_prompt, enc_s, enc_t, steps=cfg["steps"], lr=cfg["lr"],
+                           batch_size=cfg["batch_size"], alpha=cfg["alpha"], temperature=cfg["temperature"],
+                           init=init, seed=cfg["seed"], desc=label)
+
+
+def _ptfer(cfg, source, target, source_prompt):
+    src_ids, tgt_ids = pick_anchors(source.tokenizer, target.tokenizer, cfg["anchors"])
+    return ptfer_transfer(source_prompt, source.input_embeddings.weight, target.input_embeddings.weight, src_ids,
+                          cfg["steps"], cfg["lr"], cfg["seed"], target_anchor_ids=tgt_ids)
+
+
+@UNIT_KINDS.register("transfer")
+def run_transfer(unit, ctx, work):
+    cfg = unit.config
+    source = ctx.backbone(ctx.model_name(unit, "source_model"))
+    target = ctx.backbone(ctx.model_name(unit))
+    prompt_dir = ctx.unit_dir(unit.deps["prompt"])
+    source_prompt, _ = load_prompt(prompt_dir / "prompt")
+    if source_prompt.shape[1] != source.hidden_size:
+        raise ValueError(f"source prompt is {tuple(source_prompt.shape)} but {source.name!r} has hidden size "
+                         f"{source.hidden_size}")
+    if cfg["method"] == "post":
+        prompt, history = _post(cfg, ctx, source, target, source_prompt, unit.label or "transfer")
+    elif cfg["method"] == "ptfer":
+        prompt, history = _ptfer(cfg, source, target, source_prompt)
+    else:
+        raise ValueError(f"unknown transfer method {cfg['method']!r}; allowed: post, ptfer")
+    dp = json.loads((prompt_dir / "done.json").read_text()).get("dp")
+    meta = {"method": cfg["method"], "role": "target", "source": source.name, "epsilon": cfg.get("epsilon")}
+    save_prompt(work / "prompt", prompt, base_model=target.name, metadata=meta,
+                task_type="SEQ_CLS" if target.kind == "mlm" else "CAUSAL_LM")
+    every = max(1, len(history) // 200)
+    return {"dp": dp, "loss_curve": [round(x, 6) for x in history[::every]], "final_loss": history[-1] if history else None,
+            "model_name": target.name, "source_model": source.name}

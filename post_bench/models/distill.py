@@ -1,0 +1,217 @@
+"""POST step 1: a small source model = kept layers of the target, then knowledge-distilled from it.
+
+``truncate_model`` keeps some transformer layers (embeddings, head and hidden size unchanged);
+``distill`` trains the truncated student to match the teacher's token distributions on public text
+(texts are packed into ``max_tokens`` blocks, so no step is spent on padding); ``lm_loss`` measures
+the mean token cross-entropy on held-out texts.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from post_bench.runner import cost
+
+_LAYER_PATHS = ("layers", "h", "encoder.layer")  # under model.base_model: Llama-style, GPT-2, BERT/RoBERTa
+
+
+def _layer_owner(model) -> tuple[torch.nn.Module, str]:
+    """(module holding the layer ModuleList, attribute name)."""
+    for path in _LAYER_PATHS:
+        owner, *parts = [model.base_model, *path.split(".")]
+        for part in parts[:-1]:
+            owner = getattr(owner, part, None)
+        if owner is not None and isinstance(getattr(owner, parts[-1], None), torch.nn.ModuleList):
+            return owner, parts[-1]
+    raise ValueError(f"cannot find the transformer layers of {type(model).__name__}")
+
+
+def n_layers(model) -> int:
+    owner, attr = _layer_owner(model)
+    return len(getattr(owner, attr))
+
+
+def resolve_layers(layers, n: int) -> list[int]:
+    """Layer indices (negative = from the end) as non-negative indices; ValueError when out of range."""
+    out = []
+    for i in layers:
+        if not -n <= int(i) < n:
+            raise ValueError(f"layer index {i} is out of range for a {n}-layer model; valid: {-n}..{n - 1}")
+        out.append(int(i) % n)
+    if not out or len(set(out)) != len(out):
+        raise ValueError(f"layers must be non-empty and distinct, got {list(layers)} (= {out})")
+    return out
+
+
+def truncate_model(model, layers: list[int]):
+    """A deep copy of ``model`` with only the given layers (in the given order), everything else unchanged."""
+    keep = resolve_layers(layers, n_layers(model))
+    student = copy.deepcopy(model)
+    owner, attr = _layer_owner(student)
+    kept = torch.nn.ModuleList([getattr(owner, attr)[i] for i in keep])
+    setattr(owner, attr, kept)
+    for new_idx, layer in enumerate(kept):  # KV-cache slots are indexed by layer_idx
+        for module in layer.modules():
+            if hasattr(module, "layer_idx"):
+                module.layer_idx = new_idx
+    cfg = student.config
+    cfg.num_hidden_layers = len(keep)  # GPT-2 maps this to n_layer
+    if isinstance(getattr(cfg, "layer_types", None), list | tuple):
+        cfg.layer_types = [cfg.layer_types[i] for i in keep]
+    cfg.architectures = [type(student).__name__]
+    return student
+
+
+# ---------------------------------------------------------------- batches
+def _token_lists(tokenizer, texts, kind: str, max_tokens: int) -> list[list[int]]:
+    """Token ids per non-empty text (causal: an EOS appended so packed texts stay separated)."""
+    out = []
+    for ids in tokenizer(list(texts), truncation=True, max_length=max_tokens)["input_ids"]:
+        if kind == "causal" and tokenizer.eos_token_id is not None and (not ids or ids[-1] != tokenizer.eos_token_id):
+            ids = [*ids, tokenizer.eos_token_id][:max_tokens]
+        if len(ids) >= 2:
+            out.append(ids)
+    return out
+
+
+def _pack(lists: list[list[int]], max_tokens: int) -> list[list[int]]:
+    flat = [t for ids in lists for t in ids]
+    return [flat[i:i + max_tokens] for i in range(0, len(flat), max_tokens) if len(flat[i:i + max_tokens]) >= 2]
+
+
+def _collate(rows: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = torch.tensor(r)
+        mask[i, :len(r)] = 1
+    return ids.to(device), mask.to(device)
+
+
+def _mask_tokens(ids, mask, tokenizer, gen: torch.Generator, rate: float = 0.15):
+    """BERT-style masking of real, non-special tokens: (inputs, labels with -100 where not masked)."""
+    special = torch.tensor(tokenizer.all_special_ids, device=ids.device)
+    can = mask.bool() & ~torch.isin(ids, special)
+    r = torch.rand(ids.shape, generator=gen).to(ids.device)
+    picked = can & (r < rate)
+    if can.any() and not picked.any():  # at least one target per batch
+        picked.view(-1)[can.view(-1).nonzero()[0]] = True
+    labels = torch.where(picked, ids, torch.full_like(ids, -100))
+    u = torch.rand(ids.shape, generator=gen).to(ids.device)  # 80% <mask>, 10% random, 10% kept
+    inputs = torch.where(picked & (u < 0.8), torch.full_like(ids, tokenizer.mask_token_id), ids)
+    rand = torch.randint(len(tokenizer), ids.shape, generator=gen).to(ids.device)
+    return torch.where(picked & (u >= 0.8) & (u < 0.9), rand, inputs), labels
+
+
+def _targets(ids, mask, kind, tokenizer, gen):
+    """(model inputs, per-position LM labels): next token (causal) or masked tokens (MLM)."""
+    if kind == "mlm":
+        return _mask_tokens(ids, mask, tokenizer, gen)
+    nxt = torch.full_like(ids, -100)
+    nxt[:, :-1] = torch.where(mask[:, 1:].bool(), ids[:, 1:], -100)
+    return ids, nxt
+
+
+def _logits_at(model, inputs, mask, sel: torch.Tensor) -> torch.Tensor:
+    """Vocabulary logits [N, V] at the selected positions only (the full head is the costly part)."""
+    head = getattr(model, "lm_head", None)
+    head = getattr(model, "cls", None) if head is None else head
+    if head is None:
+        return model(input_ids=inputs, attention_mask=mask).logits[sel]
+    hidden = model.base_model(input_ids=inputs, attention_mask=mask)[0]
+    return head(hidden[sel])
+
+
+def count_params(model) -> int:
+    """Parameters a token passes through: all but the input embeddings (unless tied to the head)."""
+    n = sum(p.numel() for p in model.parameters())
+    emb, out = model.get_input_embeddings(), model.get_output_embeddings()
+    return n if out is not None and out.weight is emb.weight else n - emb.weight.numel()
+
+
+# ---------------------------------------------------------------- training and evaluation
+def distill(teacher, student, tokenizer, texts, *, kind: str, steps: int, batch_size: int, max_tokens: int,
+            lr: float, warmup: int, grad_clip: float, temperature: float, kd_weight: float, seed: int,
+            schedule: str = "cosine", names: tuple[str, str] = ("teacher", "student")) -> dict:
+    """Train ``student`` in place: kd_weight·T²·KL(teacher_T ‖ student_T) + (1 − kd_weight)·LM loss.
+
+    AdamW, linear warm-up then ``cosine`` (to 10% of lr) or ``constant``; grad-norm clipping.
+    Returns {"kd_curve": total loss per step, "steps"}.
+    """
+    blocks = _pack(_token_lists(tokenizer, texts, kind, max_tokens), max_tokens)
+    if not blocks:
+        raise ValueError("no public text to distil on (all texts empty)")
+    device = next(student.parameters()).device
+    torch.manual_seed(seed)
+    gen, rng = torch.Generator().manual_seed(seed), np.random.default_rng(seed)
+    teacher.eval()
+    student.train()
+    student.requires_grad_(True)
+    params = [p for p in student.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        if schedule == "constant":
+            return 1.0
+        t = (step - warmup) / max(1, steps - warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    n_teacher, n_student = count_params(teacher), count_params(student)
+    order, curve, T = [], [], temperature
+    for _ in (bar := tqdm(range(steps), desc="distill", unit="step", dynamic_ncols=True, leave=False)):
+        while len(order) < batch_size:
+            order.extend(rng.permutation(len(blocks)).tolist())
+        batch, order = [blocks[i] for i in order[:batch_size]], order[batch_size:]
+        ids, mask = _collate(batch, tokenizer.pad_token_id, device)
+        inputs, labels = _targets(ids, mask, kind, tokenizer, gen)
+        sel = mask.bool()
+        with torch.inference_mode():
+            t_logits = _logits_at(teacher, inputs, mask, sel).float()
+        s_logits = _logits_at(student, inputs, mask, sel).float()
+        kd = F.kl_div(F.log_softmax(s_logits / T, -1), F.log_softmax(t_logits / T, -1),
+                      log_target=True, reduction="batchmean") * T * T
+        loss = kd_weight * kd
+        if kd_weight < 1:
+            loss = loss + (1 - kd_weight) * F.cross_entropy(s_logits, labels[sel], ignore_index=-100)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, grad_clip)
+        opt.step()
+        sched.step()
+        tokens = int(sel.sum())
+        cost.record(names[0], tokens, n_teacher, 1)
+        cost.record(names[1], tokens, n_student, 3)
+        curve.append(round(float(loss), 5))
+        bar.set_postfix(loss=f"{curve[-1]:.3f}")
+    student.eval()
+    student.requires_grad_(False)
+    return {"kd_curve": curve, "steps": steps}
+
+
+@torch.no_grad()
+def lm_loss(model, tokenizer, texts, kind: str, max_tokens: int, batch_size: int = 16, seed: int = 0) -> float:
+    """Mean token cross-entropy on ``texts`` (each on its own): next token, or 15% masked tokens (MLM)."""
+    model.eval()
+    device = next(model.parameters()).device
+    rows = _token_lists(tokenizer, texts, kind, max_tokens)
+    gen = torch.Generator().manual_seed(seed)
+    total, count = 0.0, 0
+    for start in range(0, len(rows), batch_size):
+        ids, mask = _collate(rows[start:start + batch_size], tokenizer.pad_token_id, device)
+        inputs, labels = _targets(ids, mask, kind, tokenizer, gen)
+        sel = labels != -100
+        logits = _logits_at(model, inputs, mask, sel).float()
+        total += float(F.cross_entropy(logits, labels[sel], reduction="sum"))
+        count += int(sel.sum())
+        cost.record("eval", int(mask.sum()), count_params(model), 1)
+    return total / max(1, count)

@@ -1,0 +1,1 @@
+"""Privacy accounting for discrete-prompt methods (DP-OPT)."""

@@ -1,0 +1,74 @@
+"""POST's prompt transfer (Wang et al., ICML 2025): train a target prompt so that the target reacts to it as
+the source reacts to the private source prompt, on public text only.
+
+Loss at the verbalizer position (logits over the shared vocabulary), P from the source, Q from the target:
+  α·T²·KL(σ((s_p − s_0)/T) ‖ σ((t_p − t_0)/T)) + (1 − α)·T²·KL(σ(s_p/T) ‖ σ(t_p/T)),
+s_p / s_0: source with / without its prompt, t_p / t_0: target with / without the prompt being trained.
+s_p, s_0 and t_0 do not change during training: they are computed once for the public set; each step
+runs only the target with the prompt (with gradients). No private data is used anywhere here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from post_bench.models.backbone import Backbone, Encoded
+
+
+def _kl(p_logits: torch.Tensor, q_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """T²·KL(softmax(p/T) ‖ softmax(q/T)), mean over the batch."""
+    log_p = F.log_softmax(p_logits / temperature, dim=-1)
+    log_q = F.log_softmax(q_logits / temperature, dim=-1)
+    return temperature**2 * F.kl_div(log_q, log_p, log_target=True, reduction="batchmean")
+
+
+def post_loss(s_p: torch.Tensor, s_0: torch.Tensor, t_p: torch.Tensor, t_0: torch.Tensor,
+              alpha: float = 0.5, temperature: float = 2.0) -> torch.Tensor:
+    """POST's loss on [B, V] logits: α·(change the prompt causes) + (1 − α)·(prompted output) distillation."""
+    s_p, s_0, t_p, t_0 = (x.float() for x in (s_p, s_0, t_p, t_0))
+    return alpha * _kl(s_p - s_0, t_p - t_0, temperature) + (1 - alpha) * _kl(s_p, t_p, temperature)
+
+
+def transfer_prompt(source: Backbone, target: Backbone, source_prompt: torch.Tensor, enc_source: Encoded,
+                    enc_target: Encoded, *, steps: int, batch_size: int, lr: float = 1e-3, alpha: float = 0.5,
+                    temperature: float = 2.0, init: torch.Tensor, seed: int = 0, cache_batch_size: int = 32,
+                    desc: str = "transfer") -> tuple[torch.Tensor, list[float]]:
+    """Train a target prompt ([P', H_t], starting at ``init``) with POST's loss; returns (prompt on CPU, loss per step).
+
+    ``enc_source`` / ``enc_target``: the same public texts encoded for each backbone (row i = text i).
+    """
+    if source.vocab_size != target.vocab_size:
+        raise ValueError(f"POST needs source and target to share the vocabulary: source {source.name!r} has "
+                         f"{source.vocab_size} tokens, target {target.name!r} {target.vocab_size}")
+    if len(enc_source) != len(enc_target) or len(enc_target) == 0:
+        raise ValueError(f"public set: {len(enc_source)} source rows vs {len(enc_target)} target rows (need equal, > 0)")
+    if init.dim() != 2 or init.shape[1] != target.hidden_size:
+        raise ValueError(f"target prompt init must be [P, {target.hidden_size}], got {tuple(init.shape)}")
+    dev = target.device
+    # cache: the source with and without its prompt, and the bare target, once for the whole public set
+    s_p = source.vocab_logits_dataset(enc_source, source_prompt, batch_size=cache_batch_size).to(dev)
+    s_0 = source.vocab_logits_dataset(enc_source, None, batch_size=cache_batch_size).to(dev)
+    t_0 = target.vocab_logits_dataset(enc_target, None, batch_size=cache_batch_size).to(dev)
+
+    prompt = init.detach().clone().float().to(dev).requires_grad_(True)
+    opt = torch.optim.Adam([prompt], lr=lr)
+    rng = np.random.default_rng(seed)
+    n, size = len(enc_target), min(batch_size, len(enc_target))
+    queue = np.array([], dtype=np.int64)
+    history = []
+    for _ in tqdm(range(steps), desc=desc, leave=False, mininterval=1.0):
+        if len(queue) < size:  # shuffled epochs, no replacement within one
+            queue = np.concatenate([queue, rng.permutation(n)])
+        idx, queue = queue[:size], queue[size:]
+        ids, mask, pos = target.collate(enc_target, idx)
+        rows = torch.as_tensor(idx, device=dev)
+        t_p = target.vocab_logits(ids, mask, pos, prompt)
+        loss = post_loss(s_p[rows], s_0[rows], t_p, t_0[rows], alpha, temperature)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        history.append(float(loss.detach()))
+    return prompt.detach().cpu(), history

@@ -1,0 +1,24 @@
+import os
+from functools import lru_cache
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@lru_cache(maxsize=8)
+def _backbone(name: str):
+    from post_bench.models.backbone import Backbone
+    from post_bench.models.loading import load_pretrained
+
+    model, tok, kind = load_pretrained(name)
+    return Backbone(model, tok, kind, name=name)
+
+
+@pytest.fixture
+def tiny_backbone():
+    """Factory for cached tiny backbones (built once per test session)."""
+    return _backbone

@@ -1,0 +1,116 @@
+"""Attack units end to end on tiny models: shadows + LiRA, extraction, and ``post-bench audit``."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from click.testing import CliRunner
+
+from post_bench.cli import main
+from post_bench.units.shadows import keep_masks
+
+TINY = "tiny-gpt2:layers=2,hidden=64"
+
+
+@pytest.mark.parametrize("k,n", [(2, 5), (4, 16), (8, 33)])
+def test_keep_masks_balanced(k, n):
+    keep = keep_masks(k, n, seed=3)
+    assert keep.shape == (k, n) and keep.dtype == bool
+    assert (keep.sum(axis=0) == k // 2).all()  # each example IN for exactly K/2 shadows
+    assert keep.any(axis=1).all()
+    assert (keep == keep_masks(k, n, seed=3)).all() and not (keep == keep_masks(k, n, seed=4)).all()
+
+
+@pytest.fixture(scope="module")
+def attack_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("attacks")
+    suite = {
+        "name": "attacks-test", "seeds": [0], "epsilons": ["inf", 1],
+        "models": {"target": TINY}, "datasets": {"private": ["election-tweets"]},
+        "budget": {"train_size": 32, "test_size": 16, "val_size": 8, "max_tokens": 24, "prompt_length": 4},
+        "tuning": {"steps": 3, "batch_size": 8, "accountant": "rdp"},
+        "methods": ["direct"],
+        "attacks": [{"name": "lira", "methods": ["direct"], "shadows": 4, "population": 16},
+                    {"name": "extraction", "methods": ["direct"], "canaries": 2, "repetitions": 2,
+                     "candidates": 20, "generate_tokens": 4}],
+    }
+    path = tmp / "suite.yaml"
+    path.write_text(yaml.safe_dump(suite))
+    out = tmp / "run"
+    res = CliRunner().invoke(main, ["run", str(path), "--out", str(out), "--no-report"])
+    assert res.exit_code == 0, res.output
+    return out, json.loads((out / "results.json").read_text())
+
+
+def test_lira_rows(attack_run):
+    out, results = attack_run
+    rows = results["privacy"]
+    assert {(r["attack"], r["epsilon"]) for r in rows} == {
+        (f"lira-{v}", e) for v in ("online", "offline", "fixed_variance") for e in (None, 1.0)}
+    for r in rows:
+        assert 0.0 <= r["auc"] <= 1.0 and r["n_shadows"] == 4 and r["n_examples"] == 16
+        assert set(r["tpr_at_fpr"]) == {"0.001", "0.01", "0.1"} and len(r["roc"]["fpr"]) == len(r["roc"]["tpr"])
+        if r["epsilon"] == 1.0:
+            assert r["eps_lower_bound"] <= 1.0
+    shadow_dirs = list((out / "units").glob("shadows-*"))
+    assert len(shadow_dirs) == 2
+    scores = np.load(shadow_dirs[0] / "scores.npy", allow_pickle=False)
+    keep = np.load(shadow_dirs[0] / "keep.npy", allow_pickle=False)
+    assert scores.shape == keep.shape == (4, 16) and np.isfinite(scores).all()
+    assert (keep.sum(0) == 2).all()
+
+
+def test_extraction_rows(attack_run):
+    _, results = attack_run
+    rows = results["extraction"]
+    attacks = {r["attack"] for r in rows}
+    assert {"canary-exposure", "nearest-tokens", "shared-substring"} <= attacks
+    exp = next(r for r in rows if r["attack"] == "canary-exposure")
+    assert exp["n_canaries"] == 2 and exp["n_candidates"] == 20
+    assert all(0.0 <= e <= np.log2(20) + 1e-9 for e in exp["exposures"])
+    near = next(r for r in rows if r["attack"] == "nearest-tokens")
+    assert len(near["tokens"]) == 4 and -1.0 <= near["mean_cosine"] <= 1.0
+
+
+def test_audit_refuses_pickle(tmp_path):
+    bad = tmp_path / "x.pt"
+    bad.write_bytes(b"\x80\x04garbage that must never be unpickled")
+    res = CliRunner().invoke(main, ["audit", str(bad), "--model", TINY, "--dataset", "election-tweets"])
+    assert res.exit_code == 2
+    assert len(res.output.strip().splitlines()) == 1 and "pickle" in res.output
+
+
+def test_audit_malformed_safetensors(tmp_path):
+    bad = tmp_path / "p.safetensors"
+    bad.write_bytes(b"not a safetensors file at all")
+    res = CliRunner().invoke(main, ["audit", str(bad), "--model", TINY, "--dataset", "election-tweets"])
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1
+
+
+def test_audit_wrong_hidden_size(tmp_path):
+    from post_bench.models.soft_prompt import save_prompt
+
+    save_prompt(tmp_path / "p", torch.randn(4, 32), base_model=TINY)
+    res = CliRunner().invoke(main, ["audit", str(tmp_path / "p"), "--model", TINY, "--dataset", "election-tweets"])
+    assert res.exit_code == 2
+    assert "(4, 32)" in res.output and "64" in res.output
+
+
+def test_audit_valid_prompt(tmp_path, tiny_backbone):
+    from post_bench.models.soft_prompt import init_prompt, save_prompt
+
+    prompt = init_prompt(tiny_backbone(TINY), 4, init="vocab", seed=1)
+    save_prompt(tmp_path / "p", prompt, base_model=TINY)
+    out = tmp_path / "audit"
+    res = CliRunner().invoke(main, ["audit", str(tmp_path / "p"), "--model", TINY, "--dataset", "election-tweets",
+                                    "--shadows", "2", "--steps", "2", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "audit.json").read_text())
+    assert report["prompt"]["shape"] == [4, 64] and len(report["privacy"]) == 3
+    assert 0.0 <= report["utility"]["accuracy"] <= 1.0
+    assert len(report["target"]["statistics"]) == report["shadows"]["population"]
+    assert report["target"]["top_suspected_members"] and report["nearest_tokens"]["text"] is not None

@@ -1,0 +1,62 @@
+"""Verbalizer position with and without a soft prompt; label-word scores vs the full head."""
+
+import torch
+
+from post_bench.data import get_task
+
+
+def test_causal_position_is_last_real_token_and_prompt_shifts_it(tiny_backbone):
+    bb = tiny_backbone("tiny-gpt2:layers=2,hidden=64")
+    task = get_task("election-tweets")
+    enc = bb.encode_task(["short", "a much longer tweet about many things indeed"], task, max_tokens=32, labels=[0, 1])
+    ids, mask, pos = bb.collate(enc)
+    assert pos.tolist() == [len(x) - 1 for x in enc.ids]
+    assert ids[0, pos[0]].item() == bb.tokenizer(":")["input_ids"][-1]  # "...Author:" ends the template
+    prompt = torch.randn(5, bb.hidden_size)
+    # reference: the full model's logits on the concatenated embeddings, read P positions later
+    emb = torch.cat([prompt.unsqueeze(0).expand(2, -1, -1), bb.embed(ids)], 1)
+    full_mask = torch.cat([torch.ones(2, 5, dtype=mask.dtype), mask], 1)
+    with torch.no_grad():
+        logits = bb.model(inputs_embeds=emb, attention_mask=full_mask).logits
+        ours = bb.vocab_logits(ids, mask, pos, prompt)
+    expected = logits[torch.arange(2), pos + 5]
+    torch.testing.assert_close(ours, expected, rtol=1e-4, atol=1e-4)
+    wrong = logits[torch.arange(2), pos]  # the bug other harnesses have: forgetting the shift
+    assert not torch.allclose(ours, wrong, atol=1e-3)
+
+
+def test_label_scores_equal_full_head_columns(tiny_backbone):
+    bb = tiny_backbone("tiny-gpt2:layers=2,hidden=64")
+    task = get_task("bbc-news")
+    enc = bb.encode_task(["markets fell", "the match ended"], task, max_tokens=32, labels=[0, 3])
+    ids, mask, pos = bb.collate(enc)
+    label_ids = bb.label_token_ids(task)
+    with torch.no_grad():
+        scores = bb.class_scores(ids, mask, pos, label_ids)
+        full = bb.vocab_logits(ids, mask, pos)
+    first = torch.tensor([ids_[0] for ids_ in label_ids])
+    torch.testing.assert_close(scores, full[:, first])
+
+
+def test_mlm_position_is_mask_token_with_prompt(tiny_backbone):
+    bb = tiny_backbone("tiny-roberta:layers=2,hidden=64")
+    task = get_task("election-tweets")
+    enc = bb.encode_task(["hello there", "vote today"], task, max_tokens=32, labels=[0, 1])
+    ids, mask, pos = bb.collate(enc)
+    assert all(ids[i, p].item() == bb.tokenizer.mask_token_id for i, p in enumerate(pos.tolist()))
+    prompt = torch.randn(3, bb.hidden_size)
+    emb = torch.cat([prompt.unsqueeze(0).expand(2, -1, -1), bb.embed(ids)], 1)
+    full_mask = torch.cat([torch.ones(2, 3, dtype=mask.dtype), mask], 1)
+    with torch.no_grad():
+        logits = bb.model(inputs_embeds=emb, attention_mask=full_mask).logits
+        ours = bb.vocab_logits(ids, mask, pos, prompt)
+    torch.testing.assert_close(ours, logits[torch.arange(2), pos + 3], rtol=1e-4, atol=1e-4)
+
+
+def test_truncation_keeps_template(tiny_backbone):
+    bb = tiny_backbone("tiny-llama:layers=1,hidden=64")
+    task = get_task("election-tweets")
+    long_text = " ".join(["word"] * 200)
+    enc = bb.encode_task([long_text], task, max_tokens=24)
+    assert len(enc.ids[0]) <= 26
+    assert bb.tokenizer.decode(enc.ids[0]).rstrip().endswith("Author:")

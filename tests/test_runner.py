@@ -1,0 +1,102 @@
+"""Runner: content hashes, shared units, atomic units, resume after SIGKILL, end-to-end smoke suite."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from post_bench.cli import _plan, main
+from post_bench.runner.plan import Plan, Unit
+from post_bench.runner.store import RunStore
+from post_bench.suite import load_suite
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_unit_hash_depends_on_config_and_inputs():
+    a = Unit("tune", {"x": 1})
+    assert a.hash == Unit("tune", {"x": 1}).hash
+    assert a.hash != Unit("tune", {"x": 2}).hash
+    child1 = Unit("evaluate", {"m": 1}, {"prompt": a})
+    child2 = Unit("evaluate", {"m": 1}, {"prompt": Unit("tune", {"x": 2})})
+    assert child1.hash != child2.hash
+    plan = Plan()
+    plan.add(child1)
+    plan.add(Unit("evaluate", {"m": 2}, {"prompt": Unit("tune", {"x": 1})}))
+    assert len(plan) == 3  # the shared tune unit is planned once
+
+
+def test_store_publishes_units_atomically(tmp_path):
+    store = RunStore(tmp_path)
+    work = store.begin("tune-abc")
+    (work / "prompt.txt").write_text("x")
+    assert not store.is_done("tune-abc")
+    store.commit("tune-abc", work, {"ok": 1})
+    assert store.is_done("tune-abc") and store.done_record("tune-abc") == {"ok": 1}
+    stale = store.begin("tune-def")
+    assert store.clean_partial() == 1 and not stale.exists()
+
+
+def test_smoke_plan_shares_source_prompt():
+    plan = _plan(load_suite(ROOT / "suites/smoke.yaml"))
+    kinds = [u.kind for u in plan]
+    assert kinds.count("distill") <= 1
+    tune_ids = {u.deps["prompt"].id for u in plan if u.kind == "evaluate" and "prompt" in u.deps
+                and u.deps["prompt"].kind == "tune" and u.config["role"] != "source"} | set()
+    assert len(tune_ids) == len(set(tune_ids))
+
+
+def test_end_to_end_smoke_suite(tmp_path):
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["run", str(ROOT / "suites/smoke.yaml"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    results = json.loads((out / "results.json").read_text())
+    assert results["schema"] == 1 and results["suite"]["name"] == "smoke"
+    suite = load_suite(ROOT / "suites/smoke.yaml")
+    got = {(r["method"], r["epsilon"]) for r in results["utility"]}
+    for m in suite.methods:
+        eps_list = [None] if m.name == "zero_shot" else suite.epsilons
+        for eps in eps_list:
+            assert (m.name, eps) in got, (m.name, eps)
+    for row in results["utility"]:
+        assert 0.0 <= row["accuracy"] <= 1.0 and row["n_test"] == suite.budget.test_size
+        if row["epsilon"] is not None and row["method"] != "dp_opt":
+            assert row["accountant"] in ("prv", "rdp") and row["noise_multiplier"] > 0
+    assert len(results["cost"]) == len(list((out / "units").iterdir()))
+    assert all(c["wall_s"] >= 0 and c["tokens"] > 0 for c in results["cost"] if c["kind"] != "lira")
+    assert (out / "report" / "report.md").is_file()
+    again = CliRunner().invoke(main, ["run", str(ROOT / "suites/smoke.yaml"), "--out", str(out)])
+    assert again.exit_code == 0 and "already done, skipped" in again.output
+
+
+def _done_times(out: Path) -> dict:
+    return {p.parent.name: p.stat().st_mtime_ns for p in (out / "units").glob("*/done.json")}
+
+
+def test_resume_after_sigkill(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "post_bench.cli", "run", str(ROOT / "suites/smoke.yaml"), "--out", str(out), "--no-report"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if (out / "units").exists() and len(_done_times(out)) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = _done_times(out)
+    assert before, "no unit finished before the kill"
+    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    after = _done_times(out)
+    assert all(after[k] == v for k, v in before.items()), "a finished unit was redone"
+    assert len(after) == len(_plan(load_suite(ROOT / "suites/smoke.yaml")))
+    assert not [p for p in (out / "units").iterdir() if p.name.startswith(".work-")]

@@ -1,0 +1,151 @@
+"""POST's transfer loss and loop, PTfer, and the post / ptfer methods end to end on tiny models."""
+
+from __future__ import annotations
+
+import json
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+import torch.nn.functional as F
+import yaml
+from click.testing import CliRunner
+
+from post_bench.data import load_dataset, sample_public
+from post_bench.models.backbone import Backbone
+from post_bench.models.loading import load_pretrained
+from post_bench.training.ptfer import ptfer_transfer, relative
+from post_bench.training.transfer import post_loss, transfer_prompt
+
+TARGET = "tiny-gpt2:layers=2,hidden=64"
+SOURCE = "tiny-gpt2:layers=1,hidden=64,seed=1"
+
+
+@pytest.fixture(scope="module")
+def models():
+    def load(name):
+        model, tok, kind = load_pretrained(name)
+        return Backbone(model, tok, kind, name=name)
+
+    return load(SOURCE), load(TARGET)
+
+
+@pytest.fixture(scope="module")
+def public(models):
+    texts = sample_public(load_dataset("friends"), seed=0, size=16).texts
+    template = load_dataset("election-tweets").task.template("causal")
+    return [m.encode(texts, template, 24) for m in models]
+
+
+# ------------------------------------------------------------------ the loss
+def test_post_loss_zero_for_equal_logits_positive_otherwise():
+    g = torch.Generator().manual_seed(0)
+    s_p, s_0 = torch.randn(4, 10, generator=g), torch.randn(4, 10, generator=g)
+    assert post_loss(s_p, s_0, s_p.clone(), s_0.clone()).item() == 0.0
+    assert post_loss(s_p, s_0, s_p + 0.5 * torch.randn(4, 10, generator=g), s_0).item() > 0
+    assert post_loss(s_p, s_0, s_p, s_0 + torch.randn(4, 10, generator=g), alpha=1.0).item() > 0
+
+
+def test_post_loss_matches_hand_computation():
+    s_p = torch.tensor([[1.0, 2.0, 0.0], [0.5, -1.0, 2.0]])
+    s_0 = torch.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+    t_p = torch.tensor([[2.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    t_0 = torch.tensor([[1.0, 1.0, 0.0], [0.0, 2.0, 1.0]])
+    alpha, T = 0.3, 2.0
+
+    def kl(p_logits, q_logits):  # T² · mean_b Σ_v p log(p / q)
+        total = 0.0
+        for pr, qr in zip(p_logits.tolist(), q_logits.tolist()):
+            zp = sum(math.exp(x / T) for x in pr)
+            zq = sum(math.exp(x / T) for x in qr)
+            total += sum(math.exp(a / T) / zp * ((a / T - math.log(zp)) - (b / T - math.log(zq)))
+                         for a, b in zip(pr, qr))
+        return T * T * total / len(p_logits)
+
+    expected = alpha * kl(s_p - s_0, t_p - t_0) + (1 - alpha) * kl(s_p, t_p)
+    assert post_loss(s_p, s_0, t_p, t_0, alpha, T).item() == pytest.approx(expected, rel=1e-5)
+
+
+# ------------------------------------------------------------------ the loop
+def test_same_model_same_prompt_loss_and_grad_zero(models, public):
+    _, target = models
+    enc = public[1]
+    prompt = target.input_embeddings.weight[100:104].detach().clone()
+    ids, mask, pos = target.collate(enc)
+    with torch.no_grad():
+        s_p, s_0 = target.vocab_logits(ids, mask, pos, prompt), target.vocab_logits(ids, mask, pos)
+    p = prompt.clone().requires_grad_(True)
+    loss = post_loss(s_p, s_0, target.vocab_logits(ids, mask, pos, p), s_0)
+    loss.backward()
+    assert loss.item() < 1e-6 and p.grad.abs().max().item() < 1e-5
+    _, history = transfer_prompt(target, target, prompt, enc, enc, steps=1, batch_size=8, init=prompt)
+    assert history[0] < 1e-6
+
+
+def test_transfer_steps_reduce_loss(models, public):
+    source, target = models
+    g = torch.Generator().manual_seed(0)
+    source_prompt = torch.randn(4, 64, generator=g) * 0.5
+    init = target.input_embeddings.weight[200:204].detach().clone()
+    prompt, history = transfer_prompt(source, target, source_prompt, *public, steps=8, batch_size=16, lr=0.05,
+                                      init=init, seed=0)  # full batch: history is the whole-set loss
+    assert prompt.shape == (4, 64) and not torch.equal(prompt, init)
+    assert history[-1] < history[0]
+
+
+def test_transfer_refuses_different_vocabularies(models, public):
+    _, target = models
+    small = SimpleNamespace(name="small", vocab_size=1000)  # checked before anything runs
+    with pytest.raises(ValueError, match="share the vocabulary"):
+        transfer_prompt(small, target, torch.zeros(2, 64), *public, steps=1, batch_size=4, init=torch.zeros(2, 64))
+
+
+# ------------------------------------------------------------------ PTfer
+def test_ptfer_recovers_prompt_in_identical_space():
+    g = torch.Generator().manual_seed(0)
+    table = torch.randn(300, 16, generator=g)
+    source_prompt = torch.randn(3, 16, generator=g) * 2
+    anchors = list(range(64))
+    prompt, history = ptfer_transfer(source_prompt, table, table, anchors, steps=800, lr=0.02, seed=1)
+    assert history[-1] < 1e-4 < history[0]
+    assert torch.allclose(relative(prompt, table[anchors]), relative(source_prompt, table[anchors]), atol=0.02)
+    assert F.cosine_similarity(prompt, source_prompt, dim=-1).min() > 0.99
+    assert prompt.norm(dim=-1).mean() == pytest.approx(table.norm(dim=-1).mean().item(), rel=0.1)
+
+
+def test_ptfer_between_different_tables():
+    g = torch.Generator().manual_seed(0)
+    src, tgt = torch.randn(300, 16, generator=g), torch.randn(300, 24, generator=g)
+    prompt, history = ptfer_transfer(torch.randn(3, 16, generator=g), src, tgt, list(range(100)), steps=300,
+                                     lr=0.02, seed=0)
+    assert prompt.shape == (3, 24) and torch.isfinite(prompt).all() and history[-1] < history[0]
+
+
+# ------------------------------------------------------------------ end to end
+def test_suite_with_post_and_ptfer(tmp_path):
+    from post_bench.cli import main
+
+    suite = {
+        "name": "transfer-e2e", "seeds": [0], "epsilons": ["inf", 8],
+        "models": {"target": TARGET, "source": {"model": SOURCE}},
+        "datasets": {"private": ["election-tweets"], "public": "friends"},
+        "budget": {"train_size": 32, "test_size": 16, "val_size": 8, "public_size": 16, "max_tokens": 24,
+                   "prompt_length": 4},
+        "tuning": {"steps": 2, "batch_size": 8, "accountant": "rdp"},
+        "methods": [{"name": "post", "steps": 2, "batch_size": 8}, {"name": "ptfer", "steps": 20, "anchors": 64},
+                    "direct_transfer"],
+    }
+    path = tmp_path / "suite.yaml"
+    path.write_text(yaml.safe_dump(suite))
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", str(path), "--out", str(out), "--no-report"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((out / "results.json").read_text())["utility"]
+    got = {(r["method"], r["epsilon"]) for r in rows}
+    assert got >= {(m, e) for m in ("post", "ptfer", "direct_transfer") for e in (None, 8.0)}
+    assert all(r["n_test"] == 16 and 0 <= r["accuracy"] <= 1 for r in rows)
+    dp_rows = [r for r in rows if r["epsilon"] == 8.0 and r["method"] in ("post", "ptfer")]
+    assert all(r.get("noise_multiplier") for r in dp_rows)  # the source prompt's DP record is passed on
+    transfers = list((out / "units").glob("transfer-*"))
+    assert len(transfers) == 4 and all((u / "prompt" / "adapter_model.safetensors").is_file() for u in transfers)
