@@ -70,6 +70,13 @@ def test_exponential_mechanism_frequencies():
     assert chi2 < stats.chi2.ppf(0.999, df=4), (draws, n * p)
 
 
+def test_public_domain_restricts_draws():
+    rng = np.random.default_rng(1)
+    draws = [dp_top1(np.array([5, 5, 5, 1]), 1.0, rng, vocab_size=8, domain=[5, 2]) for _ in range(4000)]
+    assert set(draws) <= {5, 2}
+    assert np.mean(np.array(draws) == 5) == pytest.approx(math.exp(1.5) / (math.exp(1.5) + 1), abs=0.03)
+
+
 def test_non_private_is_argmax():
     rng = np.random.default_rng(0)
     assert dp_top1(np.array([3, 1, 3, 2, 3]), None, rng, vocab_size=10) == 3
@@ -95,7 +102,8 @@ def test_unit_end_to_end(tmp_path):
         "datasets": {"private": ["election-tweets"]},
         "budget": {"train_size": 32, "test_size": 16, "val_size": 8, "max_tokens": 24, "prompt_length": 4},
         "tuning": {"accountant": "rdp"},
-        "methods": [{"name": "dp_opt", "n_members": 4, "demos_per_member": 2, "max_new_tokens": 6, "n_candidates": 2}],
+        "methods": [{"name": "dp_opt", "n_members": 4, "demos_per_member": 2, "max_new_tokens": 6, "n_candidates": 2,
+                     "public_top_k": 16}],
     }
     path, out = tmp_path / "suite.yaml", tmp_path / "run"
     path.write_text(yaml.safe_dump(suite))

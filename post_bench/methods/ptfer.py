@@ -12,7 +12,7 @@ from post_bench.methods.post import SourceTuning, transfer_unit, tune_overrides
 
 
 class PtferParams(SourceTuning):
-    steps: Annotated[int, Field(ge=1)] = 2000
+    steps: Annotated[int, Field(ge=1)] = 1000
     lr: Annotated[float, Field(gt=0)] = 0.01
     anchors: Annotated[int, Field(ge=1)] = 512
 

@@ -191,7 +191,7 @@ def distill(teacher, student, tokenizer, texts, *, kind: str, steps: int, batch_
         tokens = int(sel.sum())
         cost.record(names[0], tokens, n_teacher, 1)
         cost.record(names[1], tokens, n_student, 3)
-        curve.append(round(float(loss), 5))
+        curve.append(round(loss.item(), 5))
         bar.set_postfix(loss=f"{curve[-1]:.3f}")
     student.eval()
     student.requires_grad_(False)
@@ -199,7 +199,8 @@ def distill(teacher, student, tokenizer, texts, *, kind: str, steps: int, batch_
 
 
 @torch.no_grad()
-def lm_loss(model, tokenizer, texts, kind: str, max_tokens: int, batch_size: int = 16, seed: int = 0) -> float:
+def lm_loss(model, tokenizer, texts, kind: str, max_tokens: int, batch_size: int = 16, seed: int = 0,
+            name: str = "eval") -> float:
     """Mean token cross-entropy on ``texts`` (each on its own): next token, or 15% masked tokens (MLM)."""
     model.eval()
     device = next(model.parameters()).device
@@ -213,5 +214,5 @@ def lm_loss(model, tokenizer, texts, kind: str, max_tokens: int, batch_size: int
         logits = _logits_at(model, inputs, mask, sel).float()
         total += float(F.cross_entropy(logits, labels[sel], reduction="sum"))
         count += int(sel.sum())
-        cost.record("eval", int(mask.sum()), count_params(model), 1)
+        cost.record(name, int(mask.sum()), count_params(model), 1)
     return total / max(1, count)

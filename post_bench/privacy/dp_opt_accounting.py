@@ -9,7 +9,10 @@ data-independent domain), utility u(v) = number of members voting v. One member 
 a to b moves u(a) down by 1 and u(b) up by 1: every utility changes by at most Δu = 1. Sampling
 v ∝ exp(ε0·u(v) / (2Δu)) is ε0-DP and moreover ε0-bounded-range (Durfee & Rogers 2019), hence
 ρ = ε0²/8-zCDP (Cesar & Rogers 2021), i.e. RDP ε(α) = α·ε0²/8; pure ε0-DP also gives ε(α) ≤ ε0, so
-``rdp_exponential`` = min(α·ε0²/8, ε0). The limited-domain mechanism is not implemented.
+``rdp_exponential`` = min(α·ε0²/8, ε0). With a large vocabulary the many zero-vote tokens swamp the
+vote at small ε0; an optional public domain (top-k tokens of a demo-free meta-prompt plus the released
+prefix, i.e. data-independent) fixes that at no privacy cost. The limited-domain mechanism (Durfee &
+Rogers 2019, (ε, δ)-DP) is not implemented.
 
 Candidate selection (:func:`select_candidate`): the same mechanism on the number of holdout examples
 each candidate classifies correctly (adding/removing one holdout example changes each count by ≤ 1).
@@ -52,13 +55,18 @@ def vote_histogram(votes, vocab_size: int) -> np.ndarray:
     return np.bincount(votes, minlength=vocab_size)
 
 
-def dp_top1(votes: np.ndarray, eps_token: float | None, rng, *, vocab_size: int) -> int:
-    """DP top-1 token from member votes: exponential mechanism over range(vocab_size) with Δu = 1.
+def dp_top1(votes: np.ndarray, eps_token: float | None, rng, *, vocab_size: int, domain=None) -> int:
+    """DP top-1 token from member votes: exponential mechanism over the domain with Δu = 1.
 
-    ``vocab_size`` fixes the domain; it must not depend on the data (never the set of voted tokens).
-    ``eps_token=None``: the plain majority vote.
+    The domain is range(``vocab_size``), or the token ids in ``domain``; it must not depend on the private
+    data (never the set of voted tokens; a domain computed from public text and already released tokens is
+    fine). Votes outside it count for nothing. ``eps_token=None``: the plain majority vote over all votes.
     """
-    return exponential_mechanism(vote_histogram(votes, vocab_size), eps_token, rng)
+    hist = vote_histogram(votes, vocab_size)
+    if eps_token is None or domain is None:
+        return exponential_mechanism(hist, eps_token, rng)
+    domain = np.asarray(domain, dtype=np.int64)
+    return int(domain[exponential_mechanism(hist[domain], eps_token, rng)])
 
 
 def select_candidate(correct_counts, eps_select: float | None, rng) -> int:

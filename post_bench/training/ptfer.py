@@ -38,7 +38,7 @@ def pick_anchors(source_tokenizer, target_tokenizer, count: int) -> tuple[list[i
 
 
 def ptfer_transfer(source_prompt: torch.Tensor, source_embeddings: torch.Tensor, target_embeddings: torch.Tensor,
-                   anchor_ids: Sequence[int], steps: int = 2000, lr: float = 0.01, seed: int = 0, *,
+                   anchor_ids: Sequence[int], steps: int = 1000, lr: float = 0.01, seed: int = 0, *,
                    target_anchor_ids: Sequence[int] | None = None, norm_weight: float = 0.01
                    ) -> tuple[torch.Tensor, list[float]]:
     """Target prompt [P, H_t] with the source prompt's relative encoding; returns (prompt, relative-encoding MSE per step).
@@ -46,24 +46,25 @@ def ptfer_transfer(source_prompt: torch.Tensor, source_embeddings: torch.Tensor,
     ``anchor_ids`` index both tables unless ``target_anchor_ids`` gives the target's ids (other vocabulary).
     The search runs in units of the target's mean embedding norm, so ``lr`` does not depend on the scale.
     """
-    src_anchor = source_embeddings.detach().float()[torch.as_tensor(list(anchor_ids))]
-    tgt_table = target_embeddings.detach().float()
+    src_anchor = source_embeddings.detach().float().cpu()[torch.as_tensor(list(anchor_ids))]
+    tgt_table = target_embeddings.detach().float().cpu()
     tgt_anchor = tgt_table[torch.as_tensor(list(anchor_ids if target_anchor_ids is None else target_anchor_ids))]
     if len(src_anchor) != len(tgt_anchor):
         raise ValueError(f"{len(src_anchor)} source anchors but {len(tgt_anchor)} target anchors")
-    goal = relative(source_prompt.detach().float(), src_anchor)  # [P, A]
+    goal = relative(source_prompt.detach().float().cpu(), src_anchor)  # [P, A]
     scale = tgt_table.norm(dim=-1).mean()
     gen = torch.Generator().manual_seed(seed)
+    tgt_unit = F.normalize(tgt_anchor, dim=-1)
     z = F.normalize(torch.randn(goal.shape[0], tgt_table.shape[1], generator=gen), dim=-1).requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps))
     history = []
     for _ in range(steps):
-        match = F.mse_loss(relative(z, tgt_anchor), goal)
+        match = F.mse_loss(F.normalize(z, dim=-1) @ tgt_unit.T, goal)
         loss = match + norm_weight * ((z.norm(dim=-1) - 1) ** 2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
         history.append(float(match.detach()))
-    return (z.detach() * scale), history
+    return z.detach() * scale, history

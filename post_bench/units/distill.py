@@ -27,10 +27,10 @@ def run_distill(unit, ctx, work):
     layers = resolve_layers(cfg["layers"], n_layers(teacher))
     student = truncate_model(teacher, layers)
 
-    def loss(model) -> float:
-        return round(lm_loss(model, tok, held, kind, cfg["max_tokens"], cfg["batch_size"], seed=cfg["seed"]), 5)
+    def loss(model, name="student") -> float:
+        return round(lm_loss(model, tok, held, kind, cfg["max_tokens"], cfg["batch_size"], cfg["seed"], name), 5)
 
-    teacher_loss, truncated_loss = loss(teacher), loss(student)
+    teacher_loss, truncated_loss = loss(teacher, backbone.name), loss(student)
     out = distill(teacher, student, tok, train, kind=kind, names=(backbone.name, "student"),
                   **{k: cfg[k] for k in SETTINGS})
     student_loss = loss(student)

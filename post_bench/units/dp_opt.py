@@ -15,8 +15,8 @@ import json
 
 import numpy as np
 
-from post_bench.models.backbone import Encoded
 from post_bench.privacy.dp_opt_accounting import dp_top1, plan_budget, select_candidate
+from post_bench.runner import cost
 from post_bench.runner.units import UNIT_KINDS
 
 HEADER = ("I gave a friend an instruction and some inputs. The friend read the instruction and wrote an output "
@@ -55,25 +55,46 @@ def meta_prompt(tok, train, rows, max_tokens: int) -> str:
     return HEADER + "".join(demos) + FOOTER
 
 
-def generate_candidate(backbone, prompts: list[str], eps0, max_new_tokens: int, rng) -> str:
-    """Ensemble generation: majority (eps0=None) or DP top-1 over the members' greedy tokens."""
-    import torch
+def generate_candidate(backbone, prompts: list[str], eps0, max_new_tokens: int, rng, public_top_k: int = 0) -> str:
+    """Ensemble generation: majority (eps0=None) or DP top-1 over the members' greedy tokens.
 
-    tok = backbone.tokenizer
-    seqs = [list(tok(p)["input_ids"]) for p in prompts]
-    out: list[int] = []
+    One batched ``generate`` (left padding, KV cache, full head at the last position only); a logits
+    processor replaces every row's scores by the one token the vote picks. ``public_top_k`` > 0 restricts
+    the DP draw to the top-k tokens of an extra demo-free row (public text + tokens released so far).
+    """
+    import torch
+    from transformers import GenerationConfig, LogitsProcessor, StoppingCriteria
+
+    tok, n = backbone.tokenizer, len(prompts)
+    public = public_top_k > 0 and eps0 is not None
+    seqs = [tok(p)["input_ids"] for p in prompts + ([HEADER + FOOTER] if public else [])]
+    width = max(map(len, seqs))
+    ids = torch.tensor([[backbone.pad_id] * (width - len(x)) + x for x in seqs], device=backbone.device)
+    mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in seqs], device=backbone.device)
+
+    class Vote(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            domain = scores[-1].topk(min(public_top_k, scores.shape[-1])).indices.cpu().numpy() if public else None
+            votes = scores[:n].argmax(-1).cpu().numpy()
+            token = dp_top1(votes, eps0, rng, vocab_size=scores.shape[-1], domain=domain)
+            forced = torch.full_like(scores, float("-inf"))
+            forced[:, token] = 0.0
+            return forced
+
+    class Newline(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            stop = "\n" in tok.decode(input_ids[0, -1:])
+            return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+
+    config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=backbone.pad_id,
+                              eos_token_id=tok.eos_token_id)
     with torch.inference_mode():
-        for _ in range(max_new_tokens):
-            enc = Encoded(tuple(map(tuple, seqs)), tuple(len(s) - 1 for s in seqs), None)
-            logits = backbone.vocab_logits(*backbone.collate(enc))  # head at the last position only
-            votes = logits.argmax(-1).cpu().numpy()
-            token = dp_top1(votes, eps0, rng, vocab_size=logits.shape[-1])
-            if token == tok.eos_token_id or "\n" in tok.decode([token]):
-                break
-            out.append(token)
-            for s in seqs:
-                s.append(token)
-    return tok.decode(out).strip()
+        out = backbone.model.generate(input_ids=ids, attention_mask=mask, generation_config=config,
+                                      logits_processor=[Vote()], stopping_criteria=[Newline()])
+    new = out[0, width:].tolist()
+    cost.record(backbone.name, int(mask.sum()) + len(new) * len(seqs), backbone.n_params, 1)
+    text = tok.decode([t for t in new if t != tok.eos_token_id])
+    return text.split("\n")[0].strip()
 
 
 def holdout_correct(backbone, data, text: str, max_tokens: int, batch_size: int) -> int:
@@ -112,8 +133,9 @@ def run_dp_opt(unit, ctx, work):
     for c in range(cfg["n_candidates"]):
         groups = member_demos(train, pool, seed, c, cfg["n_members"], cfg["demos_per_member"])
         prompts = [meta_prompt(gen.tokenizer, train, rows, cfg["max_tokens"]) for rows in groups]
-        text = generate_candidate(gen, prompts, eps0, cfg["max_new_tokens"], rng)
-        correct = holdout_correct(evaluator, holdout, text, cfg["max_tokens"], cfg["eval_batch_size"])
+        text = generate_candidate(gen, prompts, eps0, cfg["max_new_tokens"], rng, cfg["public_top_k"])
+        correct = (holdout_correct(evaluator, holdout, text, cfg["max_tokens"], cfg["eval_batch_size"])
+                   if cfg["n_candidates"] > 1 else None)
         candidates.append({"text": text, "holdout_correct": correct})
     best = select_candidate([c["holdout_correct"] for c in candidates], eps_sel, rng) if len(candidates) > 1 else 0
     chosen = candidates[best]["text"]

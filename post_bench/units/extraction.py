@@ -51,12 +51,14 @@ def secret_nll(backbone, prompt: torch.Tensor, prefix: str, secrets, batch_size:
     """Mean negative log-likelihood of each secret's tokens in "prefix secret" under the soft prompt."""
     tok = backbone.tokenizer
     head = tok(prefix, add_special_tokens=False)["input_ids"]
-    lead = tok.build_inputs_with_special_tokens([-7]).index(-7)  # special tokens before the text
+    full = tok(prefix)["input_ids"]  # with the special tokens the tokenizer adds around a text
+    lead = next(i for i in range(len(full) - len(head) + 1) if full[i: i + len(head)] == head)
+    before, after = full[:lead], full[lead + len(head):]
     start = lead + len(head)
     seqs, spans = [], []  # spans: (row, position, target token, candidate)
     for c, secret in enumerate(secrets):
         tail = tok(" " + secret, add_special_tokens=False)["input_ids"]
-        ids = tok.build_inputs_with_special_tokens(head + tail)
+        ids = before + head + tail + after
         if backbone.kind == "causal":
             seqs.append(ids)
             spans += [(len(seqs) - 1, start + j - 1, t, c) for j, t in enumerate(tail)]
@@ -119,7 +121,7 @@ def generate(backbone, prompt: torch.Tensor, n_tokens: int) -> str:
         nxt = int(backbone.vocab_logits_from_hidden(h).argmax(-1))
         out.append(nxt)
         emb = torch.cat([emb, backbone.embed(torch.tensor([[nxt]], device=backbone.device)).float()], 1)
-    return backbone.tokenizer.decode(out)
+    return backbone.tokenizer.decode(out, skip_special_tokens=True)
 
 
 def shared_substring(text: str, corpus: list[str], source: str) -> dict:

@@ -33,7 +33,7 @@ def run_lira(unit, ctx, work):
     keep = np.load(folder / "keep.npy", allow_pickle=False)
     record = json.loads((folder / "done.json").read_text())
     dp = record.get("dp")
-    # δ the shadows were trained with (largest over shadows); non-private: 1/population
+    # δ the shadows were calibrated for (each shadow is (ε, δ)-DP); non-private: 1/population
     delta = (dp or {}).get("delta") or cfg.get("delta") or 1.0 / scores.shape[1]
     base = {"dataset": cfg["dataset"], "method": cfg["method"], "epsilon": cfg["epsilon"], "seed": cfg["seed"]}
     rows = lira_rows(scores, keep, cfg["variants"], delta, base)

@@ -31,17 +31,13 @@ def keep_masks(n_shadows: int, n: int, seed: int) -> np.ndarray:
 
 
 def shadow_dp_settings(cfg: dict, sizes) -> tuple:
-    """One TuneSettings for all shadows: each shadow calibrated with its own N_k (δ = 1/N_k unless set);
-    the largest noise multiplier is used, so every shadow meets (ε, δ_k). Returns (settings, dp or None)."""
-    cfg = {**cfg, "batch_size": min(cfg["batch_size"], int(min(sizes)))}
-    cals = {int(n): dp_settings(cfg, int(n)) for n in sorted(set(int(s) for s in sizes))}
-    if cfg["epsilon"] is None:
-        return next(iter(cals.values()))[0], None
-    n_star = max(cals, key=lambda n: cals[n][0].noise_multiplier)
-    settings, dp = cals[n_star]
-    dp = {**dp, "delta": max(c[1]["delta"] for c in cals.values()), "members_min": int(min(sizes)),
-          "members_max": int(max(sizes)), "per_size": {str(n): c[1] for n, c in cals.items()}}
-    return settings, dp
+    """One TuneSettings for all shadows (one noise multiplier). DP: calibrated once at the worst case over
+    the shadows' member counts N_k — sampling rate B/min N_k, δ = 1/max N_k unless set — so every shadow
+    meets (ε, δ) and hence its own (ε, 1/N_k). Returns (settings, dp record or None)."""
+    lo, hi = int(min(sizes)), int(max(sizes))
+    cfg = {**cfg, "batch_size": min(cfg["batch_size"], lo), "delta": cfg.get("delta") or 1.0 / hi}
+    settings, dp = dp_settings(cfg, lo)
+    return settings, dp and {**dp, "members_min": lo, "members_max": hi}
 
 
 def logit_scaled(backbone, enc, label_ids, prompts: torch.Tensor, batch_size: int = 32) -> np.ndarray:
