@@ -28,7 +28,7 @@ class DPOPTParams(BaseModel):
     selection_share: Annotated[float, Field(ge=0, lt=1)] = 0.1  # of ε, for the private candidate choice
     holdout_share: Annotated[float, Field(gt=0, lt=1)] = 0.25  # of the private train split, for that choice
     generator: Literal["target", "source"] = "target"
-    public_top_k: Annotated[int, Field(ge=0)] = 0  # >0: DP vote over a public top-k domain (0: whole vocab)
+    public_top_k: Annotated[int, Field(ge=0)] = 64  # >0: DP vote over a data-independent top-k domain (0: whole vocab)
 
 
 def is_masked_lm(name: str) -> bool | None:

@@ -20,11 +20,13 @@ def pick_device(setting: str) -> str:
     return setting
 
 
+_BACKBONES: dict = {}  # per process: units of one process (or one Ray worker) share loaded models
+
+
 @dataclass
 class RunContext:
     suite: Suite
     root: Path
-    _backbones: dict = field(default_factory=dict)
     _splits: dict = field(default_factory=dict)
     _encoded: dict = field(default_factory=dict)
 
@@ -44,13 +46,14 @@ class RunContext:
         return name
 
     def backbone(self, name: str):
-        if name not in self._backbones:
+        key = (name, self.device)
+        if key not in _BACKBONES:
             from post_bench.models.backbone import Backbone
             from post_bench.models.loading import load_pretrained
 
             model, tok, kind = load_pretrained(name)
-            self._backbones[name] = Backbone(model, tok, kind, name=name, device=self.device)
-        return self._backbones[name]
+            _BACKBONES[key] = Backbone(model, tok, kind, name=name, device=self.device)
+        return _BACKBONES[key]
 
     # ----------------------------------------------------------------- data
     def splits(self, dataset: str, seed: int):

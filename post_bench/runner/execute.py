@@ -37,7 +37,7 @@ def run_unit(unit: Unit, ctx: RunContext, store: RunStore) -> dict:
     return record
 
 
-def _apply_threads(ctx: RunContext) -> None:
+def apply_threads(ctx: RunContext) -> None:
     if ctx.suite.threads:
         import torch
 
@@ -45,7 +45,7 @@ def _apply_threads(ctx: RunContext) -> None:
 
 
 def run_local(plan: Plan, ctx: RunContext, store: RunStore, echo=click.echo) -> None:
-    _apply_threads(ctx)
+    apply_threads(ctx)
     removed = store.clean_partial()
     if removed:
         echo(f"removed {removed} unfinished unit dir(s) from an interrupted run")

@@ -8,6 +8,7 @@ GPUs are requested as Ray resources when the suite runs on CUDA.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 
@@ -16,11 +17,15 @@ from post_bench.runner.plan import Plan
 from post_bench.runner.store import RunStore
 
 
+DEFAULT_LOCAL_CPUS = None  # a local Ray gets all cores unless set
+
+
 def _run_remote(unit, suite_dict: dict, root: str) -> tuple[str, float]:
-    from post_bench.runner.execute import run_unit
+    from post_bench.runner.execute import apply_threads, run_unit
     from post_bench.suite import Suite
 
-    ctx = RunContext(Suite.model_validate(suite_dict), root=__import__("pathlib").Path(root))
+    ctx = RunContext(Suite.model_validate(suite_dict), root=Path(root))
+    apply_threads(ctx)
     record = run_unit(unit, ctx, RunStore(root))
     return unit.id, record["cost"][0]["wall_s"]
 
@@ -34,7 +39,7 @@ def run_ray(plan: Plan, ctx: RunContext, store: RunStore, address: str | None = 
     address = address or os.environ.get("RAY_ADDRESS")
     started_here = not ray.is_initialized()
     if started_here:
-        kwargs = {"address": address} if address else {"num_cpus": num_cpus or os.cpu_count()}
+        kwargs = {"address": address} if address else {"num_cpus": num_cpus or DEFAULT_LOCAL_CPUS or os.cpu_count()}
         ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, **kwargs)
     try:
         _drive(ray, plan, ctx, store, echo)
