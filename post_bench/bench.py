@@ -73,7 +73,7 @@ def bench_model(name: str, batch: int = 16, tokens: int = 48, prompt_len: int = 
     for k in ks:
         inits = init.unsqueeze(0).repeat(k, 1, 1)
         settings = TuneSettings(steps=1, batch_size=batch, lr=1e-3, micro_batch=batch * k)
-        t_stack = _time(lambda: tune_prompts(bb, enc, label_ids, inits, settings, members=members * k), 1)
+        t_stack = _time(lambda i=inits, s=settings, k=k: tune_prompts(bb, enc, label_ids, i, s, members=members * k), 1)
         t_one = _time(lambda: tune_prompts(bb, enc, label_ids, init, step, members=members), 1) * k
         stacked[str(k)] = {"stacked_tokens_per_s": k * n_tok / t_stack, "sequential_tokens_per_s": k * n_tok / t_one,
                            "speedup": t_one / t_stack}

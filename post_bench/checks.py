@@ -90,6 +90,10 @@ def cross_check(suite: Suite, source: str) -> list[str]:
             if eps not in suite.epsilons:
                 out.append(problem(source, f"attacks[{i}].epsilons[{j}]", f"{eps if eps is not None else 'inf'} is not among the suite's epsilons",
                                    ", ".join("inf" if e is None else f"{e:g}" for e in suite.epsilons)))
+        for j, ds in enumerate(attack.datasets or []):
+            if ds not in suite.datasets.private:
+                out.append(problem(source, f"attacks[{i}].datasets[{j}]", f"{ds!r} is not among datasets.private"
+                                   f"{did_you_mean(ds, suite.datasets.private)}", ", ".join(suite.datasets.private)))
         if attack.name == "lira" and attack.population > suite.budget.train_size:
             out.append(problem(source, f"attacks[{i}].population", f"{attack.population} exceeds budget.train_size={suite.budget.train_size}"))
     return out

@@ -155,6 +155,10 @@ def report(run_dir: str, to_dir: str | None) -> None:
         raise UserInputError(f"{path}: {err}") from None
     out = Path(to_dir) if to_dir else Path(run_dir) / "report"
     written = render_report(results, out)
+    if to_dir:  # a standalone report dir keeps the results it was rendered from
+        from post_bench.runner.store import write_json_atomic
+
+        write_json_atomic(out / "results.json", results)
     click.echo(f"wrote {len(written)} files to {out}")
 
 

@@ -95,6 +95,7 @@ class AttackConfig(Strict):
     name: str
     methods: list[str] = ["source_only"]
     epsilons: list[Epsilon] | None = None  # default: the suite's epsilons
+    datasets: list[str] | None = None  # default: every private data set
     shadows: Annotated[int, Field(ge=2, le=1024)] = 16
     population: Annotated[int, Field(ge=4)] = 128
     variants: list[Literal["online", "offline", "fixed_variance"]] = ["online", "offline", "fixed_variance"]

@@ -116,7 +116,27 @@ def test_tables_are_built_once_and_escape_latex(results):
         1,
         3,
         1,
-        1,
+        2,
     ]
     assert latex_escape("a_b & 5% ±∞") == r"a\_b \& 5\% $\pm$$\infty$"
     assert to_latex(tables["utility"][0]).count(r"\\") == len(tables["utility"][0].rows) + 1
+
+
+def test_pipeline_cost_follows_dependencies():
+    from post_bench.report.cost import pipeline_costs
+
+    rows = [
+        {"unit": "distill-a", "kind": "distill", "model_role": "distill", "wall_s": 10.0, "flops": 100.0, "deps": []},
+        {"unit": "tune-s", "kind": "tune", "model_role": "source", "wall_s": 2.0, "flops": 20.0, "deps": ["distill-a"]},
+        {"unit": "transfer-p", "kind": "transfer", "model_role": "target", "wall_s": 5.0, "flops": 50.0,
+         "deps": ["tune-s", "distill-a"]},
+        {"unit": "evaluate-p", "kind": "evaluate", "method": "post", "epsilon": 8.0, "model_role": "target",
+         "wall_s": 1.0, "flops": 10.0, "deps": ["transfer-p"]},
+        {"unit": "tune-t", "kind": "tune", "model_role": "target", "wall_s": 9.0, "flops": 90.0, "deps": []},
+        {"unit": "evaluate-d", "kind": "evaluate", "method": "direct", "epsilon": 8.0, "model_role": "target",
+         "wall_s": 1.0, "flops": 10.0, "deps": ["tune-t"]},
+    ]
+    pipes = {p["method"]: p for p in pipeline_costs(rows)}
+    assert pipes["post"]["units"] == 4 and pipes["post"]["wall_s"] == 18.0
+    assert pipes["post"]["target_flops"] == 60.0 and pipes["post"]["source_flops"] == 20.0
+    assert pipes["direct"]["flops"] == 100.0 and pipes["direct"]["source_flops"] == 0.0

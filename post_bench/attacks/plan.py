@@ -21,7 +21,7 @@ def attack_units(planner) -> list[Unit]:
             method = METHODS.get(name)()
             params = method.Params.model_validate(suite.method_params(name))
             epsilons = attack.epsilons if attack.epsilons is not None else suite.epsilons
-            for dataset in suite.datasets.private:
+            for dataset in attack.datasets or suite.datasets.private:
                 for seed in suite.seeds:
                     for eps in dict.fromkeys(epsilons if method.private else [None]):
                         tag = f"{name} {dataset} eps={eps_label(eps)}" + (f" seed={seed}" if len(suite.seeds) > 1 else "")

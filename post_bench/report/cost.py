@@ -1,4 +1,9 @@
-"""Compute cost per method: wall time and FLOPs, split by the model doing the work (source vs target)."""
+"""What each method's prompt costs: the sum over the units of its pipeline (its evaluate unit and every
+unit that fed it: distil, tune, transfer, dp_opt), split by the model doing the work.
+
+A unit shared by several methods (the source prompt used by POST, PTfer and direct transfer) counts in
+each pipeline: it is part of what each of those prompts costs. Attack units are audit cost, not method cost.
+"""
 
 from __future__ import annotations
 
@@ -9,71 +14,82 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-ROLES = ("source", "target")
-ROLE_COLORS = {"source": "C2", "target": "C0", "other": "C7"}
-LOG_RATIO = 50.0  # use a log y-axis when the largest bar is this many times the smallest
+SEGMENTS = (  # (kind, role) stacked in this order, with colours
+    (("distill", "distill"), "distillation (one-time)", "C7"),
+    (("tune", "source"), "tune on source", "C2"),
+    (("dp_opt", "source"), "DP-OPT generation (source)", "C8"),
+    (("transfer", "target"), "transfer (target)", "C1"),
+    (("tune", "target"), "tune on target", "C3"),
+    (("dp_opt", "target"), "DP-OPT generation (target)", "C4"),
+    (("evaluate", "source"), "evaluate (source)", "C9"),
+    (("evaluate", "target"), "evaluate (target)", "C0"),
+)
+
+
+def _eps(value) -> str:
+    return "∞" if value is None else f"{value:g}"
+
+
+def pipeline_costs(cost_rows: Iterable[dict]) -> list[dict]:
+    """One row per evaluate unit: method, ε, total wall time and FLOPs, and per (kind, role) segments."""
+    rows = [r for r in cost_rows or [] if isinstance(r, dict) and r.get("unit")]
+    by_id = {r["unit"]: r for r in rows}
+    out = []
+    for r in rows:
+        if r.get("kind") != "evaluate":
+            continue
+        seen, stack = set(), [r["unit"]]
+        while stack:
+            uid = stack.pop()
+            if uid in seen or uid not in by_id:
+                continue
+            seen.add(uid)
+            stack.extend(by_id[uid].get("deps") or [])
+        segments: dict = defaultdict(lambda: {"wall_s": 0.0, "flops": 0.0})
+        for uid in seen:
+            u = by_id[uid]
+            key = (u.get("kind"), u.get("model_role"))
+            segments[key]["wall_s"] += float(u.get("wall_s") or 0)
+            segments[key]["flops"] += float(u.get("flops") or 0)
+        out.append({
+            "method": r.get("method"), "epsilon": r.get("epsilon"), "units": len(seen),
+            "wall_s": sum(s["wall_s"] for s in segments.values()),
+            "flops": sum(s["flops"] for s in segments.values()),
+            "target_flops": sum(s["flops"] for (k, role), s in segments.items() if role == "target"),
+            "source_flops": sum(s["flops"] for (k, role), s in segments.items() if role == "source"),
+            "segments": {f"{k}/{role}": v for (k, role), v in segments.items()},
+        })
+    return sorted(out, key=lambda p: (str(p["method"]), p["epsilon"] is None, p["epsilon"] or 0))
 
 
 def plot_cost(cost_rows: Iterable[dict], path: Path | str) -> Path:
-    """Two panels (wall time, FLOPs); per method, one bar per model role holding the sum over its units,
-    annotated with the unit kinds. Rows without a method are grouped under their kind."""
-    rows = [r for r in cost_rows or [] if isinstance(r, dict)]
-    fig = Figure(figsize=(11, 4.4), layout="constrained")
+    """Two panels (wall time, FLOPs): a stacked bar per (method, ε) pipeline, segments by unit kind and
+    model, so the saving of tuning on the small source instead of the target is visible."""
+    pipes = pipeline_costs(cost_rows)
+    fig = Figure(figsize=(11, 4.8), layout="constrained")
     axes = fig.subplots(1, 2)
-    for ax, key, ylabel in ((axes[0], "wall_s", "wall time (s)"), (axes[1], "flops", "FLOPs")):
-        total: dict[tuple[str, str], float] = defaultdict(float)
-        kinds: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for r in rows:
-            v = r.get(key)
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
-                role = r.get("model_role") if r.get("model_role") in ROLES else "other"
-                k = (str(r.get("method") or r.get("kind") or "?"), role)
-                total[k] += float(v)
-                kinds[k].add(str(r.get("kind", "?")))
+    labels = [f"{p['method']}\nε={_eps(p['epsilon'])}" for p in pipes]
+    for ax, key, ylabel in ((axes[0], "wall_s", "wall time (s)"), (axes[1], "flops", "FLOPs (estimated)")):
+        ax.set_title(ylabel.split(" (")[0] + " to obtain and evaluate each prompt")
         ax.set_ylabel(ylabel)
-        ax.set_title(ylabel.split(" (")[0] + " per method")
-        if not total:
-            ax.text(
-                0.5,
-                0.5,
-                f"no {ylabel} recorded",
-                transform=ax.transAxes,
-                ha="center",
-                va="center",
-                color="0.4",
-            )
+        if not pipes:
+            ax.text(0.5, 0.5, "no cost recorded", transform=ax.transAxes, ha="center", va="center", color="0.4")
             ax.set_xticks([])
             ax.set_yticks([])
             continue
-        methods = sorted({m for m, _ in total})
-        roles = [r for r in (*ROLES, "other") if any(k[1] == r for k in total)]
-        width = min(0.8 / len(roles), 0.35)
-        for i, role in enumerate(roles):
-            xs = np.arange(len(methods)) + (i - (len(roles) - 1) / 2) * width
-            ys = [total.get((m, role), 0.0) for m in methods]
-            bars = ax.bar(xs, ys, width, color=ROLE_COLORS[role], label=f"{role} model")
-            for b, m in zip(bars, methods):
-                if (m, role) in total:
-                    ax.annotate(
-                        "+".join(sorted(kinds[(m, role)])),
-                        (b.get_x() + b.get_width() / 2, b.get_height()),
-                        ha="center",
-                        va="bottom",
-                        fontsize=7,
-                        rotation=90,
-                        xytext=(0, 2),
-                        textcoords="offset points",
-                    )
-        vals = list(total.values())
-        if max(vals) / min(vals) > LOG_RATIO:
-            ax.set_yscale("log")
-            ax.set_ylim(min(vals) / 3, max(vals) * 30)
-        else:
-            ax.set_ylim(0, max(vals) * 1.35)
-        ax.set_xticks(np.arange(len(methods)), methods)
+        x = np.arange(len(pipes))
+        bottom = np.zeros(len(pipes))
+        for (kind, role), name, color in SEGMENTS:
+            ys = np.array([p["segments"].get(f"{kind}/{role}", {}).get(key, 0.0) for p in pipes])
+            if ys.any():
+                ax.bar(x, ys, 0.7, bottom=bottom, color=color, label=name)
+                bottom += ys
+        ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
         ax.grid(True, axis="y", alpha=0.3)
-        ax.legend(fontsize=8, loc="upper left")
-    fig.suptitle("Cost by method and model role")
+    handles, names = axes[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, names, loc="outside right center", fontsize=8)
+    fig.suptitle("Cost per method (pipeline of units behind each prompt; shared units count in each)")
     path = Path(path)
     fig.savefig(path, dpi=130)
     return path

@@ -232,6 +232,24 @@ def cost_table(rows: Iterable[dict]) -> Table:
     )
 
 
+def pipeline_table(rows: Iterable[dict]) -> Table:
+    """Per (method, ε): the cost of everything behind its prompt, with the source/target FLOPs split."""
+    from .cost import pipeline_costs
+
+    out = tuple(
+        (str(p["method"]), DASH if p["method"] == ZERO_SHOT else eps_label(p["epsilon"]), str(p["units"]), num(p["wall_s"], 1),
+         num(p["flops"]), num(p["target_flops"]), num(p["source_flops"]))
+        for p in pipeline_costs(rows)
+    )
+    return Table(
+        "Cost per method (pipeline)",
+        ("method", "ε", "units", "wall (s)", "FLOPs", "target FLOPs", "source FLOPs"),
+        out,
+        "Each prompt's pipeline: distillation, tuning, transfer or generation, and its evaluation; shared units "
+        "count in every pipeline that uses them. FLOPs ≈ 2·params·tokens per pass.",
+    )
+
+
 def build_tables(results: dict) -> dict[str, list[Table]]:
     """All tables, keyed by report section; empty sections give empty lists."""
     sections = {
@@ -239,7 +257,7 @@ def build_tables(results: dict) -> dict[str, list[Table]]:
         "privacy": [privacy_table(results.get("privacy"))],
         "extraction": extraction_tables(results.get("extraction")),
         "distill": [distill_table(results.get("distill"))],
-        "cost": [cost_table(results.get("cost"))],
+        "cost": [pipeline_table(results.get("cost")), cost_table(results.get("cost"))],
     }
     return {k: [t for t in ts if t.rows] for k, ts in sections.items()}
 

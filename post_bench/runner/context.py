@@ -45,6 +45,14 @@ class RunContext:
             return f"path:{self.unit_dir(unit.deps[name[1:]]) / 'model'}"
         return name
 
+    def model_label(self, unit, key: str = "model") -> str:
+        """A readable model name for results: ``@dep`` models read as ``distilled:<target>[layers]``."""
+        name = str(unit.config.get(key))
+        if name.startswith("@") and name[1:] in unit.deps:
+            dep = unit.deps[name[1:]]
+            return f"distilled:{dep.config.get('model')}{dep.config.get('layers', '')}".replace(" ", "")
+        return name
+
     def backbone(self, name: str):
         key = (name, self.device)
         if key not in _BACKBONES:

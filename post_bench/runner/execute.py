@@ -28,13 +28,22 @@ def run_unit(unit: Unit, ctx: RunContext, store: RunStore) -> dict:
     config = unit.config
     record["cost"] = [{
         "unit": unit.id, "kind": unit.kind, "label": unit.label, "method": config.get("method"),
-        "model": record.get("model_name", config.get("model")), "model_role": config.get("role"),
+        "epsilon": config.get("epsilon"), "deps": sorted(d.id for d in unit.deps.values()),
+        "model": ctx.model_label(unit) if "model" in config else record.get("model_name"),
+        "model_role": model_role(unit),
         "wall_s": round(meter.wall_s, 3), "tokens": meter.tokens, "flops": meter.flops,
         "peak_mem_mb": round(meter.peak_mem_mb, 1), "device": ctx.device, "by_model": meter.by_model,
     }]
     record["unit"] = unit.describe()
     store.commit(unit.id, work, record)
     return record
+
+
+def model_role(unit: Unit) -> str:
+    """Which model did the work: 'source', 'target', or 'distill' (the one-time teacher→student step)."""
+    if unit.kind == "distill":
+        return "distill"
+    return unit.config.get("role") or ("source" if unit.config.get("model") == "@model" else "target")
 
 
 def apply_threads(ctx: RunContext) -> None:

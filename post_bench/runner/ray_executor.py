@@ -16,7 +16,6 @@ from post_bench.runner.context import RunContext
 from post_bench.runner.plan import Plan
 from post_bench.runner.store import RunStore
 
-
 DEFAULT_LOCAL_CPUS = None  # a local Ray gets all cores unless set
 
 
