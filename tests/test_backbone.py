@@ -60,3 +60,18 @@ def test_truncation_keeps_template(tiny_backbone):
     enc = bb.encode_task([long_text], task, max_tokens=24)
     assert len(enc.ids[0]) <= 26
     assert bb.tokenizer.decode(enc.ids[0]).rstrip().endswith("Author:")
+
+
+def test_bf16_autocast_scores_close_to_fp32():
+    from post_bench.models.backbone import Backbone
+    from post_bench.models.loading import load_pretrained
+
+    model, tok, kind = load_pretrained("tiny-llama:layers=2,hidden=64")
+    fp32 = Backbone(model, tok, kind, name="x", precision="fp32")
+    bf16 = Backbone(model, tok, kind, name="x", precision="bf16")
+    task = get_task("election-tweets")
+    enc = fp32.encode_task(["a tweet", "another tweet here"], task, 32, labels=[0, 1])
+    label_ids = fp32.label_token_ids(task)
+    a, b = fp32.score_dataset(enc, label_ids), bf16.score_dataset(enc, label_ids)
+    assert bf16.autocast and not fp32.autocast
+    assert abs(a - b).max() < 0.05 * max(1.0, abs(a).max()) and (a != b).any()

@@ -50,7 +50,8 @@ class Planner:
     def data_cfg(self, dataset: str, seed: int) -> dict:
         b = self.suite.budget
         return {"dataset": dataset, "seed": seed, "train_size": b.train_size, "val_size": b.val_size,
-                "test_size": b.test_size, "max_tokens": b.max_tokens, "canaries": self.canaries}
+                "test_size": b.test_size, "max_tokens": b.max_tokens, "canaries": self.canaries,
+                "precision": self.suite.precision}
 
     @property
     def public_dataset(self) -> str:
@@ -62,7 +63,8 @@ class Planner:
             return None
         d = src.distill or type(src).model_fields["distill"].annotation.__args__[0]()
         cfg = {"model": self.suite.models.target, **d.model_dump(), "public": d.public or self.public_dataset,
-               "public_size": self.suite.budget.public_size, "seed": self.suite.seeds[0]}
+               "public_size": self.suite.budget.public_size, "seed": self.suite.seeds[0],
+               "precision": self.suite.precision}
         return Unit("distill", cfg, label=f"distill {self.suite.models.target} layers {d.layers}")
 
     def model_ref(self, role: str) -> tuple[str, dict]:

@@ -42,7 +42,7 @@ def transfer_unit(planner, method: str, dataset: str, seed: int, epsilon, tune: 
     """A ``transfer`` unit from the source prompt ``tune`` to the suite's target."""
     source, deps = planner.model_ref("source")
     cfg = {"method": method, "model": planner.model_ref("target")[0], "source_model": source,
-           "dataset": dataset, "seed": seed, "epsilon": epsilon, **settings}
+           "dataset": dataset, "seed": seed, "epsilon": epsilon, "precision": planner.suite.precision, **settings}
     return Unit("transfer", cfg, {"prompt": tune, **deps},
                 label=f"{method} transfer {dataset} eps={eps_label(epsilon)} seed={seed}")
 

@@ -43,7 +43,8 @@ class Encoded:
 
 
 class Backbone:
-    def __init__(self, model, tokenizer, kind: str, name: str, device: str | torch.device = "cpu"):
+    def __init__(self, model, tokenizer, kind: str, name: str, device: str | torch.device = "cpu",
+                 precision: str = "auto"):
         if kind not in ("causal", "mlm"):
             raise ValueError(f"kind must be 'causal' or 'mlm', got {kind!r}")
         self.model = model.to(device).eval()
@@ -56,7 +57,12 @@ class Backbone:
         self.input_embeddings = model.get_input_embeddings()
         self.output_embeddings = model.get_output_embeddings()
         self.n_params = sum(p.numel() for p in model.parameters()) - self.input_embeddings.weight.numel()
-        self.autocast = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
+        if precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision must be auto, fp32 or bf16, got {precision!r}")
+        # bf16 autocast of the frozen model's matmuls (the prompt, logits and optimiser stay fp32):
+        # "auto" = on CUDA when supported; "bf16" also on CPUs with native bf16 (e.g. AVX512-BF16: ~3x)
+        cuda_bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
+        self.autocast = precision == "bf16" or (precision == "auto" and cuda_bf16)
 
     # ------------------------------------------------------------------ properties
     @property

@@ -139,10 +139,11 @@ def count_params(model) -> int:
 # ---------------------------------------------------------------- training and evaluation
 def distill(teacher, student, tokenizer, texts, *, kind: str, steps: int, batch_size: int, max_tokens: int,
             lr: float, warmup: int, grad_clip: float, temperature: float, kd_weight: float, seed: int,
-            schedule: str = "cosine", names: tuple[str, str] = ("teacher", "student")) -> dict:
+            schedule: str = "cosine", names: tuple[str, str] = ("teacher", "student"), autocast: bool = False) -> dict:
     """Train ``student`` in place: kd_weight·T²·KL(teacher_T ‖ student_T) + (1 − kd_weight)·LM loss.
 
     AdamW, linear warm-up then ``cosine`` (to 10% of lr) or ``constant``; grad-norm clipping.
+    ``autocast``: bf16 autocast for both forwards (weights, optimiser state and the losses stay fp32).
     Returns {"kd_curve": total loss per step, "steps"}.
     """
     blocks = _pack(_token_lists(tokenizer, texts, kind, max_tokens), max_tokens)
@@ -175,9 +176,10 @@ def distill(teacher, student, tokenizer, texts, *, kind: str, steps: int, batch_
         ids, mask = _collate(batch, tokenizer.pad_token_id, device)
         inputs, labels = _targets(ids, mask, kind, tokenizer, gen)
         sel = mask.bool()
-        with torch.inference_mode():
-            t_logits = _logits_at(teacher, inputs, mask, sel).float()
-        s_logits = _logits_at(student, inputs, mask, sel).float()
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            with torch.inference_mode():
+                t_logits = _logits_at(teacher, inputs, mask, sel).float()
+            s_logits = _logits_at(student, inputs, mask, sel).float()
         kd = F.kl_div(F.log_softmax(s_logits / T, -1), F.log_softmax(t_logits / T, -1),
                       log_target=True, reduction="batchmean") * T * T
         loss = kd_weight * kd

@@ -62,34 +62,52 @@ def pipeline_costs(cost_rows: Iterable[dict]) -> list[dict]:
     return sorted(out, key=lambda p: (str(p["method"]), p["epsilon"] is None, p["epsilon"] or 0))
 
 
+def method_costs(pipes: list[dict]) -> dict[str, dict]:
+    """Mean over a method's pipelines (data sets, ε, seeds) of each segment: {method: {segment: {key: v}}}."""
+    grouped: dict[str, list[dict]] = defaultdict(list)
+    for p in pipes:
+        grouped[str(p["method"])].append(p)
+    out = {}
+    for method, items in grouped.items():
+        segs: dict = defaultdict(lambda: {"wall_s": 0.0, "flops": 0.0})
+        for p in items:
+            for name, v in p["segments"].items():
+                for key in ("wall_s", "flops"):
+                    segs[name][key] += v[key] / len(items)
+        out[method] = dict(segs)
+    return out
+
+
 def plot_cost(cost_rows: Iterable[dict], path: Path | str) -> Path:
-    """Two panels (wall time, FLOPs): a stacked bar per (method, ε) pipeline, segments by unit kind and
-    model, so the saving of tuning on the small source instead of the target is visible."""
-    pipes = pipeline_costs(cost_rows)
-    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    """Two panels (wall time, FLOPs): per method, the mean cost of one prompt's pipeline, stacked by unit
+    kind and model, so the saving of tuning on the small source instead of the target is visible. The
+    one-time distillation is hatched: every source-based method shares it, however many prompts follow."""
+    per_method = method_costs(pipeline_costs(cost_rows))
+    methods = sorted(per_method, key=lambda m: sum(v["flops"] for v in per_method[m].values()))
+    fig = Figure(figsize=(11, 4.6), layout="constrained")
     axes = fig.subplots(1, 2)
-    labels = [f"{p['method']}\nε={_eps(p['epsilon'])}" for p in pipes]
     for ax, key, ylabel in ((axes[0], "wall_s", "wall time (s)"), (axes[1], "flops", "FLOPs (estimated)")):
-        ax.set_title(ylabel.split(" (")[0] + " to obtain and evaluate each prompt")
+        ax.set_title(ylabel.split(" (")[0] + " per prompt (mean over data sets and ε)")
         ax.set_ylabel(ylabel)
-        if not pipes:
+        if not methods:
             ax.text(0.5, 0.5, "no cost recorded", transform=ax.transAxes, ha="center", va="center", color="0.4")
             ax.set_xticks([])
             ax.set_yticks([])
             continue
-        x = np.arange(len(pipes))
-        bottom = np.zeros(len(pipes))
+        x = np.arange(len(methods))
+        bottom = np.zeros(len(methods))
         for (kind, role), name, color in SEGMENTS:
-            ys = np.array([p["segments"].get(f"{kind}/{role}", {}).get(key, 0.0) for p in pipes])
+            ys = np.array([per_method[m].get(f"{kind}/{role}", {}).get(key, 0.0) for m in methods])
             if ys.any():
-                ax.bar(x, ys, 0.7, bottom=bottom, color=color, label=name)
+                ax.bar(x, ys, 0.65, bottom=bottom, color=color, label=name, edgecolor="white",
+                       hatch="//" if kind == "distill" else None)
                 bottom += ys
-        ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
+        ax.set_xticks(x, methods, rotation=30, ha="right")
         ax.grid(True, axis="y", alpha=0.3)
     handles, names = axes[0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, names, loc="outside right center", fontsize=8)
-    fig.suptitle("Cost per method (pipeline of units behind each prompt; shared units count in each)")
+    fig.suptitle("Cost of one prompt per method: every unit behind it (shared units count in each)")
     path = Path(path)
     fig.savefig(path, dpi=130)
     return path

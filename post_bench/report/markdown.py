@@ -19,7 +19,7 @@ def roc_filename(dataset: str) -> str:
 
 def _fmt(v: Any) -> str:
     if isinstance(v, dict):
-        return ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items())
+        return ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items() if x is not None)
     if isinstance(v, (list, tuple)):
         return ", ".join(_fmt(x) for x in v)
     return "—" if v is None else str(v)
@@ -34,11 +34,18 @@ def _header(results: dict) -> list[str]:
         lines.append("- **models:** " + ", ".join(f"{k} = `{_fmt(v)}`" for k, v in models.items()))
     elif models:
         lines.append(f"- **models:** {_fmt(models)}")
+    if suite.get("epsilons"):
+        lines.append("- **ε:** " + ", ".join("∞" if e is None else f"{e:g}" for e in suite["epsilons"])
+                     + f"; seeds: {_fmt(suite.get('seeds'))}")
+    if suite.get("budget"):
+        lines.append(f"- **budget:** {_fmt(suite['budget'])}")
     if suite.get("datasets"):
         lines.append(f"- **datasets:** {_fmt(suite['datasets'])}")
     versions = [f"{k} {env[k]}" for k in ("post_bench", "torch", "transformers", "opacus") if env.get(k)]
     if versions:
         lines.append("- **versions:** " + ", ".join(versions))
+    if env.get("cpu_threads"):
+        lines.append(f"- **threads:** {env['cpu_threads']}")
     for key, label in (("device", "device"), ("git", "git"), ("date", "date")):
         if env.get(key):
             lines.append(f"- **{label}:** `{env[key]}`" if key == "git" else f"- **{label}:** {env[key]}")

@@ -62,7 +62,7 @@ def plot_roc(privacy_rows: Iterable[dict], dataset: str, path: Path | str) -> Pa
         )
     fig.legend(loc="outside lower center", ncols=2, fontsize=7, frameon=False)
     path = Path(path)
-    fig.savefig(path, dpi=130)
+    fig.savefig(path, dpi=130, bbox_inches="tight")
     return path
 
 

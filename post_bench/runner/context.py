@@ -29,6 +29,7 @@ class RunContext:
     root: Path
     _splits: dict = field(default_factory=dict)
     _encoded: dict = field(default_factory=dict)
+    _memo: dict = field(default_factory=dict)
 
     @cached_property
     def device(self) -> str:
@@ -45,6 +46,12 @@ class RunContext:
             return f"path:{self.unit_dir(unit.deps[name[1:]]) / 'model'}"
         return name
 
+    def memo(self, key, compute):
+        """A value computed once per context (e.g. prompt-free logits shared by the transfer units)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
     def model_label(self, unit, key: str = "model") -> str:
         """A readable model name for results: ``@dep`` models read as ``distilled:<target>[layers]``."""
         name = str(unit.config.get(key))
@@ -54,13 +61,14 @@ class RunContext:
         return name
 
     def backbone(self, name: str):
-        key = (name, self.device)
+        key = (name, self.device, self.suite.precision)
         if key not in _BACKBONES:
             from post_bench.models.backbone import Backbone
             from post_bench.models.loading import load_pretrained
 
             model, tok, kind = load_pretrained(name)
-            _BACKBONES[key] = Backbone(model, tok, kind, name=name, device=self.device)
+            _BACKBONES[key] = Backbone(model, tok, kind, name=name, device=self.device,
+                                       precision=self.suite.precision)
         return _BACKBONES[key]
 
     # ----------------------------------------------------------------- data

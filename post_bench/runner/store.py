@@ -18,6 +18,7 @@ def write_json_atomic(path: Path, data) -> None:
         json.dump(data, f, indent=2, default=_json_default)
         f.flush()
         os.fsync(f.fileno())
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
     os.replace(tmp, path)
 
 

@@ -35,10 +35,12 @@ def post_loss(s_p: torch.Tensor, s_0: torch.Tensor, t_p: torch.Tensor, t_0: torc
 def transfer_prompt(source: Backbone, target: Backbone, source_prompt: torch.Tensor, enc_source: Encoded,
                     enc_target: Encoded, *, steps: int, batch_size: int, lr: float = 1e-3, alpha: float = 0.5,
                     temperature: float = 2.0, init: torch.Tensor, seed: int = 0, cache_batch_size: int = 32,
-                    desc: str = "transfer") -> tuple[torch.Tensor, list[float]]:
+                    desc: str = "transfer", s_0: torch.Tensor | None = None,
+                    t_0: torch.Tensor | None = None) -> tuple[torch.Tensor, list[float]]:
     """Train a target prompt ([P', H_t], starting at ``init``) with POST's loss; returns (prompt on CPU, loss per step).
 
     ``enc_source`` / ``enc_target``: the same public texts encoded for each backbone (row i = text i).
+    ``s_0`` / ``t_0``: the prompt-free logits, if the caller already has them (they do not depend on p_s).
     """
     if source.vocab_size != target.vocab_size:
         raise ValueError(f"POST needs source and target to share the vocabulary: source {source.name!r} has "
@@ -50,8 +52,11 @@ def transfer_prompt(source: Backbone, target: Backbone, source_prompt: torch.Ten
     dev = target.device
     # cache: the source with and without its prompt, and the bare target, once for the whole public set
     s_p = source.vocab_logits_dataset(enc_source, source_prompt, batch_size=cache_batch_size).to(dev)
-    s_0 = source.vocab_logits_dataset(enc_source, None, batch_size=cache_batch_size).to(dev)
-    t_0 = target.vocab_logits_dataset(enc_target, None, batch_size=cache_batch_size).to(dev)
+    if s_0 is None:
+        s_0 = source.vocab_logits_dataset(enc_source, None, batch_size=cache_batch_size)
+    if t_0 is None:
+        t_0 = target.vocab_logits_dataset(enc_target, None, batch_size=cache_batch_size)
+    s_0, t_0 = s_0.to(dev), t_0.to(dev)
 
     prompt = init.detach().clone().float().to(dev).requires_grad_(True)
     opt = torch.optim.Adam([prompt], lr=lr)

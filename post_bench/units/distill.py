@@ -31,7 +31,7 @@ def run_distill(unit, ctx, work):
         return round(lm_loss(model, tok, held, kind, cfg["max_tokens"], cfg["batch_size"], cfg["seed"], name), 5)
 
     teacher_loss, truncated_loss = loss(teacher, backbone.name), loss(student)
-    out = distill(teacher, student, tok, train, kind=kind, names=(backbone.name, "student"),
+    out = distill(teacher, student, tok, train, kind=kind, names=(backbone.name, "student"), autocast=backbone.autocast,
                   **{k: cfg[k] for k in SETTINGS})
     student_loss = loss(student)
     folder = work / "model"

@@ -93,7 +93,7 @@ def canary_exposure(backbone, prompt, canaries, n_candidates: int, seed: int, ba
         ranks.append(1 + int((others < nll[spot]).sum()))
     return {"mean_exposure": float(np.mean(exposures)), "max_exposure": float(np.max(exposures)),
             "max_possible": math.log2(n_candidates), "n_canaries": len(canaries), "n_candidates": n_candidates,
-            "exposures": exposures, "ranks": ranks,
+            "exposures": [round(e, 3) for e in exposures], "ranks": ranks,
             "scoring": "mean NLL of the secret" if backbone.kind == "causal" else "mean pseudo-NLL (MLM)"}
 
 

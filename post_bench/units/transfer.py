@@ -25,9 +25,12 @@ def _post(cfg, ctx, source, target, source_prompt, label):
     else:  # "source" across hidden sizes falls back to the task text
         how = "text" if cfg["init"] == "source" else cfg["init"]
         init = init_prompt(target, cfg["prompt_length"], init=how, text=task.instruction, seed=cfg["seed"])
+    # s_0 and t_0 do not depend on the prompt: computed once per process for all ε and seeds sharing them
+    s_0 = ctx.memo(("logits", source.name, id(enc_s)), lambda: source.vocab_logits_dataset(enc_s))
+    t_0 = ctx.memo(("logits", target.name, id(enc_t)), lambda: target.vocab_logits_dataset(enc_t))
     return transfer_prompt(source, target, source_prompt, enc_s, enc_t, steps=cfg["steps"], lr=cfg["lr"],
                            batch_size=cfg["batch_size"], alpha=cfg["alpha"], temperature=cfg["temperature"],
-                           init=init, seed=cfg["seed"], desc=label)
+                           init=init, seed=cfg["seed"], desc=label, s_0=s_0, t_0=t_0)
 
 
 def _ptfer(cfg, source, target, source_prompt):
