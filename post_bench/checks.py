@@ -9,7 +9,6 @@ from post_bench.registry import did_you_mean
 from post_bench.suite import Suite, _pydantic_problems
 
 ATTACKS = ("lira", "extraction")
-ATTACKABLE = ("source_only", "direct")  # methods whose prompt comes from one tune unit (shadows re-tune it)
 
 
 def _get(raw, *keys):
@@ -54,6 +53,8 @@ def name_problems(raw: dict, source: str) -> list[str]:
 
 def cross_check(suite: Suite, source: str) -> list[str]:
     """Checks across keys of a type-valid suite (names are checked by name_problems)."""
+    # LIRA_ROLES: the methods whose prompt one tune unit makes, so shadows can re-tune it
+    from post_bench.attacks.plan import LIRA_ROLES
     from post_bench.methods import METHODS
 
     out: list[str] = []
@@ -84,8 +85,9 @@ def cross_check(suite: Suite, source: str) -> list[str]:
             if m not in suite.method_names:
                 out.append(problem(source, f"attacks[{i}].methods[{j}]", f"{m!r} is not among the suite's methods{did_you_mean(m, suite.method_names)}",
                                    ", ".join(suite.method_names)))
-            elif attack.name == "lira" and m not in ATTACKABLE:
-                out.append(problem(source, f"attacks[{i}].methods[{j}]", f"LiRA shadows cannot re-tune {m!r}", ", ".join(ATTACKABLE)))
+            elif attack.name == "lira" and m not in LIRA_ROLES:
+                out.append(problem(source, f"attacks[{i}].methods[{j}]", f"LiRA shadows cannot re-tune {m!r}",
+                                   ", ".join(LIRA_ROLES)))
         for j, eps in enumerate(attack.epsilons or []):
             if eps not in suite.epsilons:
                 out.append(problem(source, f"attacks[{i}].epsilons[{j}]", f"{eps if eps is not None else 'inf'} is not among the suite's epsilons",

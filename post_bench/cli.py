@@ -171,12 +171,14 @@ def report(run_dir: str, to_dir: str | None) -> None:
 @click.option("--steps", default=30, show_default=True, type=click.IntRange(1))
 @click.option("--epsilon", default=None, type=float, help="train shadows with DP at this epsilon (default: non-private)")
 @click.option("--seed", default=0, show_default=True, type=int)
-def audit(prompt, model, dataset, shadows, out_dir, steps, epsilon, seed) -> None:
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+              help="bf16 autocast of the frozen model (auto: on CUDA only)")
+def audit(prompt, model, dataset, shadows, out_dir, steps, epsilon, seed, precision) -> None:
     """Audit a prompt someone else tuned: shape, utility, LiRA vs shadow prompts, nearest tokens."""
     from post_bench.attacks.audit import run_audit
 
     run_audit(prompt, model=model, dataset=dataset, shadows=shadows, out_dir=out_dir, steps=steps,
-              epsilon=epsilon, seed=seed, echo=click.echo)
+              epsilon=epsilon, seed=seed, echo=click.echo, precision=precision)
 
 
 @main.command()

@@ -140,3 +140,22 @@ def test_pipeline_cost_follows_dependencies():
     assert pipes["post"]["units"] == 4 and pipes["post"]["wall_s"] == 18.0
     assert pipes["post"]["target_flops"] == 60.0 and pipes["post"]["source_flops"] == 20.0
     assert pipes["direct"]["flops"] == 100.0 and pipes["direct"]["source_flops"] == 0.0
+
+
+def test_cli_report_rerenders_without_loading_models(tmp_path):
+    """`post-bench report` works from results.json alone: torch is never imported."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "results_small.json"
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "results.json").write_text(fixture.read_text())
+    code = (
+        "import sys; from click.testing import CliRunner; from post_bench.cli import main; "
+        f"r = CliRunner().invoke(main, ['report', {str(run_dir)!r}]); "
+        "assert r.exit_code == 0, r.output; assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert (run_dir / "report" / "report.md").is_file()

@@ -19,7 +19,7 @@ POPULATION, TEST_SIZE, MAX_TOKENS, TOP = 64, 100, 64, 10
 VARIANTS = ("online", "offline", "fixed_variance")
 
 
-def _backbone(model: str):
+def _backbone(model: str, precision: str = "auto"):
     from post_bench.models.backbone import Backbone
     from post_bench.models.loading import check_model_spec, load_pretrained
 
@@ -27,7 +27,9 @@ def _backbone(model: str):
     if msg:
         raise UserInputError(f"--model: {msg}")
     net, tok, kind = load_pretrained(model)
-    return Backbone(net, tok, kind, name=model)
+    from post_bench.runner.context import pick_device
+
+    return Backbone(net, tok, kind, name=model, device=pick_device("auto"), precision=precision)
 
 
 def _splits(dataset: str, seed: int, population: int, test_size: int):
@@ -47,7 +49,7 @@ def _splits(dataset: str, seed: int, population: int, test_size: int):
 
 def run_audit(prompt_path, *, model: str, dataset: str, shadows: int = 8, out_dir=None, steps: int = 30,
               epsilon: float | None = None, seed: int = 0, echo=print, population: int = POPULATION,
-              test_size: int = TEST_SIZE) -> dict:
+              test_size: int = TEST_SIZE, precision: str = "auto") -> dict:
     """Audit the prompt at ``prompt_path``; returns the audit dict also written to ``out_dir/audit.json``."""
     from post_bench.attacks.lira_math import lira_scores
     from post_bench.models.backbone import accuracy
@@ -60,7 +62,7 @@ def run_audit(prompt_path, *, model: str, dataset: str, shadows: int = 8, out_di
     prompt, info = load_prompt(prompt_path)  # refuses pickle files before opening them
     if epsilon is not None and not epsilon > 0:
         raise UserInputError(f"--epsilon: must be > 0, got {epsilon}")
-    backbone = _backbone(model)
+    backbone = _backbone(model, precision)
     if prompt.shape[1] != backbone.hidden_size:
         raise UserInputError(f"{prompt_path}: prompt shape {tuple(prompt.shape)} does not fit model {model!r}: "
                              f"hidden size {prompt.shape[1]} != model hidden size {backbone.hidden_size}")
