@@ -53,7 +53,7 @@ def name_problems(raw: dict, source: str) -> list[str]:
 
 def cross_check(suite: Suite, source: str) -> list[str]:
     """Checks across keys of a type-valid suite (names are checked by name_problems)."""
-    # LIRA_ROLES: the methods whose prompt one tune unit makes, so shadows can re-tune it
+    # LIRA_ROLES: the methods whose private prompt shadows can re-make (tune, and transfer for POST/PTfer)
     from post_bench.attacks.plan import LIRA_ROLES
     from post_bench.methods import METHODS
 
@@ -86,7 +86,7 @@ def cross_check(suite: Suite, source: str) -> list[str]:
                 out.append(problem(source, f"attacks[{i}].methods[{j}]", f"{m!r} is not among the suite's methods{did_you_mean(m, suite.method_names)}",
                                    ", ".join(suite.method_names)))
             elif attack.name == "lira" and m not in LIRA_ROLES:
-                out.append(problem(source, f"attacks[{i}].methods[{j}]", f"LiRA shadows cannot re-tune {m!r}",
+                out.append(problem(source, f"attacks[{i}].methods[{j}]", f"LiRA shadows cannot re-make {m!r}'s prompt",
                                    ", ".join(LIRA_ROLES)))
         for j, eps in enumerate(attack.epsilons or []):
             if eps not in suite.epsilons:

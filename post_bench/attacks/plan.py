@@ -10,7 +10,9 @@ from post_bench.methods import METHODS
 from post_bench.methods.base import eps_label
 from post_bench.runner.plan import Unit
 
-LIRA_ROLES = {"source_only": "source", "direct": "target"}  # the model each attackable method tunes on
+# methods LiRA can attack -> the model their private prompt is tuned on; POST and PTfer shadows are tuned on
+# the source and then transferred to the target exactly like the attacked prompt
+LIRA_ROLES = {"source_only": "source", "direct": "target", "post": "source", "ptfer": "source"}
 
 
 def attack_units(planner) -> list[Unit]:
@@ -33,13 +35,19 @@ def attack_units(planner) -> list[Unit]:
 
 
 def _lira(planner, attack, name, params, dataset, seed, eps, tag) -> list[Unit]:
-    role = LIRA_ROLES[name]
-    tune = planner.tune(role, dataset, seed, eps, params.model_dump())
+    """shadows (re-tuned exactly like the method's private prompt, and transferred like it for POST/PTfer)
+    -> lira. The method's own plan says how its prompt is made."""
+    prompt = METHODS.get(name)().plan(planner, dataset, seed, eps, params).deps["prompt"]
+    transfer = prompt if prompt.kind == "transfer" else None
+    tune = transfer.deps["prompt"] if transfer else prompt
     cfg = {**tune.config, "method": name, "shadows": attack.shadows, "population": attack.population,
            "attack_seed": seed, "eval_batch_size": planner.suite.budget.eval_batch_size}
+    if transfer is not None:
+        cfg["transfer"] = transfer.config
     shadows = Unit("shadows", cfg, dict(tune.deps), label=f"shadows {tag} K={attack.shadows}")
-    lira_cfg = {"method": name, "role": role, "model": cfg["model"], "dataset": dataset, "seed": seed,
-                "epsilon": eps, "variants": list(attack.variants), "delta": cfg.get("delta")}
+    lira_cfg = {"method": name, "role": "target" if transfer else tune.config["role"], "model": cfg["model"],
+                "dataset": dataset, "seed": seed, "epsilon": eps, "variants": list(attack.variants),
+                "delta": cfg.get("delta")}
     return [shadows, Unit("lira", lira_cfg, {"shadows": shadows}, label=f"lira {tag}")]
 
 

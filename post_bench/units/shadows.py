@@ -56,6 +56,20 @@ def train_shadows(backbone, enc, label_ids, init: torch.Tensor, keep: np.ndarray
     return prompts, logit_scaled(backbone, enc, label_ids, prompts, batch_size), dp
 
 
+def _transfer_shadows(unit, ctx, source, prompts, train, n: int):
+    """Transfer each source shadow prompt to the target exactly like the attacked prompt (POST or PTfer),
+    then score the transferred prompts on the target: (target prompts [K, P, H], scores [K, N], target)."""
+    from post_bench.units.transfer import transfer_one
+
+    cfg, tcfg = unit.config, unit.config["transfer"]
+    target = ctx.backbone(tcfg["model"])
+    moved = torch.stack([transfer_one(tcfg, ctx, source, target, p, f"{unit.label} transfer {k + 1}/{len(prompts)}")[0]
+                         for k, p in enumerate(prompts)])
+    enc = ctx.encoded(target, train, f"train-{cfg['seed']}", cfg["max_tokens"]).subset(range(n))
+    scores = logit_scaled(target, enc, target.label_token_ids(train.task), moved, cfg.get("eval_batch_size", 32))
+    return moved, scores, target
+
+
 @UNIT_KINDS.register("shadows")
 def run_shadows(unit, ctx, work):
     cfg = unit.config
@@ -69,6 +83,8 @@ def run_shadows(unit, ctx, work):
     keep = keep_masks(cfg["shadows"], n, cfg["attack_seed"])
     prompts, scores, dp = train_shadows(backbone, enc, label_ids, init, keep, cfg, cfg["attack_seed"],
                                         desc=unit.label, batch_size=cfg.get("eval_batch_size", 32))
+    if cfg.get("transfer"):  # the attacked prompt is a transferred one: move every shadow the same way
+        prompts, scores, backbone = _transfer_shadows(unit, ctx, backbone, prompts, train, n)
     np.save(work / "scores.npy", scores)
     np.save(work / "keep.npy", keep)
     save_file({"prompts": prompts.contiguous()}, str(work / SHADOW_FILE), metadata={"model": backbone.name})

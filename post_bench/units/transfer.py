@@ -39,6 +39,15 @@ def _ptfer(cfg, source, target, source_prompt):
                           cfg["steps"], cfg["lr"], cfg["seed"], target_anchor_ids=tgt_ids)
 
 
+def transfer_one(cfg, ctx, source, target, source_prompt, label: str = "transfer"):
+    """(target prompt, loss history) for one source prompt, by ``cfg["method"]`` (post or ptfer)."""
+    if cfg["method"] == "post":
+        return _post(cfg, ctx, source, target, source_prompt, label)
+    if cfg["method"] == "ptfer":
+        return _ptfer(cfg, source, target, source_prompt)
+    raise ValueError(f"unknown transfer method {cfg['method']!r}; allowed: post, ptfer")
+
+
 @UNIT_KINDS.register("transfer")
 def run_transfer(unit, ctx, work):
     cfg = unit.config
@@ -49,12 +58,7 @@ def run_transfer(unit, ctx, work):
     if source_prompt.shape[1] != source.hidden_size:
         raise ValueError(f"source prompt is {tuple(source_prompt.shape)} but {source.name!r} has hidden size "
                          f"{source.hidden_size}")
-    if cfg["method"] == "post":
-        prompt, history = _post(cfg, ctx, source, target, source_prompt, unit.label or "transfer")
-    elif cfg["method"] == "ptfer":
-        prompt, history = _ptfer(cfg, source, target, source_prompt)
-    else:
-        raise ValueError(f"unknown transfer method {cfg['method']!r}; allowed: post, ptfer")
+    prompt, history = transfer_one(cfg, ctx, source, target, source_prompt, unit.label or "transfer")
     dp = json.loads((prompt_dir / "done.json").read_text()).get("dp")
     meta = {"method": cfg["method"], "role": "target", "source": source.name, "epsilon": cfg.get("epsilon")}
     save_prompt(work / "prompt", prompt, base_model=target.name, metadata=meta,
