@@ -11,10 +11,9 @@ import torch
 from safetensors.torch import save_file
 
 from post_bench.attacks.lira_math import logit_scaled_from_logits
-from post_bench.models.soft_prompt import init_prompt
 from post_bench.runner.units import UNIT_KINDS
 from post_bench.training.prompt_tuning import tune_prompts
-from post_bench.units.tune import dp_settings
+from post_bench.units.tune import dp_settings, private_tuning_inputs
 
 SHADOW_FILE = "shadow_prompts.safetensors"
 
@@ -73,13 +72,9 @@ def _transfer_shadows(unit, ctx, source, prompts, train, n: int):
 @UNIT_KINDS.register("shadows")
 def run_shadows(unit, ctx, work):
     cfg = unit.config
-    backbone = ctx.backbone(ctx.model_name(unit))
-    train = ctx.private_train(cfg["dataset"], cfg["seed"], cfg["canaries"])
-    enc = ctx.encoded(backbone, train, f"train-{cfg['seed']}", cfg["max_tokens"])
+    backbone, train, enc, label_ids, init = private_tuning_inputs(unit, ctx)
     n = min(cfg["population"], len(enc))
     enc = enc.subset(range(n))
-    label_ids = backbone.label_token_ids(train.task)
-    init = init_prompt(backbone, cfg["prompt_length"], init=cfg["init"], text=train.task.instruction, seed=cfg["seed"])
     keep = keep_masks(cfg["shadows"], n, cfg["attack_seed"])
     prompts, scores, dp = train_shadows(backbone, enc, label_ids, init, keep, cfg, cfg["attack_seed"],
                                         desc=unit.label, batch_size=cfg.get("eval_batch_size", 32))

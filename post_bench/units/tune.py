@@ -21,14 +21,22 @@ def dp_settings(cfg: dict, n: int) -> tuple[TuneSettings, dict | None]:
     return settings, cal.to_dict()
 
 
-@UNIT_KINDS.register("tune")
-def run_tune(unit, ctx, work):
+def private_tuning_inputs(unit, ctx):
+    """What tuning on the private data needs (shared with the LiRA shadows, which re-tune the same way):
+    (backbone, private train split, its encoding, label token ids, initial prompt)."""
     cfg = unit.config
     backbone = ctx.backbone(ctx.model_name(unit))
     train = ctx.private_train(cfg["dataset"], cfg["seed"], cfg["canaries"])
     enc = ctx.encoded(backbone, train, f"train-{cfg['seed']}", cfg["max_tokens"])
     label_ids = backbone.label_token_ids(train.task)
     init = init_prompt(backbone, cfg["prompt_length"], init=cfg["init"], text=train.task.instruction, seed=cfg["seed"])
+    return backbone, train, enc, label_ids, init
+
+
+@UNIT_KINDS.register("tune")
+def run_tune(unit, ctx, work):
+    cfg = unit.config
+    backbone, train, enc, label_ids, init = private_tuning_inputs(unit, ctx)
     settings, dp = dp_settings(cfg, len(enc))
     prompt, history = tune_prompts(backbone, enc, label_ids, init, settings, seed=cfg["seed"], desc=unit.label)
     meta = {"method": "tune", "role": cfg["role"], "dataset": cfg["dataset"], "epsilon": cfg["epsilon"],
