@@ -5,6 +5,15 @@ import torch
 from post_bench.data import get_task
 
 
+@torch.no_grad()
+def reference_logits(bb, ids, mask, prompt):
+    """The HF model's own logits at every position of [prompt ⊕ input] (the full head, for comparison)."""
+    B, P = ids.shape[0], prompt.shape[0]
+    emb = torch.cat([prompt.unsqueeze(0).expand(B, -1, -1), bb.embed(ids)], 1)
+    full_mask = torch.cat([torch.ones(B, P, dtype=mask.dtype), mask], 1)
+    return bb.model(inputs_embeds=emb, attention_mask=full_mask).logits
+
+
 def test_causal_position_is_last_real_token_and_prompt_shifts_it(tiny_backbone):
     bb = tiny_backbone("tiny-gpt2:layers=2,hidden=64")
     task = get_task("election-tweets")
@@ -13,11 +22,8 @@ def test_causal_position_is_last_real_token_and_prompt_shifts_it(tiny_backbone):
     assert pos.tolist() == [len(x) - 1 for x in enc.ids]
     assert ids[0, pos[0]].item() == bb.tokenizer(":")["input_ids"][-1]  # "...Author:" ends the template
     prompt = torch.randn(5, bb.hidden_size)
-    # reference: the full model's logits on the concatenated embeddings, read P positions later
-    emb = torch.cat([prompt.unsqueeze(0).expand(2, -1, -1), bb.embed(ids)], 1)
-    full_mask = torch.cat([torch.ones(2, 5, dtype=mask.dtype), mask], 1)
+    logits = reference_logits(bb, ids, mask, prompt)  # read P positions later than without a prompt
     with torch.no_grad():
-        logits = bb.model(inputs_embeds=emb, attention_mask=full_mask).logits
         ours = bb.vocab_logits(ids, mask, pos, prompt)
     expected = logits[torch.arange(2), pos + 5]
     torch.testing.assert_close(ours, expected, rtol=1e-4, atol=1e-4)
@@ -45,10 +51,8 @@ def test_mlm_position_is_mask_token_with_prompt(tiny_backbone):
     ids, mask, pos = bb.collate(enc)
     assert all(ids[i, p].item() == bb.tokenizer.mask_token_id for i, p in enumerate(pos.tolist()))
     prompt = torch.randn(3, bb.hidden_size)
-    emb = torch.cat([prompt.unsqueeze(0).expand(2, -1, -1), bb.embed(ids)], 1)
-    full_mask = torch.cat([torch.ones(2, 3, dtype=mask.dtype), mask], 1)
+    logits = reference_logits(bb, ids, mask, prompt)
     with torch.no_grad():
-        logits = bb.model(inputs_embeds=emb, attention_mask=full_mask).logits
         ours = bb.vocab_logits(ids, mask, pos, prompt)
     torch.testing.assert_close(ours, logits[torch.arange(2), pos + 3], rtol=1e-4, atol=1e-4)
 
