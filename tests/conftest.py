@@ -28,3 +28,26 @@ def _backbone(name: str):
 def tiny_backbone():
     """Factory for cached tiny backbones (built once per test session)."""
     return _backbone
+
+
+def _run_suite(suite, directory):
+    """Write ``suite`` (YAML text or a dict) into ``directory``, run it through the CLI without a report,
+    assert it succeeded; returns (run dir, results.json as a dict)."""
+    import json
+
+    import yaml
+    from click.testing import CliRunner
+
+    from post_bench.cli import main
+
+    path, out = directory / "suite.yaml", directory / "run"
+    path.write_text(suite if isinstance(suite, str) else yaml.safe_dump(suite))
+    res = CliRunner().invoke(main, ["run", str(path), "--out", str(out), "--no-report"])
+    assert res.exit_code == 0, res.output
+    return out, json.loads((out / "results.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def run_suite():
+    """``run_suite(suite, directory) -> (run dir, results)``: an end-to-end ``post-bench run``."""
+    return _run_suite

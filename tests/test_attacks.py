@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import torch
-import yaml
 from click.testing import CliRunner
 
 from post_bench.cli import main
@@ -26,7 +25,7 @@ def test_keep_masks_balanced(k, n):
 
 
 @pytest.fixture(scope="module")
-def attack_run(tmp_path_factory):
+def attack_run(tmp_path_factory, run_suite):
     tmp = tmp_path_factory.mktemp("attacks")
     suite = {
         "name": "attacks-test", "seeds": [0], "epsilons": ["inf", 1],
@@ -38,12 +37,7 @@ def attack_run(tmp_path_factory):
                     {"name": "extraction", "methods": ["direct"], "canaries": 2, "repetitions": 2,
                      "candidates": 20, "generate_tokens": 4}],
     }
-    path = tmp / "suite.yaml"
-    path.write_text(yaml.safe_dump(suite))
-    out = tmp / "run"
-    res = CliRunner().invoke(main, ["run", str(path), "--out", str(out), "--no-report"])
-    assert res.exit_code == 0, res.output
-    return out, json.loads((out / "results.json").read_text())
+    return run_suite(suite, tmp)
 
 
 def test_lira_rows(attack_run):

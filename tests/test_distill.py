@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 
 import pytest
 import torch
@@ -116,17 +115,8 @@ methods: [source_only]
 """
 
 
-def test_distill_unit_end_to_end(tmp_path):
-    from click.testing import CliRunner
-
-    from post_bench.cli import main
-
-    suite = tmp_path / "suite.yaml"
-    suite.write_text(SUITE)
-    out = tmp_path / "run"
-    result = CliRunner().invoke(main, ["run", str(suite), "--out", str(out), "--no-report"])
-    assert result.exit_code == 0, result.output
-    res = json.loads((out / "results.json").read_text())
+def test_distill_unit_end_to_end(tmp_path, run_suite):
+    out, res = run_suite(SUITE, tmp_path)
     (row,) = res["distill"]
     assert row["layers"] == [0, 3] and len(row["kd_curve"]) == row["steps"] == 3
     assert row["truncated_loss"] > 0 and row["student_loss"] > 0 and row["teacher_loss"] > 0

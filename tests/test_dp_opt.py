@@ -93,9 +93,7 @@ def test_masked_lm_generator_rejected(tmp_path):
     assert res.exit_code == 2 and "masked LM" in res.output
 
 
-def test_unit_end_to_end(tmp_path):
-    from post_bench.cli import main
-
+def test_unit_end_to_end(tmp_path, run_suite):
     suite = {
         "name": "dpopt", "seeds": [0], "epsilons": ["inf", 8],
         "models": {"target": "tiny-gpt2:layers=2,hidden=64"},
@@ -105,10 +103,7 @@ def test_unit_end_to_end(tmp_path):
         "methods": [{"name": "dp_opt", "n_members": 4, "demos_per_member": 2, "max_new_tokens": 6, "n_candidates": 2,
                      "public_top_k": 16}],
     }
-    path, out = tmp_path / "suite.yaml", tmp_path / "run"
-    path.write_text(yaml.safe_dump(suite))
-    res = CliRunner().invoke(main, ["run", str(path), "--out", str(out), "--no-report"])
-    assert res.exit_code == 0, res.output
+    out, _ = run_suite(suite, tmp_path)
     units = sorted((out / "units").glob("dp_opt-*"))
     assert len(units) == 2
     for u in units:

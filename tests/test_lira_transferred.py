@@ -1,11 +1,7 @@
 """LiRA on transferred prompts: shadows are tuned on the source and moved to the target like the attacked prompt."""
 
-import json
 
-from click.testing import CliRunner
 from safetensors import safe_open
-
-from post_bench.cli import main
 
 SUITE = """
 name: lira-post
@@ -23,13 +19,8 @@ attacks: [{name: lira, methods: [post, ptfer], shadows: 4, population: 16, varia
 """
 
 
-def test_lira_attacks_post_and_ptfer_prompts(tmp_path):
-    suite = tmp_path / "suite.yaml"
-    suite.write_text(SUITE)
-    out = tmp_path / "run"
-    res = CliRunner().invoke(main, ["run", str(suite), "--out", str(out), "--no-report"])
-    assert res.exit_code == 0, res.output
-    results = json.loads((out / "results.json").read_text())
+def test_lira_attacks_post_and_ptfer_prompts(tmp_path, run_suite):
+    out, results = run_suite(SUITE, tmp_path)
     got = {(r["method"], r["epsilon"]) for r in results["privacy"]}
     assert got == {("post", None), ("post", 8.0), ("ptfer", None), ("ptfer", 8.0)}
     assert all(0.0 <= r["auc"] <= 1.0 and r["n_shadows"] == 4 for r in results["privacy"])

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.nn.functional as F
-import yaml
-from click.testing import CliRunner
 
 from post_bench.data import load_dataset, sample_public
 from post_bench.models.backbone import Backbone
@@ -123,9 +120,7 @@ def test_ptfer_between_different_tables():
 
 
 # ------------------------------------------------------------------ end to end
-def test_suite_with_post_and_ptfer(tmp_path):
-    from post_bench.cli import main
-
+def test_suite_with_post_and_ptfer(tmp_path, run_suite):
     suite = {
         "name": "transfer-e2e", "seeds": [0], "epsilons": ["inf", 8],
         "models": {"target": TARGET, "source": {"model": SOURCE}},
@@ -136,12 +131,8 @@ def test_suite_with_post_and_ptfer(tmp_path):
         "methods": [{"name": "post", "steps": 2, "batch_size": 8}, {"name": "ptfer", "steps": 20, "anchors": 64},
                     "direct_transfer"],
     }
-    path = tmp_path / "suite.yaml"
-    path.write_text(yaml.safe_dump(suite))
-    out = tmp_path / "run"
-    result = CliRunner().invoke(main, ["run", str(path), "--out", str(out), "--no-report"])
-    assert result.exit_code == 0, result.output
-    rows = json.loads((out / "results.json").read_text())["utility"]
+    out, results = run_suite(suite, tmp_path)
+    rows = results["utility"]
     got = {(r["method"], r["epsilon"]) for r in rows}
     assert got >= {(m, e) for m in ("post", "ptfer", "direct_transfer") for e in (None, 8.0)}
     assert all(r["n_test"] == 16 and 0 <= r["accuracy"] <= 1 for r in rows)
