@@ -104,3 +104,31 @@ def test_resume_after_sigkill(tmp_path):
     assert all(after[k] == v for k, v in before.items()), "a finished unit was redone"
     assert len(after) == len(_plan(load_suite(ROOT / "suites/smoke.yaml")))
     assert not [p for p in (out / "units").iterdir() if p.name.startswith(".work-")]
+
+
+def test_two_seed_smoke_run_reports_claims(tmp_path, run_suite):
+    """A real two-seed run: results.json carries claims paired over both seeds, cost rows name their data set
+    and seed, and `post-bench report` renders the claims from results.json alone."""
+    import yaml
+
+    suite = yaml.safe_load((ROOT / "suites/smoke.yaml").read_text())
+    suite.update(name="smoke-seeds", seeds=[0, 1], epsilons=["inf"], attacks=[],
+                 methods=["zero_shot", "direct", "source_only", {"name": "post", "steps": 3, "batch_size": 8}])
+    out, results = run_suite(suite, tmp_path)
+    assert {(r["seed"], r["num_classes"]) for r in results["utility"]} == {(0, 2), (1, 2)}
+    assert {(c["dataset"], c["seed"]) for c in results["cost"] if c["kind"] == "evaluate"} == {
+        ("election-tweets", 0), ("election-tweets", 1)}
+    claims = {c["claim"]: c for c in results["claims"]}
+    assert sorted(claims) == [1, 2, 3, 4, 6]
+    above_zero_shot = claims[2]["cells"][0]["checks"][0]
+    assert above_zero_shot["seeds"] == [0, 1] and above_zero_shot["ci_low"] is not None
+    assert claims[1]["cells"][0]["checks"][0]["reason"] == "no direct_transfer results at ε=∞"
+    assert claims[6]["cells"][0]["checks"][0]["n"] == 2  # wall time paired over both seeds
+    for c in results["claims"]:
+        for chk in (x for cell in c["cells"] for x in cell["checks"]):
+            assert chk["verdict"] != "holds" or chk["ci_low"] > 0
+    res = CliRunner().invoke(main, ["report", str(out)])
+    assert res.exit_code == 0, res.output
+    md = (out / "report" / "report.md").read_text()
+    assert "### Claims: summary" in md and "| 2 | election-tweets | ∞ |" in md and "t, seeds" in md
+    assert "| election-tweets | post | ∞ | 2 |" in md  # cost per method: data set named, 2 prompts

@@ -31,7 +31,8 @@ def _eps(value) -> str:
 
 
 def pipeline_costs(cost_rows: Iterable[dict]) -> list[dict]:
-    """One row per evaluate unit: method, ε, total wall time and FLOPs, and per (kind, role) segments."""
+    """One row per evaluate unit: dataset, method, ε, seed, total wall time and FLOPs, and per (kind, role)
+    segments. ``dataset`` and ``seed`` are None for cost rows written before they carried them."""
     rows = [r for r in cost_rows or [] if isinstance(r, dict) and r.get("unit")]
     by_id = {r["unit"]: r for r in rows}
     out = []
@@ -52,14 +53,16 @@ def pipeline_costs(cost_rows: Iterable[dict]) -> list[dict]:
             segments[key]["wall_s"] += float(u.get("wall_s") or 0)
             segments[key]["flops"] += float(u.get("flops") or 0)
         out.append({
-            "method": r.get("method"), "epsilon": r.get("epsilon"), "units": len(seen),
+            "dataset": r.get("dataset"), "method": r.get("method"), "epsilon": r.get("epsilon"),
+            "seed": r.get("seed"), "units": len(seen),
             "wall_s": sum(s["wall_s"] for s in segments.values()),
             "flops": sum(s["flops"] for s in segments.values()),
             "target_flops": sum(s["flops"] for (k, role), s in segments.items() if role == "target"),
             "source_flops": sum(s["flops"] for (k, role), s in segments.items() if role == "source"),
             "segments": {f"{k}/{role}": v for (k, role), v in segments.items()},
         })
-    return sorted(out, key=lambda p: (str(p["method"]), p["epsilon"] is None, p["epsilon"] or 0))
+    return sorted(out, key=lambda p: (str(p["dataset"]), str(p["method"]), p["epsilon"] is None, p["epsilon"] or 0,
+                                      str(p["seed"])))
 
 
 def method_costs(pipes: list[dict]) -> dict[str, dict]:

@@ -83,6 +83,7 @@ def render_report(results: dict, out_dir: Path | str) -> list[Path]:
         written.append(plot_utility_vs_epsilon(utility, out / "utility_vs_epsilon.png"))
         figs.append(("accuracy vs ε", written[-1].name))
     section("Utility", "utility", figs)
+    section("Claims (PAPER.md claims 1–4 and 6)", "claims")
 
     privacy = [r for r in results.get("privacy") or [] if isinstance(r, dict)]
     figs = []

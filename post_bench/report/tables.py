@@ -9,10 +9,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+
+from .claims import from_results
+from .stats import T_SEEDS, WILSON, Interval, cell_interval
 
 DASH = "—"
 ZERO_SHOT = "zero_shot"
@@ -59,10 +62,14 @@ def pct(x: Any, digits: int = 1) -> str:
     return DASH if x is None else f"{100.0 * float(x):.{digits}f}"
 
 
-def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (ddof=1; 0 for a single value)."""
-    v = np.asarray(values, dtype=np.float64)
-    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
+CI_KIND = {T_SEEDS: "t, seeds", WILSON: "Wilson, test set"}
+
+
+def ci_cell(iv: Interval, scale: float = 100.0, digits: int = 1) -> str:
+    """``[low, high]`` scaled (accuracy in %), or a dash when there is no interval."""
+    if not iv.available:
+        return DASH
+    return f"[{scale * iv.low:.{digits}f}, {scale * iv.high:.{digits}f}]"
 
 
 def _rows(section: Any) -> list[dict]:
@@ -82,11 +89,11 @@ def _cell(v: Any, max_len: int = 48) -> str:
 
 
 def utility_table(rows: Iterable[dict]) -> Table:
-    """Accuracy (%) per dataset × method × model × ε: mean ± std over seeds."""
+    """Accuracy (%) per dataset × method × model × ε: mean over seeds and its 95% CI (``stats.cell_interval``)."""
     groups: dict[tuple, list[float]] = defaultdict(list)
     n_test: dict[tuple, Any] = {}
     for r in _rows(rows):
-        if r.get("accuracy") is None:
+        if not isinstance(r.get("accuracy"), (int, float)):
             continue
         key = (
             str(r.get("dataset", "?")),
@@ -99,15 +106,18 @@ def utility_table(rows: Iterable[dict]) -> Table:
     out = []
     for key in sorted(groups, key=lambda k: (k[0], k[1] != ZERO_SHOT, k[1], k[2], eps_key(k[3]))):
         ds, method, model, eps = key
-        m, s = mean_std(groups[key])
-        acc = f"{100 * m:.1f} ± {100 * s:.1f}" if len(groups[key]) > 1 else f"{100 * m:.1f}"
+        n = n_test[key] if isinstance(n_test[key], int) and not isinstance(n_test[key], bool) else None
+        iv = cell_interval(groups[key], n)
         eps_cell = DASH if method == ZERO_SHOT and eps is None else eps_label(eps)
-        out.append((ds, method, model, eps_cell, acc, str(len(groups[key])), num(n_test[key])))
+        out.append((ds, method, model, eps_cell, f"{100 * iv.mean:.1f}", ci_cell(iv), CI_KIND.get(iv.kind, DASH),
+                    str(len(groups[key])), num(n_test[key])))
     return Table(
         "Utility",
-        ("dataset", "method", "model", "ε", "accuracy (%)", "seeds", "n_test"),
+        ("dataset", "method", "model", "ε", "accuracy (%)", "95% CI", "CI", "seeds", "n_test"),
         tuple(out),
-        "mean ± std (ddof=1) over seeds; ε = ∞: non-private; zero-shot uses no private data.",
+        "Mean over seeds. 95% CI: Student-t over seeds (a seed changes the split and the training noise); with "
+        "one seed, a Wilson interval on the n_test predictions, which covers test-set sampling only. "
+        "ε = ∞: non-private; zero-shot uses no private data.",
     )
 
 
@@ -233,27 +243,75 @@ def cost_table(rows: Iterable[dict]) -> Table:
 
 
 def pipeline_table(rows: Iterable[dict]) -> Table:
-    """Per (method, ε): the cost of everything behind its prompt, with the source/target FLOPs split."""
+    """Per (dataset, method, ε): the mean over seeds of the cost of everything behind one prompt, with the
+    source/target FLOPs split."""
     from .cost import pipeline_costs
 
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for p in pipeline_costs(rows):
+        groups[(str(p["dataset"] if p["dataset"] is not None else DASH), str(p["method"]), p["epsilon"])].append(p)
+
+    def mean(items: list[dict], key: str) -> float:
+        return float(np.mean([p[key] for p in items]))
+
     out = tuple(
-        (str(p["method"]), DASH if p["method"] == ZERO_SHOT else eps_label(p["epsilon"]), str(p["units"]), num(p["wall_s"], 1),
-         num(p["flops"]), num(p["target_flops"]), num(p["source_flops"]))
-        for p in pipeline_costs(rows)
+        (ds, method, DASH if method == ZERO_SHOT else eps_label(eps), str(len(items)),
+         num(mean(items, "units"), 0), num(mean(items, "wall_s"), 1), num(mean(items, "flops")),
+         num(mean(items, "target_flops")), num(mean(items, "source_flops")))
+        for (ds, method, eps), items in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], eps_key(kv[0][2])))
     )
     return Table(
         "Cost per method (pipeline)",
-        ("method", "ε", "units", "wall (s)", "FLOPs", "target FLOPs", "source FLOPs"),
+        ("dataset", "method", "ε", "prompts", "units", "wall (s)", "FLOPs", "target FLOPs", "source FLOPs"),
         out,
-        "Each prompt's pipeline: distillation, tuning, transfer or generation, and its evaluation; shared units "
-        "count in every pipeline that uses them. FLOPs ≈ 2·params·tokens per pass.",
+        "Mean over the prompts (seeds) of each prompt's pipeline: distillation, tuning, transfer or generation, "
+        "and its evaluation; shared units count in every pipeline that uses them. FLOPs ≈ 2·params·tokens per pass.",
     )
+
+
+def _diff(x: Any, metric: str) -> str:
+    if not isinstance(x, (int, float)):
+        return DASH
+    return f"{x:+.1f} s" if metric == "train_wall_s" else f"{100 * x:+.1f}"
+
+
+def claims_tables(claims: Any) -> list[Table]:
+    """From results.json ``claims``: a summary per claim and one row per (claim, dataset, ε, check)."""
+    claims = _rows(claims)
+    summary = tuple(
+        (str(c.get("claim", "?")), str(c.get("statement", "")), str(c.get("verdict", DASH)),
+         *(str((c.get("counts") or {}).get(v, 0)) for v in ("holds", "does not hold", "inconclusive")))
+        for c in claims
+    )
+    rows = []
+    for c in claims:
+        for cell in _rows(c.get("cells")):
+            for chk in _rows(cell.get("checks")):
+                metric = str(chk.get("metric", "accuracy"))
+                reason = "; ".join(x for x in (chk.get("reason"), cell.get("note")) if x)
+                ci = (f"[{_diff(chk.get('ci_low'), metric)}, {_diff(chk.get('ci_high'), metric)}]"
+                      if isinstance(chk.get("ci_low"), (int, float)) else DASH)
+                rows.append((str(c.get("claim", "?")), str(cell.get("dataset", "?")), eps_label(cell.get("epsilon")),
+                             str(cell.get("verdict", DASH)), str(chk.get("check", "?")), num(chk.get("n")),
+                             _diff(chk.get("mean"), metric), ci, str(chk.get("verdict", DASH)), reason or DASH))
+    return [
+        Table("Claims: summary", ("claim", "statement", "verdict", "cells holding", "not holding", "inconclusive"),
+              summary, "A claim holds overall when it holds in every (dataset, ε) cell; partly when in some."),
+        Table("Claims: per dataset and ε", ("claim", "dataset", "ε", "claim verdict", "check", "seeds", "mean d",
+                                            "95% CI of d", "check verdict", "why / note"),
+              tuple(rows),
+              "Each check is d > 0 with d = a − b (+ 5 points for the 'within 5 points' checks), paired by seed "
+              "within a (dataset, ε) cell; d in accuracy points, or seconds for cost. 95% CI: Student-t over the "
+              "paired seeds. holds: CI above 0; does not hold: CI below 0; inconclusive: CI includes 0, fewer "
+              "than 2 paired seeds, or a side missing. A claim holds in a cell when all its checks hold."),
+    ]
 
 
 def build_tables(results: dict) -> dict[str, list[Table]]:
     """All tables, keyed by report section; empty sections give empty lists."""
     sections = {
         "utility": [utility_table(results.get("utility"))],
+        "claims": claims_tables(results["claims"] if "claims" in results else from_results(results)),
         "privacy": [privacy_table(results.get("privacy"))],
         "extraction": extraction_tables(results.get("extraction")),
         "distill": [distill_table(results.get("distill"))],

@@ -10,14 +10,16 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from .tables import ZERO_SHOT, eps_label, mean_std
+from .stats import Interval, cell_interval
+from .tables import ZERO_SHOT, eps_label
 
 INF_GAP = 4.0  # the "∞" position = largest finite ε × INF_GAP (log axis)
 
 
 def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> Path:
-    """Mean accuracy (error bars: std over seeds) vs ε on a log axis, one line per method (and model when
-    a method ran on several); zero-shot is a dashed horizontal reference."""
+    """Mean accuracy vs ε on a log axis, one line per method (and model when a method ran on several);
+    error bars: the 95% CI of the table (t over seeds; Wilson on the test set with one seed). Zero-shot is
+    a dashed horizontal reference with its CI as a band."""
     rows = [
         r for r in utility_rows or [] if isinstance(r, dict) and isinstance(r.get("accuracy"), (int, float))
     ]
@@ -30,32 +32,37 @@ def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> P
     methods = sorted({str(r.get("method")) for r in rows if r.get("method") != ZERO_SHOT})
     for ax, ds in zip(axes, datasets):
         groups: dict[tuple[str, str], dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+        n_test: dict[tuple[str, str, float], int | None] = {}
         for r in rows:
             if str(r.get("dataset", "?")) == ds:
                 eps = x_inf if r.get("epsilon") is None else float(r["epsilon"])
-                groups[(str(r.get("method")), str(r.get("model", "")))][eps].append(float(r["accuracy"]))
+                key = (str(r.get("method")), str(r.get("model", "")))
+                groups[key][eps].append(float(r["accuracy"]))
+                n = r.get("n_test")
+                n_test[(*key, eps)] = n if isinstance(n, int) and not isinstance(n, bool) else None
         models_per_method = defaultdict(set)
         for method, model in groups:
             models_per_method[method].add(model)
         for (method, model), pts in sorted(groups.items()):
             label = method + (f" ({model})" if len(models_per_method[method]) > 1 else "")
-            stats = {x: mean_std(v) for x, v in pts.items()}
+            stats = {x: cell_interval(v, n_test[(method, model, x)]) for x, v in pts.items()}
             if method == ZERO_SHOT:
-                m, s = mean_std([a for v in pts.values() for a in v])
-                ax.axhline(100 * m, color="0.35", ls="--", lw=1.2, label=f"{label} ({100 * m:.1f})")
-                if s > 0:
-                    ax.axhspan(100 * (m - s), 100 * (m + s), color="0.5", alpha=0.12)
+                iv = stats[x_inf] if len(stats) == 1 and x_inf in stats else cell_interval(
+                    [a for v in pts.values() for a in v])
+                ax.axhline(100 * iv.mean, color="0.35", ls="--", lw=1.2, label=f"{label} ({100 * iv.mean:.1f})")
+                if iv.available and iv.high > iv.low:
+                    ax.axhspan(100 * iv.low, 100 * iv.high, color="0.5", alpha=0.12)
                 continue
             color = f"C{methods.index(method) % 10}"
             fin = sorted(x for x in stats if x != x_inf)
-            y = np.array([100 * stats[x][0] for x in fin])
-            e = np.array([100 * stats[x][1] for x in fin])
+            y = np.array([100 * stats[x].mean for x in fin])
+            e = _yerr([stats[x] for x in fin])
             k = sorted(models_per_method[method]).index(model)
             ls, mk = ("-", "--", "-.")[k % 3], ("o", "^", "D")[k % 3]
             ax.errorbar(
                 fin,
                 y,
-                yerr=e if e.any() else None,
+                yerr=e if e.size and e.any() else None,
                 color=color,
                 ls=ls,
                 marker=mk,
@@ -65,11 +72,12 @@ def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> P
                 label=label,
             )
             if x_inf in stats:
-                mi, si = stats[x_inf]
+                mi = stats[x_inf].mean
+                ei = _yerr([stats[x_inf]])
                 ax.errorbar(
                     [x_inf],
                     [100 * mi],
-                    yerr=[100 * si] if si > 0 else None,
+                    yerr=ei if ei.any() else None,
                     color=color,
                     marker="s",
                     ms=6,
@@ -108,7 +116,15 @@ def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> P
             )
     for ax in axes[n:]:
         ax.set_visible(False)
-    fig.suptitle("Utility vs privacy")
+    fig.suptitle("Utility vs privacy (error bars: 95% CI; t over seeds, or Wilson on the test set for one seed)")
     path = Path(path)
     fig.savefig(path, dpi=130)
     return path
+
+
+def _yerr(intervals: list[Interval]) -> np.ndarray:
+    """(2, n) asymmetric error bars in % (below, above the mean); 0 where there is no interval."""
+    return np.array(
+        [[100 * (iv.mean - iv.low) if iv.available else 0.0 for iv in intervals],
+         [100 * (iv.high - iv.mean) if iv.available else 0.0 for iv in intervals]]
+    ).reshape(2, len(intervals))

@@ -28,7 +28,7 @@ def run_unit(unit: Unit, ctx: RunContext, store: RunStore) -> dict:
     config = unit.config
     record["cost"] = [{
         "unit": unit.id, "kind": unit.kind, "label": unit.label, "method": config.get("method"),
-        "epsilon": config.get("epsilon"), "deps": sorted(d.id for d in unit.deps.values()),
+        "dataset": config.get("dataset"), "epsilon": config.get("epsilon"), "seed": config.get("seed"), "deps": sorted(d.id for d in unit.deps.values()),
         "model": ctx.model_label(unit) if "model" in config else record.get("model_name"),
         "model_role": model_role(unit),
         "wall_s": round(meter.wall_s, 3), "tokens": meter.tokens, "flops": meter.flops,

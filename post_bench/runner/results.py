@@ -41,6 +41,9 @@ def collect(plan: Plan, store: RunStore, suite_dict: dict, device: str) -> dict:
         record = store.done_record(unit.id)
         for name in SECTIONS:
             results[name].extend(record.get(name, []))
+    from post_bench.report.claims import from_results
+
+    results["claims"] = from_results(results)
     return results
 
 

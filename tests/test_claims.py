@@ -1,0 +1,239 @@
+"""Confidence intervals and claim verdicts on fixed numbers (report/stats.py, report/claims.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from post_bench.report.claims import (
+    accuracy_values,
+    check_claims,
+    from_results,
+    num_classes_of,
+    to_json,
+    training_cost_values,
+)
+from post_bench.report.stats import (
+    DOES_NOT_HOLD,
+    HOLDS,
+    INCONCLUSIVE,
+    NONE,
+    T_SEEDS,
+    WILSON,
+    Interval,
+    cell_interval,
+    combine,
+    paired_difference,
+    t_interval,
+    verdict,
+    wilson_interval,
+)
+
+# ---- intervals -------------------------------------------------------------------------------------------
+
+
+def test_t_interval_matches_scipy_reference():
+    # scipy.stats.ttest_1samp([0.80, 0.84, 0.82], 0).confidence_interval(): mean 0.82, sd 0.02, t(.975, 2) 4.3027
+    iv = t_interval([0.80, 0.84, 0.82])
+    assert (iv.kind, iv.n) == (T_SEEDS, 3)
+    assert iv.mean == pytest.approx(0.82)
+    assert iv.low == pytest.approx(0.7703172457649935, abs=1e-12)
+    assert iv.high == pytest.approx(0.8696827542350064, abs=1e-12)
+    iv = t_interval([0.05, 0.09, 0.04, 0.07])
+    assert (iv.low, iv.high) == pytest.approx((0.02721692141069304, 0.09778307858930696), abs=1e-12)
+    narrower = t_interval([0.80, 0.84, 0.82], confidence=0.5)
+    assert iv.available and 0.7703 < narrower.low < narrower.high < 0.8697
+
+
+def test_wilson_interval_matches_scipy_reference():
+    # scipy.stats.binomtest(84, 100).proportion_ci(method="wilson")
+    iv = wilson_interval(0.84, 100)
+    assert (iv.kind, iv.n, iv.mean) == (WILSON, 1, 0.84)
+    assert (iv.low, iv.high) == pytest.approx((0.7557973061072976, 0.8990471151119521), abs=1e-12)
+    zero = wilson_interval(0.0, 32)  # unlike a normal interval, it is not degenerate at 0
+    assert zero.low == 0.0 and zero.high == pytest.approx(0.1071791982550706, abs=1e-12)
+
+
+def test_cell_interval_one_seed_uses_wilson_or_none():
+    assert cell_interval([0.84], 100).kind == WILSON
+    one = cell_interval([0.84])  # no n_test: no CI is invented
+    assert one.kind == NONE and not one.available and "one seed" in one.reason
+    assert cell_interval([0.80, 0.84, 0.82], 100).kind == T_SEEDS
+    same = t_interval([0.5, 0.5])
+    assert (same.low, same.high) == (0.5, 0.5)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: t_interval([]), "non-empty"),
+        (lambda: t_interval([[0.1, 0.2]]), "1-D"),
+        (lambda: t_interval([0.1, float("nan")]), "NaN"),
+        (lambda: t_interval([0.1, 0.2], confidence=1.0), "confidence"),
+        (lambda: wilson_interval(1.2, 10), "accuracy"),
+        (lambda: wilson_interval(0.5, 0), "n_test"),
+        (lambda: wilson_interval(0.5, 10.0), "n_test"),
+        (lambda: paired_difference({0: 0.5}, {1: 0.4}), "no seed"),
+        (lambda: paired_difference([0.5], 0.4), "mapping"),
+        (lambda: paired_difference({0: 0.5}, float("inf")), "finite"),
+        (lambda: combine([]), "empty"),
+        (lambda: combine(["maybe"]), "unknown"),
+    ],
+)
+def test_bad_input_raises_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# ---- verdicts --------------------------------------------------------------------------------------------
+
+
+def test_verdict_holds_only_when_the_ci_is_above_zero():
+    assert verdict(Interval(0.05, 0.01, 0.09, 3, T_SEEDS)) == (HOLDS, "")
+    assert verdict(Interval(-0.05, -0.09, -0.01, 3, T_SEEDS)) == (DOES_NOT_HOLD, "")
+    v, why = verdict(Interval(0.05, -0.01, 0.11, 3, T_SEEDS))  # mean > 0 but the CI crosses 0
+    assert v == INCONCLUSIVE and "includes 0" in why
+    assert verdict(Interval(0.05, 0.0, 0.1, 3, T_SEEDS))[0] == INCONCLUSIVE  # touching 0 is not above it
+    assert verdict(Interval(0.05, None, None, 1, NONE, "one seed"))[0] == INCONCLUSIVE
+    v, why = verdict(Interval(0.05, 0.05, 0.05, 2, T_SEEDS))  # identical differences: zero width
+    assert v == INCONCLUSIVE and "zero-width" in why
+    assert combine([HOLDS, HOLDS]) == HOLDS
+    assert combine([HOLDS, INCONCLUSIVE]) == INCONCLUSIVE
+    assert combine([INCONCLUSIVE, DOES_NOT_HOLD, HOLDS]) == DOES_NOT_HOLD
+
+
+def test_paired_difference_pairs_by_seed_and_reports_unpaired():
+    d = paired_difference({0: 0.9, 1: 0.8, 2: 0.7}, {0: 0.6, 2: 0.5, 3: 0.1}, offset=0.05)
+    assert d.seeds == (0, 2) and d.unpaired == (1, 3)
+    assert d.interval.mean == pytest.approx(((0.9 - 0.6) + (0.7 - 0.5)) / 2 + 0.05)
+    c = paired_difference({0: 0.6, 1: 0.7}, 0.5)  # against a constant (chance)
+    assert c.seeds == (0, 1) and c.interval.mean == pytest.approx(0.15)
+
+
+# ---- claims on a synthetic run ---------------------------------------------------------------------------
+
+ACC = {  # (method, ε) -> accuracies for seeds 0, 1, 2 (None: that seed failed)
+    ("zero_shot", None): [0.50, 0.52, 0.48],
+    ("direct", None): [0.88, 0.86, 0.90],
+    ("direct", 8.0): [0.85, 0.86, 0.84],
+    ("post", None): [0.86, 0.85, 0.88],
+    ("post", 8.0): [0.83, 0.83, 0.82],
+    ("direct_transfer", None): [0.55, 0.60, 0.52],
+    ("direct_transfer", 8.0): [0.54, 0.58, 0.50],
+    ("source_only", None): [0.70, 0.72, 0.71],
+    ("source_only", 8.0): [0.21, 0.26, 0.18],  # below chance (1/3)
+    ("ptfer", None): [0.84, 0.87, 0.86],  # crosses: inconclusive
+    ("ptfer", 8.0): [0.40, 0.41, None],  # seed 2 failed
+    ("dp_opt", None): [0.95, 0.94, 0.96],  # above POST: does not hold
+}
+
+
+def _utility(acc=ACC, dataset="bbc-news"):
+    return [
+        {"dataset": dataset, "method": m, "model": "t", "epsilon": e, "seed": s, "accuracy": a, "n_test": 100,
+         "num_classes": 3}
+        for (m, e), accs in acc.items() for s, a in enumerate(accs) if a is not None
+    ]
+
+
+def _cost(dataset="bbc-news", seeds=(0, 1, 2)):
+    """Per seed and ε: POST = distill (once) + tune/source 2 s + transfer 3 s (+ seed); direct = tune/target 20 s."""
+    rows = [{"unit": "distill", "kind": "distill", "model_role": "distill", "wall_s": 100.0, "flops": 1e12, "deps": []}]
+    for eps in (None, 8.0):
+        for s in seeds:
+            tag = f"{eps}-{s}"
+            rows += [
+                {"unit": f"ts{tag}", "kind": "tune", "model_role": "source", "wall_s": 2.0, "flops": 1e9, "deps": ["distill"]},
+                {"unit": f"tr{tag}", "kind": "transfer", "model_role": "target", "wall_s": 3.0 + s, "flops": 5e9,
+                 "deps": [f"ts{tag}", "distill"]},
+                {"unit": f"ep{tag}", "kind": "evaluate", "method": "post", "dataset": dataset, "epsilon": eps, "seed": s,
+                 "model_role": "target", "wall_s": 1.0, "flops": 1e9, "deps": [f"tr{tag}"]},
+                {"unit": f"tt{tag}", "kind": "tune", "model_role": "target", "wall_s": 20.0 + s * 0.5, "flops": 2e10,
+                 "deps": []},
+                {"unit": f"ed{tag}", "kind": "evaluate", "method": "direct", "dataset": dataset, "epsilon": eps, "seed": s,
+                 "model_role": "target", "wall_s": 1.0, "flops": 1e9, "deps": [f"tt{tag}"]},
+            ]
+    return rows
+
+
+def _cells(claims):
+    return {(c["claim"], cell["epsilon"]): cell for c in claims for cell in c["cells"]}
+
+
+def test_claims_on_fixed_numbers():
+    claims = from_results({"utility": _utility(), "cost": _cost()})
+    assert [c["claim"] for c in claims] == [1, 2, 3, 4, 6]
+    cells = _cells(claims)
+    # claim 1: post − direct_transfer at ε=∞: diffs .31, .25, .36 -> t-interval over 3 seeds above 0
+    c1 = cells[(1, None)]["checks"][0]
+    assert c1["verdict"] == HOLDS and c1["n"] == 3 and c1["seeds"] == [0, 1, 2]
+    ref = t_interval([0.86 - 0.55, 0.85 - 0.60, 0.88 - 0.52])
+    assert (c1["mean"], c1["ci_low"], c1["ci_high"]) == pytest.approx((ref.mean, ref.low, ref.high))
+    assert c1["ci_low"] > 0
+    # claim 2 at ε=∞: above zero-shot; post − direct + 5 pts = .03, .04, .03 -> holds
+    c2 = cells[(2, None)]
+    assert [x["check"] for x in c2["checks"]] == ["post − zero_shot > 0", "post − direct + 5 pts > 0"]
+    assert c2["checks"][0]["b"] == {"method": "zero_shot", "epsilon": None}  # ε-free baseline at every ε
+    assert c2["checks"][1]["offset"] == 0.05 and c2["checks"][1]["mean"] == pytest.approx(0.10 / 3)
+    assert c2["verdict"] == HOLDS
+    # at ε=8 the DP-POST vs POST(∞) check joins: post8 − post∞ + .05 = .02, .03, −.01 -> crosses 0
+    c28 = cells[(2, 8.0)]
+    assert c28["checks"][1]["b"] == {"method": "direct", "epsilon": 8.0}
+    dp = c28["checks"][2]
+    assert dp["a"] == {"method": "post", "epsilon": 8.0} and dp["b"] == {"method": "post", "epsilon": None}
+    assert dp["verdict"] == INCONCLUSIVE and c28["verdict"] == INCONCLUSIVE
+    # claim 3: chance = 1/3; ε=∞ holds, ε=8 (0.21, 0.26, 0.18) is below chance
+    assert cells[(3, None)]["verdict"] == HOLDS and cells[(3, 8.0)]["verdict"] == DOES_NOT_HOLD
+    assert cells[(3, None)]["checks"][0]["mean"] == pytest.approx(0.71 - 1 / 3)
+    # claim 4: ptfer crosses (inconclusive), dp_opt beats POST (does not hold) -> does not hold
+    c4 = cells[(4, None)]
+    assert [x["verdict"] for x in c4["checks"]] == [INCONCLUSIVE, DOES_NOT_HOLD] and c4["verdict"] == DOES_NOT_HOLD
+    # at ε=8: ptfer seed 2 failed (2 pairs remain, reported); no dp_opt at ε=8 -> inconclusive, not a crash
+    c48 = cells[(4, 8.0)]["checks"]
+    assert c48[0]["verdict"] == HOLDS and c48[0]["seeds"] == [0, 1] and "[2]" in c48[0]["reason"]
+    assert c48[1]["verdict"] == INCONCLUSIVE and c48[1]["reason"] == "no dp_opt results at ε=8"
+    # claim 6: direct 20, 20.5, 21 s vs POST 5, 6, 7 s -> holds; distillation reported separately
+    c6 = cells[(6, None)]
+    assert c6["verdict"] == HOLDS and c6["checks"][0]["mean"] == pytest.approx(20.5 - 6.0)
+    assert "100.0 s" in c6["note"] and "one-off" in c6["note"]
+    summary = {c["claim"]: (c["verdict"], c["counts"]) for c in claims}
+    assert summary[1] == (HOLDS, {HOLDS: 2, DOES_NOT_HOLD: 0, INCONCLUSIVE: 0})
+    assert summary[3][0] == "partly holds" and summary[4][0] == DOES_NOT_HOLD and summary[6][0] == HOLDS
+
+
+def test_no_claim_holds_when_its_ci_crosses_zero():
+    for claim in from_results({"utility": _utility(), "cost": _cost()}):
+        for cell in claim["cells"]:
+            for chk in cell["checks"]:
+                if chk["verdict"] == HOLDS:
+                    assert chk["ci_low"] > 0 and chk["n"] >= 2
+            if cell["verdict"] == HOLDS:
+                assert all(chk["verdict"] == HOLDS for chk in cell["checks"])
+
+
+def test_one_seed_and_missing_methods_are_inconclusive_not_a_crash():
+    one_seed = {k: v[:1] for k, v in ACC.items() if k[0] in ("post", "zero_shot")}
+    claims = from_results({"utility": _utility(one_seed), "cost": []})
+    cells = _cells(claims)
+    c2 = cells[(2, None)]["checks"][0]
+    assert c2["verdict"] == INCONCLUSIVE and c2["n"] == 1 and c2["ci_low"] is None
+    assert "one-seed difference is not a result" in c2["reason"]
+    assert cells[(1, None)]["checks"][0]["reason"] == "no direct_transfer results at ε=∞"
+    assert "no direct results" in cells[(6, 8.0)]["checks"][0]["reason"]  # no cost rows at all
+    assert all(c["verdict"] == INCONCLUSIVE for c in claims)
+    assert from_results({"utility": []}) == [] and from_results({}) == []
+
+
+def test_chance_needs_the_number_of_classes():
+    rows = [{k: v for k, v in r.items() if k != "num_classes"} for r in _utility(dataset="my-file")]
+    cells = _cells(from_results({"utility": rows}))
+    assert "number of classes of my-file unknown" in cells[(3, None)]["checks"][0]["reason"]
+    # without the field, a predefined task gives it (results.json written before rows carried it)
+    assert num_classes_of([{"dataset": "bbc-news"}, {"dataset": "hf:sst2"}]) == {"bbc-news": 5, "hf:sst2": 2}
+
+
+def test_values_flag_two_rows_for_one_seed():
+    rows = _utility({("post", None): [0.8, 0.9], ("direct_transfer", None): [0.5, 0.6]})
+    rows.append(dict(rows[0], model="other"))  # a second post row for seed 0
+    acc = accuracy_values(rows)
+    found = to_json(check_claims(acc, training_cost_values([]), {"bbc-news": 3}))
+    assert "several post rows per seed" in _cells(found)[(1, None)]["checks"][0]["reason"]
