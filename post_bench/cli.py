@@ -76,9 +76,11 @@ def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | 
     plan = _plan(suite)
     root = Path(out_dir or Path("runs") / suite.name)
     store = RunStore(root)
+    store.lock()  # one process per run directory; released when this process exits
     ctx = RunContext(suite, root)
     click.echo(f"suite {suite.name!r}: {len(plan)} units -> {root}")
-    failure = None
+    failure: str | None = None
+    bad_input: UserInputError | None = None
     try:
         if executor == "ray":
             from post_bench.runner.ray_executor import run_ray
@@ -90,6 +92,8 @@ def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | 
             run_local(plan, ctx, store)
     except KeyboardInterrupt:
         failure = "interrupted"
+    except UserInputError as err:  # bad input found inside a unit: exit 2 after the finished units are saved
+        bad_input = err
     except RuntimeError as err:
         failure = str(err)
     results = collect(plan, store, suite.model_dump(mode="json"), ctx.device)
@@ -100,6 +104,9 @@ def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | 
 
         written = render_report(results, root / "report")
         click.echo(f"wrote report {root / 'report' / 'report.md'} ({len(written)} files)")
+    store.unlock()
+    if bad_input is not None:
+        raise bad_input
     if failure:
         click.echo(f"error: {failure}; finished units are kept, rerun to resume", err=True)
         sys.exit(1)

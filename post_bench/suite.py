@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from post_bench.errors import UserInputError, problem
+from post_bench.errors import UserInputError, problem, short_repr
 from post_bench.registry import did_you_mean
 
 
@@ -26,11 +26,18 @@ Prob = Annotated[float, Field(gt=0, le=1)]
 
 
 def _epsilon(x: Any) -> float | None:
-    """inf / "inf" / null all mean non-private (None)."""
+    """inf / "inf" / null all mean non-private (None); "1e-5" (a string to YAML 1.1) is a number."""
     if x is None or (isinstance(x, str) and x.strip().lower() in {"inf", "infinity", "none", "∞"}):
         return None
+    if isinstance(x, str):
+        try:
+            x = float(x)
+        except ValueError:
+            raise ValueError(f"epsilon must be a positive number or inf, got {short_repr(x)}") from None
+    if isinstance(x, float) and math.isnan(x):
+        raise ValueError("epsilon must be a positive number or inf, got nan")
     if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise ValueError(f"epsilon must be a positive number or inf, got {x!r}")
+        raise ValueError(f"epsilon must be a positive number or inf, got {short_repr(x)}")
     if math.isinf(x):
         return None
     if not x > 0:
@@ -167,12 +174,12 @@ def _pydantic_problems(source: str, err: ValidationError, prefix: str = "", mode
             hint = did_you_mean(str(loc[-1]), allowed or [])
             lines.append(problem(source, key, f"unknown key{hint}", ", ".join(allowed) if allowed else None))
         elif kind == "literal_error":
-            lines.append(problem(source, key, f"{e['input']!r} is not allowed", e["ctx"]["expected"].replace("'", "").replace(" or ", ", ")))
+            lines.append(problem(source, key, f"{short_repr(e['input'])} is not allowed", e["ctx"]["expected"].replace("'", "").replace(" or ", ", ")))
         elif kind == "missing":
             lines.append(problem(source, key, "required key missing"))
         else:
             msg = e["msg"].removeprefix("Value error, ")
-            lines.append(problem(source, key, f"{msg} (got {e['input']!r})" if kind != "value_error" else msg))
+            lines.append(problem(source, key, f"{msg} (got {short_repr(e['input'])})" if kind != "value_error" else msg))
     return lines
 
 
@@ -214,14 +221,50 @@ def parse_suite(data: Any, source: str) -> Suite:
     return suite
 
 
+MAX_VALUES = 100_000  # a suite is small; more values means YAML aliases expanding (an alias bomb)
+
+
+def expanded_size(data: Any, limit: int = MAX_VALUES) -> int:
+    """How many values ``data`` holds once YAML aliases are expanded, counted without expanding them
+    (shared nodes are counted once per reference via memoisation); stops counting past ``limit``."""
+    memo: dict[int, int] = {}
+
+    def size(node) -> int:
+        if not isinstance(node, (dict, list)):
+            return 1
+        if id(node) in memo:
+            return memo[id(node)]
+        memo[id(node)] = limit + 1  # a cycle counts as too big
+        children = node.values() if isinstance(node, dict) else node
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > limit:
+                break
+        memo[id(node)] = total
+        return total
+
+    return size(data)
+
+
 def load_suite(path: str | Path) -> Suite:
     path = Path(path)
     if not path.is_file():
         raise UserInputError(problem(str(path), "", "suite file not found"))
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise UserInputError(problem(str(path), "", f"not UTF-8 text (byte {err.object[err.start]:#04x} at offset "
+                                     f"{err.start})", "a UTF-8 YAML file")) from None
+    except OSError as err:
+        raise UserInputError(problem(str(path), "", f"cannot read the suite ({err.strerror})")) from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise UserInputError(problem(str(path), "", f"invalid YAML: {where}{getattr(err, 'problem', err)}")) from None
+    if expanded_size(data) > MAX_VALUES:
+        raise UserInputError(problem(str(path), "", f"YAML aliases expand to more than {MAX_VALUES} values",
+                                     "a suite without alias bombs"))
     return parse_suite(data, str(path))

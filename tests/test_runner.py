@@ -37,7 +37,7 @@ def test_store_publishes_units_atomically(tmp_path):
     (work / "prompt.txt").write_text("x")
     assert not store.is_done("tune-abc")
     store.commit("tune-abc", work, {"ok": 1})
-    assert store.is_done("tune-abc") and store.done_record("tune-abc") == {"ok": 1}
+    assert store.is_done("tune-abc") and store.done_record("tune-abc")["ok"] == 1
     stale = store.begin("tune-def")
     assert store.clean_partial() == 1 and not stale.exists()
 

@@ -10,13 +10,16 @@ from pathlib import Path
 from post_bench.suite import Suite
 
 
-def pick_device(setting: str) -> str:
+def pick_device(setting: str, source: str = "suite") -> str:
     import torch
 
     if setting == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if setting == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("the suite asks for device: cuda but no CUDA device is available")
+        from post_bench.errors import UserInputError, problem
+
+        raise UserInputError(problem(source, "device", "cuda is asked for but no CUDA device is available",
+                                     "auto, cpu"))
     return setting
 
 

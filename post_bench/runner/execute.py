@@ -1,4 +1,5 @@
-"""Run one unit (shared by every executor) and the local in-process executor."""
+"""Run one unit (shared by every executor), what a failed unit means (:func:`unit_failure`), and the
+local in-process executor."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import traceback
 import click
 from tqdm.auto import tqdm
 
+from post_bench.errors import UserInputError
 from post_bench.runner import cost
 from post_bench.runner.context import RunContext
 from post_bench.runner.plan import Plan, Unit
@@ -46,6 +48,17 @@ def model_role(unit: Unit) -> str:
     return unit.config.get("role") or ("source" if unit.config.get("model") == "@model" else "target")
 
 
+def unit_failure(unit: Unit, err: BaseException) -> Exception:
+    """What an executor raises when a unit failed: our own bad-input error unchanged (exit 2 with its one
+    line), anything else a RuntimeError naming the unit (exit 1). Every executor goes through here."""
+    from post_bench.errors import input_error_of, one_line
+
+    found = input_error_of(err)
+    if found is not None:
+        return found
+    return RuntimeError(one_line(f"unit {unit.id} ({unit.label}) failed: {type(err).__name__}: {err}"))
+
+
 def apply_threads(ctx: RunContext) -> None:
     if ctx.suite.threads:
         import torch
@@ -58,7 +71,7 @@ def run_local(plan: Plan, ctx: RunContext, store: RunStore, echo=click.echo) -> 
     removed = store.clean_partial()
     if removed:
         echo(f"removed {removed} unfinished unit dir(s) from an interrupted run")
-    todo = [u for u in plan if not store.is_done(u.id)]
+    todo = store.pending(plan, echo)
     skipped = len(plan) - len(todo)
     if skipped:
         echo(f"resuming: {skipped} of {len(plan)} units already done, skipped")
@@ -68,7 +81,9 @@ def run_local(plan: Plan, ctx: RunContext, store: RunStore, echo=click.echo) -> 
         try:
             record = run_unit(unit, ctx, store)
         except Exception as err:
-            tqdm.write(traceback.format_exc())
-            raise RuntimeError(f"unit {unit.id} ({unit.label}) failed: {err}") from err
+            failure = unit_failure(unit, err)
+            if not isinstance(failure, UserInputError):
+                tqdm.write(traceback.format_exc())
+            raise failure from err
         c = record["cost"][0]
         tqdm.write(f"done {unit.id:<26} {unit.label:<48} {c['wall_s']:8.1f}s")

@@ -2,7 +2,8 @@
 
 A unit's identity is a content hash of its kind, its config and its inputs' hashes, so identical work
 planned twice (e.g. the source prompt used by POST, PTfer and direct transfer) is one unit, and a rerun
-finds finished units by hash.
+finds finished units by hash. Files named in a config (``path:<file or folder>``) enter the hash by their
+content (:func:`input_digests`), so an edited data file or model folder means new units.
 """
 
 from __future__ import annotations
@@ -10,6 +11,47 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
+
+INPUTS_KEY = "input_sha256"
+_DIGESTS: dict[tuple, str] = {}  # (path, size, mtime) -> sha256, per process
+
+
+def _digest(path: Path) -> str | None:
+    """SHA-256 of a file, or of a folder's files (names and contents); None when it does not exist."""
+    from post_bench.runner.store import file_sha256
+
+    if path.is_file():
+        st = path.stat()
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        if key not in _DIGESTS:
+            _DIGESTS[key] = file_sha256(path)
+        return _DIGESTS[key]
+    if path.is_dir():
+        parts = [f"{p.relative_to(path).as_posix()}:{_digest(p)}" for p in sorted(path.rglob("*")) if p.is_file()]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return None
+
+
+def input_digests(config) -> dict[str, str]:
+    """Content hashes of every ``path:`` input named anywhere in a unit config."""
+    found: dict[str, str] = {}
+
+    def walk(value) -> None:
+        if isinstance(value, str) and value.startswith("path:"):
+            digest = _digest(Path(value[5:]))
+            if digest is not None:
+                found[value] = digest
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if k != INPUTS_KEY:
+                    walk(v)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v)
+
+    walk(config)
+    return found
 
 
 @dataclass(eq=False)
@@ -47,6 +89,9 @@ class Plan:
         """Add a unit and (first) its inputs; returns the canonical unit for its id."""
         for name, dep in list(unit.deps.items()):
             unit.deps[name] = self.add(dep)
+        digests = input_digests(unit.config)
+        if digests:
+            unit.config = {**unit.config, INPUTS_KEY: digests}
         return self.units.setdefault(unit.id, unit)
 
     def __iter__(self):

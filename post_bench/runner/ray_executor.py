@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from post_bench.runner.context import RunContext
+from post_bench.runner.execute import unit_failure
 from post_bench.runner.plan import Plan
 from post_bench.runner.store import RunStore
 
@@ -53,7 +54,8 @@ def _drive(ray, plan: Plan, ctx: RunContext, store: RunStore, echo) -> None:
     gpu = suite.device == "cuda" or (suite.device == "auto" and ray.cluster_resources().get("GPU", 0) > 0)
     remote = ray.remote(num_gpus=1 if gpu else 0, num_cpus=1 if not gpu else 0, max_retries=0)(_run_remote)
     suite_dict = suite.model_dump(mode="json")
-    done = {u.id for u in plan if store.is_done(u.id)}
+    todo = {u.id for u in store.pending(plan, echo)}
+    done = {u.id for u in plan if u.id not in todo}
     if done:
         echo(f"resuming: {len(done)} of {len(plan)} units already done, skipped")
     running: dict = {}
@@ -69,6 +71,6 @@ def _drive(ray, plan: Plan, ctx: RunContext, store: RunStore, echo) -> None:
             try:
                 _, wall = ray.get(ref)
             except Exception as err:
-                raise RuntimeError(f"unit {unit_id} failed on ray: {err}") from err
+                raise unit_failure(plan.units[unit_id], err) from err
             done.add(unit_id)
             echo(f"done {unit_id:<26} {wall:8.1f}s  ({len(done)}/{len(plan)})")

@@ -1,25 +1,43 @@
-"""The run directory: ``units/<kind>-<hash>/`` with ``done.json`` when finished, written atomically."""
+"""The run directory: ``units/<kind>-<hash>/`` with ``done.json`` when finished, written atomically.
+
+``done.json`` lists a SHA-256 of every artifact of its unit; a unit counts as done only when its
+``done.json`` parses and every artifact still matches (a damaged unit is redone). One process at a time
+owns a run directory (:meth:`RunStore.lock`); work directories name their owner so cleanup never touches
+a live process's files.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
+from post_bench.errors import UserInputError, problem
+
 DONE = "done.json"
+LOCK = ".lock"
+OWNER = ".owner"
 
 
 def write_json_atomic(path: Path, data) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2, default=_json_default)
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2, default=_json_default)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _json_default(obj):
@@ -34,39 +52,158 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    """SHA-256 of every regular file below ``folder`` (``done.json`` excluded), by relative path."""
+    return {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name not in (DONE, OWNER)}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _owner_is_live(work: Path) -> bool:
+    """Whether the process that created a work directory still runs (on this host)."""
+    try:
+        host, pid = (work / OWNER).read_text().split()
+        return host == socket.gethostname() and int(pid) != os.getpid() and _alive(int(pid))
+    except (OSError, ValueError):
+        return False
+
+
 class RunStore:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self.units_dir = self.root / "units"
+        self._checked: dict[str, str | None] = {}  # unit id -> problem (None: intact), checked once
+        self._lock_fd: int | None = None
 
     def unit_dir(self, unit_id: str) -> Path:
         return self.units_dir / unit_id
 
+    # ------------------------------------------------------------------ done units
+    def damage(self, unit_id: str) -> str | None:
+        """Why a finished unit cannot be reused (``None``: intact). Missing done.json is not damage."""
+        if unit_id not in self._checked:
+            self._checked[unit_id] = self._verify(unit_id)
+        return self._checked[unit_id]
+
+    def _verify(self, unit_id: str) -> str | None:
+        folder = self.unit_dir(unit_id)
+        try:
+            record = json.loads((folder / DONE).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return "not finished"
+        except (OSError, ValueError) as err:
+            return f"{DONE} is unreadable ({type(err).__name__})"
+        if not isinstance(record, dict):
+            return f"{DONE} is not a JSON object"
+        files = record.get("files")
+        if files is None:  # written before checksums existed: nothing to verify
+            return None
+        if not isinstance(files, dict):
+            return f"{DONE}: files is not an object"
+        for name, digest in files.items():
+            path = folder / name
+            if not path.is_file():
+                return f"artifact {name} is missing"
+            if file_sha256(path) != digest:
+                return f"artifact {name} does not match its checksum"
+        return None
+
     def is_done(self, unit_id: str) -> bool:
-        return (self.unit_dir(unit_id) / DONE).is_file()
+        return self.damage(unit_id) is None
 
     def done_record(self, unit_id: str) -> dict:
-        return json.loads((self.unit_dir(unit_id) / DONE).read_text())
+        return json.loads((self.unit_dir(unit_id) / DONE).read_text(encoding="utf-8"))
 
+    def pending(self, units, echo=print) -> list:
+        """The units still to run; a finished unit whose files are damaged is redone, with one notice line."""
+        todo = []
+        for unit in units:
+            why = self.damage(unit.id)
+            if why is None:
+                continue
+            if why != "not finished":
+                echo(f"unit {unit.id}: {why}; redoing it")
+            todo.append(unit)
+        return todo
+
+    # ------------------------------------------------------------------ ownership
+    def lock(self) -> None:
+        """Own the run directory until this process exits (or :meth:`unlock`); a second process gets a
+        UserInputError naming the holder's pid."""
+        if self._lock_fd is not None:
+            return
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise UserInputError(problem(str(self.root), "--out", f"cannot create the run directory ({err.strerror})",
+                                         "a writable directory")) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise UserInputError(problem(str(self.root), "--out", f"run directory is in use by another post-bench "
+                                         f"process (pid {holder})", "wait for it to finish, or use another --out")) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing releases the flock
+            self._lock_fd = None
+
+    @contextmanager
+    def locked(self):
+        self.lock()
+        try:
+            yield self
+        finally:
+            self.unlock()
+
+    # ------------------------------------------------------------------ work directories
     def clean_partial(self) -> int:
-        """Remove work directories left by a killed run; returns how many."""
+        """Remove work directories left by killed runs (never one whose owner still runs); returns how many."""
         if not self.units_dir.is_dir():
             return 0
-        stale = [p for p in self.units_dir.iterdir() if p.name.startswith(".work-")]
+        stale = [p for p in self.units_dir.iterdir() if p.name.startswith(".work-") and not _owner_is_live(p)]
         for p in stale:
             shutil.rmtree(p, ignore_errors=True)
         return len(stale)
 
     def begin(self, unit_id: str) -> Path:
-        """A fresh private work directory for a unit."""
+        """A fresh private work directory for a unit, marked with its owner (host and pid)."""
         self.units_dir.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(dir=self.units_dir, prefix=f".work-{unit_id}-"))
+        work = Path(tempfile.mkdtemp(dir=self.units_dir, prefix=f".work-{unit_id}-"))
+        (work / OWNER).write_text(f"{socket.gethostname()} {os.getpid()}\n")
+        return work
 
     def commit(self, unit_id: str, work: Path, record: dict) -> Path:
-        """Write done.json into the work dir and move it into place in one rename."""
+        """Checksum the artifacts, write done.json into the work dir and move it into place in one rename."""
+        (work / OWNER).unlink(missing_ok=True)
+        record = {**record, "files": checksums(work)}
         write_json_atomic(work / DONE, record)
         final = self.unit_dir(unit_id)
-        if final.exists():  # a previous attempt without done.json
+        if final.exists():  # a previous attempt without (a valid) done.json
             shutil.rmtree(final)
         os.replace(work, final)
+        self._checked.pop(unit_id, None)
         return final
