@@ -89,7 +89,7 @@ class RunStore:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self.units_dir = self.root / "units"
-        self._checked: dict[str, str | None] = {}  # unit id -> problem (None: intact), checked once
+        self._intact: set[str] = set()  # units verified intact by this process (other processes may finish more)
         self._lock_fd: int | None = None
 
     def unit_dir(self, unit_id: str) -> Path:
@@ -98,9 +98,12 @@ class RunStore:
     # ------------------------------------------------------------------ done units
     def damage(self, unit_id: str) -> str | None:
         """Why a finished unit cannot be reused (``None``: intact). Missing done.json is not damage."""
-        if unit_id not in self._checked:
-            self._checked[unit_id] = self._verify(unit_id)
-        return self._checked[unit_id]
+        if unit_id in self._intact:
+            return None
+        why = self._verify(unit_id)
+        if why is None:
+            self._intact.add(unit_id)
+        return why
 
     def _verify(self, unit_id: str) -> str | None:
         folder = self.unit_dir(unit_id)
@@ -205,5 +208,5 @@ class RunStore:
         if final.exists():  # a previous attempt without (a valid) done.json
             shutil.rmtree(final)
         os.replace(work, final)
-        self._checked.pop(unit_id, None)
+        self._intact.discard(unit_id)
         return final
