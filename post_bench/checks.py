@@ -37,8 +37,10 @@ def name_problems(raw: dict, source: str) -> list[str]:
     for i, ds in enumerate(private if isinstance(private, list) else []):
         if isinstance(ds, str) and (msg := check_dataset_spec(ds)):
             out.append(problem(source, f"datasets.private[{i}]", msg))
-    for key, ds in (("datasets.public", _get(raw, "datasets", "public")),
-                    ("models.source.distill.public", _get(raw, "models", "source", "distill", "public"))):
+    corpus = _get(raw, "models", "source", "distill", "corpus")
+    corpus = [corpus] if isinstance(corpus, str) else corpus if isinstance(corpus, list) else []
+    for key, ds in [("datasets.public", _get(raw, "datasets", "public")),
+                    *((f"models.source.distill.corpus[{i}]", c) for i, c in enumerate(corpus))]:
         if isinstance(ds, str) and (msg := check_dataset_spec(ds)):
             out.append(problem(source, key, msg))
     methods = raw.get("methods") if isinstance(raw, dict) else None
@@ -63,14 +65,21 @@ def cross_check(suite: Suite, source: str) -> list[str]:
         out.append(problem(source, "models.source", "give either model or distill, not both"))
     if src is not None and src.distill is not None and len(set(src.distill.layers)) != len(src.distill.layers):
         out.append(problem(source, "models.source.distill.layers", "layers repeat"))
+    for i, name in enumerate((src.distill.corpus or []) if src is not None and src.distill is not None else []):
+        if name in suite.datasets.private:
+            out.append(problem(source, f"models.source.distill.corpus[{i}]", f"{name!r} is a private data set: the "
+                               "source is distilled on public text only", "data sets not in datasets.private"))
     for i, entry in enumerate(suite.methods):
         if entry.name not in METHODS:
             continue
         method = METHODS.get(entry.name)
         try:
-            method.Params.model_validate(entry.model_extra or {})
+            params = method.Params.model_validate(entry.model_extra or {})
         except ValidationError as err:
             out.extend(_pydantic_problems(source, err, prefix=f"methods[{i}].", model=method.Params))
+        else:
+            for key, msg in getattr(params, "check", lambda _: [])(suite):
+                out.append(problem(source, f"methods[{i}].{key}", msg))
         if method.needs_source and src is None:
             out.append(problem(source, f"methods[{i}].name", f"method {entry.name!r} needs models.source (a model or distill)"))
         if method.needs_public and not suite.datasets.public:

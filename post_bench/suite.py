@@ -58,7 +58,15 @@ class DistillConfig(Strict):
     grad_clip: Annotated[float, Field(gt=0)] = 1.0
     temperature: Annotated[float, Field(gt=0)] = 2.0
     kd_weight: Annotated[float, Field(ge=0, le=1)] = 0.5
-    public: str | None = None  # default: datasets.public
+    schedule: Literal["cosine", "constant"] = "cosine"
+    corpus: list[str] | None = None  # text sets to distil on (labels unused); default: [datasets.public]
+    corpus_size: Annotated[int, Field(ge=16)] = 2000  # texts drawn from the corpus sets together
+    freeze_embeddings: bool = True  # keep the target's input embeddings (and a tied head) as they are
+
+    @field_validator("corpus", mode="before")
+    @classmethod
+    def _one_corpus(cls, v):
+        return [v] if isinstance(v, str) else v
 
 
 class SourceConfig(Strict):

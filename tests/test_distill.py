@@ -102,6 +102,17 @@ def test_distillation_reduces_kd_loss(gpt2):
     assert sum(curve[-3:]) < 0.8 * sum(curve[:3])
 
 
+def test_frozen_embeddings_stay_the_teachers(gpt2):
+    teacher, tok, kind = gpt2
+    student = truncate_model(teacher, [0, -1])
+    before = student.get_input_embeddings().weight.detach().clone()
+    block_before = next(student.transformer.h[0].parameters()).detach().clone()
+    distill(teacher, student, tok, TEXTS, kind=kind, **{**SETTINGS, "lr": 1e-2}, freeze_embeddings=True)
+    assert torch.equal(student.get_input_embeddings().weight, before)
+    assert torch.equal(student.get_input_embeddings().weight, teacher.get_input_embeddings().weight)
+    assert not torch.equal(next(student.transformer.h[0].parameters()), block_before)
+
+
 SUITE = """
 name: distill-test
 seeds: [0]
@@ -123,3 +134,22 @@ def test_distill_unit_end_to_end(tmp_path, run_suite):
     assert [(u["method"], u["model_role"]) for u in res["utility"]] == [("source_only", "source")]
     (folder,) = (out / "units").glob("distill-*/model")
     assert load_pretrained(f"path:{folder}")[0].config.n_layer == 2
+
+
+def test_distill_corpus_is_its_own_and_evenly_drawn(tmp_path, run_suite):
+    """The corpus option: several text sets, independent of datasets.public and budget.public_size."""
+    suite = SUITE.replace("max_tokens: 32}", "max_tokens: 32, corpus: [friends, reuters-r8], corpus_size: 40}")
+    _, res = run_suite(suite, tmp_path)
+    (row,) = res["distill"]
+    assert row["corpus"] == ["friends", "reuters-r8"] and row["freeze_embeddings"] is True
+    assert row["n_train_texts"] + row["n_heldout_texts"] == 40
+
+
+def test_distill_corpus_must_not_be_private(tmp_path):
+    from post_bench.errors import UserInputError
+    from post_bench.suite import load_suite
+
+    path = tmp_path / "s.yaml"
+    path.write_text(SUITE.replace("max_tokens: 32}", "max_tokens: 32, corpus: [election-tweets]}"))
+    with pytest.raises(UserInputError, match=r"distill\.corpus\[0\]: 'election-tweets' is a private data set"):
+        load_suite(path)

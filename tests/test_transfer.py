@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from types import SimpleNamespace
 
@@ -13,7 +14,7 @@ from post_bench.data import load_dataset, sample_public
 from post_bench.models.backbone import Backbone
 from post_bench.models.loading import load_pretrained
 from post_bench.training.ptfer import ptfer_transfer, relative
-from post_bench.training.transfer import post_loss, transfer_prompt
+from post_bench.training.transfer import auto_alpha, post_loss, transfer_prompt
 
 TARGET = "tiny-gpt2:layers=2,hidden=64"
 SOURCE = "tiny-gpt2:layers=1,hidden=64,seed=1"
@@ -128,7 +129,8 @@ def test_suite_with_post_and_ptfer(tmp_path, run_suite):
         "budget": {"train_size": 32, "test_size": 16, "val_size": 8, "public_size": 16, "max_tokens": 24,
                    "prompt_length": 4},
         "tuning": {"steps": 2, "batch_size": 8, "accountant": "rdp"},
-        "methods": [{"name": "post", "steps": 2, "batch_size": 8}, {"name": "ptfer", "steps": 20, "anchors": 64},
+        "methods": [{"name": "post", "steps": 2, "batch_size": 8, "alpha": "auto"},
+                    {"name": "ptfer", "steps": 20, "anchors": 64},
                     "direct_transfer"],
     }
     out, results = run_suite(suite, tmp_path)
@@ -140,3 +142,34 @@ def test_suite_with_post_and_ptfer(tmp_path, run_suite):
     assert all(r.get("noise_multiplier") for r in dp_rows)  # the source prompt's DP record is passed on
     transfers = list((out / "units").glob("transfer-*"))
     assert len(transfers) == 4 and all((u / "prompt" / "adapter_model.safetensors").is_file() for u in transfers)
+    alphas = [json.loads((u / "done.json").read_text()).get("alpha") for u in transfers]
+    auto = [a for a in alphas if a]
+    assert len(auto) == 2 and all(a["n_val"] == 8 and 0 <= a["alpha"] <= 1 and a["chance"] == 0.5 for a in auto)
+    assert all(a["alpha"] == auto_alpha(a["zero_shot_val"], a["compressed_val"], 0.5) for a in auto)
+
+
+@pytest.mark.parametrize(("zs", "c", "rg", "expected"), [
+    (0.5, 0.5, 0.5, 1.0),      # source no better than chance: only the change is transferred
+    (0.6, 0.8, 0.5, 1 / 3),    # (0.6 - 0.5) / (0.8 - 0.5)
+    (0.9, 0.8, 0.5, 1.0),      # capped at 1
+    (0.4, 0.8, 0.5, 0.0),      # target below chance: clipped at 0
+    (0.4450, 0.5412, 1 / 3, 0.5372),  # Llama2-7b on tweet (Table 1 ZS / compressed PT): Table 12 uses 0.6
+])
+def test_auto_alpha_is_eq6(zs, c, rg, expected):
+    assert auto_alpha(zs, c, rg) == pytest.approx(expected, abs=1e-4)
+
+
+def test_auto_alpha_rejects_non_accuracies():
+    with pytest.raises(ValueError, match="compressed accuracy must be in"):
+        auto_alpha(0.5, 1.5, 0.5)
+
+
+def test_label_words_loss_uses_only_those_columns():
+    torch.manual_seed(0)
+    s_p, s_0, t_p, t_0 = (torch.randn(3, 10) for _ in range(4))
+    cols = torch.tensor([2, 7])
+    full = post_loss(s_p[:, cols], s_0[:, cols], t_p[:, cols], t_0[:, cols], 0.3)
+    assert post_loss(s_p, s_0, t_p, t_0, 0.3, columns=cols) == pytest.approx(float(full))
+    t_p[:, 0] += 5.0  # a column outside the label words changes the paper's loss only
+    assert post_loss(s_p, s_0, t_p, t_0, 0.3, columns=cols) == pytest.approx(float(full))
+    assert float(post_loss(s_p, s_0, t_p, t_0, 0.3)) != pytest.approx(float(full))

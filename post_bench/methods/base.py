@@ -62,9 +62,8 @@ class Planner:
         if src is None or src.model is not None:
             return None
         d = src.distill or type(src).model_fields["distill"].annotation.__args__[0]()
-        cfg = {"model": self.suite.models.target, **d.model_dump(), "public": d.public or self.public_dataset,
-               "public_size": self.suite.budget.public_size, "seed": self.suite.seeds[0],
-               "precision": self.suite.precision}
+        cfg = {"model": self.suite.models.target, **d.model_dump(), "corpus": d.corpus or [self.public_dataset],
+               "seed": self.suite.seeds[0], "precision": self.suite.precision}
         return Unit("distill", cfg, label=f"distill {self.suite.models.target} layers {d.layers}")
 
     def model_ref(self, role: str) -> tuple[str, dict]:

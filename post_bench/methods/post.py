@@ -27,15 +27,25 @@ def tune_overrides(params: SourceTuning) -> dict:
 
 
 class PostParams(SourceTuning):
-    """Transfer settings (reference: Adam lr 1e-3, batch 64, 6000 steps; CPU defaults are smaller)."""
+    """Transfer settings. Reference defaults: text initialisation, public texts in their own data set's template,
+    the full-vocabulary loss, a fixed number of steps (Adam lr 1e-3; 5000-8000 steps on GPUs; CPU suites use fewer)."""
 
-    alpha: Annotated[float, Field(ge=0, le=1)] = 0.5
+    alpha: Annotated[float, Field(ge=0, le=1)] | Literal["auto"] = 0.5
     temperature: Annotated[float, Field(gt=0)] = 2.0
     steps: Annotated[int, Field(ge=1)] = 100
     lr: Annotated[float, Field(gt=0)] = 1e-3
     batch_size: Annotated[int, Field(ge=1)] = 16
     public_size: Annotated[int, Field(ge=8)] | None = None  # default: budget.public_size
-    init: Literal["source", "text", "vocab", "random"] = "source"  # source: p_s itself when hidden sizes match
+    init: Literal["text", "source", "vocab", "random"] = "text"  # source: p_s itself when hidden sizes match
+    public_template: Literal["own", "private"] = "own"  # own: the public set's template (private one if it has none)
+    loss: Literal["full", "label_words"] = "full"  # label_words: KL over the private task's label words (ablation)
+
+    def check(self, suite) -> list[tuple[str, str]]:
+        """(key, problem) pairs that need the rest of the suite."""
+        if self.alpha == "auto" and suite.budget.val_size < 8:
+            return [("alpha", f"alpha: auto reads the private validation split, but budget.val_size is "
+                              f"{suite.budget.val_size}; allowed: val_size >= 8, or a number in [0, 1]")]
+        return []
 
 
 def transfer_unit(planner, method: str, dataset: str, seed: int, epsilon, tune: Unit, settings: dict) -> Unit:
@@ -60,6 +70,7 @@ class Post(Method):
         settings = {"public": planner.public_dataset, "public_size": params.public_size or b.public_size,
                     "max_tokens": b.max_tokens, "prompt_length": b.prompt_length, "init": params.init,
                     "steps": params.steps, "batch_size": params.batch_size, "lr": params.lr,
-                    "alpha": params.alpha, "temperature": params.temperature}
+                    "alpha": params.alpha, "temperature": params.temperature,
+                    "public_template": params.public_template, "loss": params.loss}
         transfer = transfer_unit(planner, "post", dataset, seed, epsilon, tune, settings)
         return planner.evaluate("post", "target", dataset, seed, epsilon, transfer)

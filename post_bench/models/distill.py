@@ -139,10 +139,13 @@ def count_params(model) -> int:
 # ---------------------------------------------------------------- training and evaluation
 def distill(teacher, student, tokenizer, texts, *, kind: str, steps: int, batch_size: int, max_tokens: int,
             lr: float, warmup: int, grad_clip: float, temperature: float, kd_weight: float, seed: int,
-            schedule: str = "cosine", names: tuple[str, str] = ("teacher", "student"), autocast: bool = False) -> dict:
+            schedule: str = "cosine", freeze_embeddings: bool = False, names: tuple[str, str] = ("teacher", "student"),
+            autocast: bool = False) -> dict:
     """Train ``student`` in place: kd_weight·T²·KL(teacher_T ‖ student_T) + (1 − kd_weight)·LM loss.
 
     AdamW, linear warm-up then ``cosine`` (to 10% of lr) or ``constant``; grad-norm clipping.
+    ``freeze_embeddings``: the input embeddings and the output head stay the teacher's (soft prompts live in
+    the input-embedding space, so source and target prompts then share it exactly).
     ``autocast``: bf16 autocast for both forwards (weights, optimiser state and the losses stay fp32).
     Returns {"kd_curve": total loss per step, "steps"}.
     """
@@ -155,6 +158,10 @@ def distill(teacher, student, tokenizer, texts, *, kind: str, steps: int, batch_
     teacher.eval()
     student.train()
     student.requires_grad_(True)
+    if freeze_embeddings:
+        for module in (student.get_input_embeddings(), student.get_output_embeddings()):
+            if module is not None:
+                module.requires_grad_(False)
     params = [p for p in student.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
 

@@ -26,21 +26,40 @@ def _kl(p_logits: torch.Tensor, q_logits: torch.Tensor, temperature: float) -> t
 
 
 def post_loss(s_p: torch.Tensor, s_0: torch.Tensor, t_p: torch.Tensor, t_0: torch.Tensor,
-              alpha: float = 0.5, temperature: float = 2.0) -> torch.Tensor:
-    """POST's loss on [B, V] logits: α·(change the prompt causes) + (1 − α)·(prompted output) distillation."""
-    s_p, s_0, t_p, t_0 = (x.float() for x in (s_p, s_0, t_p, t_0))
+              alpha: float = 0.5, temperature: float = 2.0, columns: torch.Tensor | None = None) -> torch.Tensor:
+    """POST's loss on [B, V] logits: α·(change the prompt causes) + (1 − α)·(prompted output) distillation.
+
+    ``columns``: restrict both distributions to these vocabulary ids (the ``label_words`` ablation); ``None``
+    is the paper's loss over the full vocabulary.
+    """
+    s_p, s_0, t_p, t_0 = (x.float() if columns is None else x.float()[:, columns] for x in (s_p, s_0, t_p, t_0))
     return alpha * _kl(s_p - s_0, t_p - t_0, temperature) + (1 - alpha) * _kl(s_p, t_p, temperature)
+
+
+def auto_alpha(zero_shot: float, compressed: float, chance: float) -> float:
+    """The paper's Eq. 6: α = min((ZS − RG) / (C − RG), 1), clipped to [0, 1].
+
+    ZS: the target's zero-shot accuracy, C: the source prompt's accuracy on the source, RG: random guessing.
+    A source prompt no better than chance (C ≤ RG) gives α = 1: only the change it causes is transferred.
+    """
+    for name, value in (("zero_shot", zero_shot), ("compressed", compressed), ("chance", chance)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} accuracy must be in [0, 1], got {value}")
+    if compressed <= chance:
+        return 1.0
+    return float(min(max((zero_shot - chance) / (compressed - chance), 0.0), 1.0))
 
 
 def transfer_prompt(source: Backbone, target: Backbone, source_prompt: torch.Tensor, enc_source: Encoded,
                     enc_target: Encoded, *, steps: int, batch_size: int, lr: float = 1e-3, alpha: float = 0.5,
                     temperature: float = 2.0, init: torch.Tensor, seed: int = 0, cache_batch_size: int = 32,
-                    desc: str = "transfer", s_0: torch.Tensor | None = None,
-                    t_0: torch.Tensor | None = None) -> tuple[torch.Tensor, list[float]]:
+                    desc: str = "transfer", s_0: torch.Tensor | None = None, t_0: torch.Tensor | None = None,
+                    columns: list[int] | None = None) -> tuple[torch.Tensor, list[float]]:
     """Train a target prompt ([P', H_t], starting at ``init``) with POST's loss; returns (prompt on CPU, loss per step).
 
     ``enc_source`` / ``enc_target``: the same public texts encoded for each backbone (row i = text i).
     ``s_0`` / ``t_0``: the prompt-free logits, if the caller already has them (they do not depend on p_s).
+    ``columns``: vocabulary ids the loss is restricted to (ablation); ``None``: the full vocabulary (paper).
     """
     if source.vocab_size != target.vocab_size:
         raise ValueError(f"POST needs source and target to share the vocabulary: source {source.name!r} has "
@@ -58,6 +77,7 @@ def transfer_prompt(source: Backbone, target: Backbone, source_prompt: torch.Ten
         t_0 = target.vocab_logits_dataset(enc_target, None, batch_size=cache_batch_size)
     s_0, t_0 = s_0.to(dev), t_0.to(dev)
 
+    cols = None if columns is None else torch.as_tensor(sorted(set(columns)), device=dev)
     prompt = init.detach().clone().float().to(dev).requires_grad_(True)
     opt = torch.optim.Adam([prompt], lr=lr)
     rng = np.random.default_rng(seed)
@@ -71,7 +91,7 @@ def transfer_prompt(source: Backbone, target: Backbone, source_prompt: torch.Ten
         ids, mask, pos = target.collate(enc_target, idx)
         rows = torch.as_tensor(idx, device=dev)
         t_p = target.vocab_logits(ids, mask, pos, prompt)
-        loss = post_loss(s_p[rows], s_0[rows], t_p, t_0[rows], alpha, temperature)
+        loss = post_loss(s_p[rows], s_0[rows], t_p, t_0[rows], alpha, temperature, cols)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

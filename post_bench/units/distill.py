@@ -5,7 +5,8 @@ from __future__ import annotations
 from post_bench.models.distill import distill, lm_loss, n_layers, resolve_layers, truncate_model
 from post_bench.runner.units import UNIT_KINDS
 
-SETTINGS = ("steps", "batch_size", "max_tokens", "lr", "warmup", "grad_clip", "temperature", "kd_weight", "seed")
+SETTINGS = ("steps", "batch_size", "max_tokens", "lr", "warmup", "grad_clip", "temperature", "kd_weight", "seed",
+            "schedule", "freeze_embeddings")
 
 
 def split_public(texts, seed: int) -> tuple[list[str], list[str]]:
@@ -18,12 +19,18 @@ def split_public(texts, seed: int) -> tuple[list[str], list[str]]:
     return [texts[i] for i in order[n_held:]], [texts[i] for i in order[:n_held]]
 
 
+def corpus_texts(ctx, names: list[str], size: int, seed: int) -> list[str]:
+    """``size`` texts drawn evenly from the corpus data sets (labels, if any, are not used)."""
+    share = [size // len(names) + (i < size % len(names)) for i in range(len(names))]
+    return [t for name, n in zip(names, share) for t in ctx.public(name, seed, n).texts]
+
+
 @UNIT_KINDS.register("distill")
 def run_distill(unit, ctx, work):
     cfg = unit.config
     backbone = ctx.backbone(cfg["model"])
     teacher, tok, kind = backbone.model, backbone.tokenizer, backbone.kind
-    train, held = split_public(ctx.public(cfg["public"], cfg["seed"], cfg["public_size"]).texts, cfg["seed"])
+    train, held = split_public(corpus_texts(ctx, cfg["corpus"], cfg["corpus_size"], cfg["seed"]), cfg["seed"])
     layers = resolve_layers(cfg["layers"], n_layers(teacher))
     student = truncate_model(teacher, layers)
 
@@ -39,5 +46,6 @@ def run_distill(unit, ctx, work):
     tok.save_pretrained(folder)
     row = {"model": cfg["model"], "layers": layers, "teacher_loss": teacher_loss, "truncated_loss": truncated_loss,
            "student_loss": student_loss, "kd_curve": out["kd_curve"], "steps": out["steps"],
-           "n_train_texts": len(train), "n_heldout_texts": len(held)}
+           "n_train_texts": len(train), "n_heldout_texts": len(held), "corpus": cfg["corpus"],
+           "freeze_embeddings": cfg["freeze_embeddings"]}
     return {"distill": [row], "model_name": backbone.name}

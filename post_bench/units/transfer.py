@@ -1,7 +1,8 @@
 """``transfer`` unit: the private source prompt (a ``tune`` unit) moved to the target by POST or PTfer.
 
-Sees only the source prompt, the two models and (POST) public text: never the private data, so the
-target prompt keeps the source prompt's DP guarantee (post-processing), which is passed on as ``dp``.
+Sees only the source prompt, the two models and (POST) public text, so the target prompt keeps the source
+prompt's DP guarantee (post-processing), which is passed on as ``dp``. The one exception is ``alpha: auto``
+(the paper's Eq. 6), which reads the private validation split: outside the DP guarantee, and recorded.
 """
 
 from __future__ import annotations
@@ -11,26 +12,57 @@ import json
 from post_bench.models.soft_prompt import init_prompt, load_prompt, save_prompt
 from post_bench.runner.units import UNIT_KINDS
 from post_bench.training.ptfer import pick_anchors, ptfer_transfer
-from post_bench.training.transfer import transfer_prompt
+from post_bench.training.transfer import auto_alpha, transfer_prompt
+
+
+def _public_task(name: str, private_task):
+    """The public set's own task (its template), or the private task's when the public set has none."""
+    from post_bench.data import load_dataset
+
+    return load_dataset(name).task or private_task
+
+
+def _alpha(cfg, ctx, source, target, source_prompt) -> tuple[float, dict | None]:
+    """(α, how it was chosen): a number from the suite, or the paper's Eq. 6 on the private validation split."""
+    if cfg["alpha"] != "auto":
+        return float(cfg["alpha"]), None
+    from post_bench.models.backbone import accuracy
+
+    val = ctx.splits(cfg["dataset"], cfg["seed"]).validation
+
+    def acc(backbone, prompt) -> float:
+        enc = ctx.encoded(backbone, val, f"val-{cfg['seed']}", cfg["max_tokens"])
+        return accuracy(backbone.score_dataset(enc, backbone.label_token_ids(val.task), prompt), enc.labels)
+
+    zs, c, rg = acc(target, None), acc(source, source_prompt), 1.0 / val.task.num_classes
+    alpha = auto_alpha(zs, c, rg)
+    return alpha, {"alpha": alpha, "zero_shot_val": zs, "compressed_val": c, "chance": rg, "n_val": len(val)}
 
 
 def _post(cfg, ctx, source, target, source_prompt, label):
-    task = ctx.splits(cfg["dataset"], cfg["seed"]).train.task  # the template only; no private text is read
+    """(target prompt, loss history, α record) by POST's loss on the public set."""
+    task = ctx.splits(cfg["dataset"], cfg["seed"]).train.task  # the template and label words only
     public = ctx.public(cfg["public"], cfg["seed"], cfg["public_size"])
+    public_task = _public_task(cfg["public"], task) if cfg["public_template"] == "own" else task
     split = f"public-{cfg['seed']}"
-    enc_s = ctx.encoded(source, public, split, cfg["max_tokens"], task.template(source.kind))
-    enc_t = ctx.encoded(target, public, split, cfg["max_tokens"], task.template(target.kind))
+    enc_s = ctx.encoded(source, public, split, cfg["max_tokens"], public_task.template(source.kind))
+    enc_t = ctx.encoded(target, public, split, cfg["max_tokens"], public_task.template(target.kind))
     if cfg["init"] == "source" and source_prompt.shape[1] == target.hidden_size:
         init = source_prompt
     else:  # "source" across hidden sizes falls back to the task text
         how = "text" if cfg["init"] == "source" else cfg["init"]
         init = init_prompt(target, cfg["prompt_length"], init=how, text=task.instruction, seed=cfg["seed"])
+    columns = None
+    if cfg["loss"] == "label_words":
+        columns = [i for ids in target.label_token_ids(task) for i in ids]
+    alpha, alpha_record = _alpha(cfg, ctx, source, target, source_prompt)
     # s_0 and t_0 do not depend on the prompt: computed once per process for all ε and seeds sharing them
     s_0 = ctx.memo(("logits", source.name, id(enc_s)), lambda: source.vocab_logits_dataset(enc_s))
     t_0 = ctx.memo(("logits", target.name, id(enc_t)), lambda: target.vocab_logits_dataset(enc_t))
-    return transfer_prompt(source, target, source_prompt, enc_s, enc_t, steps=cfg["steps"], lr=cfg["lr"],
-                           batch_size=cfg["batch_size"], alpha=cfg["alpha"], temperature=cfg["temperature"],
-                           init=init, seed=cfg["seed"], desc=label, s_0=s_0, t_0=t_0)
+    prompt, history = transfer_prompt(source, target, source_prompt, enc_s, enc_t, steps=cfg["steps"], lr=cfg["lr"],
+                                      batch_size=cfg["batch_size"], alpha=alpha, temperature=cfg["temperature"],
+                                      init=init, seed=cfg["seed"], desc=label, s_0=s_0, t_0=t_0, columns=columns)
+    return prompt, history, alpha_record
 
 
 def _ptfer(cfg, source, target, source_prompt):
@@ -40,11 +72,11 @@ def _ptfer(cfg, source, target, source_prompt):
 
 
 def transfer_one(cfg, ctx, source, target, source_prompt, label: str = "transfer"):
-    """(target prompt, loss history) for one source prompt, by ``cfg["method"]`` (post or ptfer)."""
+    """(target prompt, loss history, α record or None) for one source prompt, by ``cfg["method"]`` (post or ptfer)."""
     if cfg["method"] == "post":
         return _post(cfg, ctx, source, target, source_prompt, label)
     if cfg["method"] == "ptfer":
-        return _ptfer(cfg, source, target, source_prompt)
+        return (*_ptfer(cfg, source, target, source_prompt), None)
     raise ValueError(f"unknown transfer method {cfg['method']!r}; allowed: post, ptfer")
 
 
@@ -58,11 +90,11 @@ def run_transfer(unit, ctx, work):
     if source_prompt.shape[1] != source.hidden_size:
         raise ValueError(f"source prompt is {tuple(source_prompt.shape)} but {source.name!r} has hidden size "
                          f"{source.hidden_size}")
-    prompt, history = transfer_one(cfg, ctx, source, target, source_prompt, unit.label or "transfer")
+    prompt, history, alpha = transfer_one(cfg, ctx, source, target, source_prompt, unit.label or "transfer")
     dp = json.loads((prompt_dir / "done.json").read_text()).get("dp")
     meta = {"method": cfg["method"], "role": "target", "source": source.name, "epsilon": cfg.get("epsilon")}
     save_prompt(work / "prompt", prompt, base_model=target.name, metadata=meta,
                 task_type="SEQ_CLS" if target.kind == "mlm" else "CAUSAL_LM")
     every = max(1, len(history) // 200)
     return {"dp": dp, "loss_curve": [round(x, 6) for x in history[::every]], "final_loss": history[-1] if history else None,
-            "model_name": target.name, "source_model": source.name}
+            "model_name": target.name, "source_model": source.name, "alpha": alpha}
