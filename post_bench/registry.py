@@ -39,6 +39,8 @@ class Registry(Generic[T]):
             if name in self._items:
                 raise ValueError(f"{self.kind} {name!r} registered twice")
             self._items[name] = obj
+            if isinstance(obj, type) and "name" not in vars(obj):
+                obj.name = name  # a registered class knows its registry name
             return obj
 
         return decorate

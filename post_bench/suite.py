@@ -123,6 +123,8 @@ class AttackConfig(Strict):
 class MethodEntry(Strict):
     model_config = ConfigDict(extra="allow", frozen=True)  # method parameters, checked per method
     name: str
+    # results name of this entry (default: name): lets one method run twice with other settings (ablations)
+    label: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] | None = None
 
 
 class Suite(Strict):
@@ -148,13 +150,13 @@ class Suite(Strict):
 
     def method_params(self, name: str) -> dict:
         for m in self.methods:
-            if m.name == name:
+            if (m.label or m.name) == name:
                 return dict(m.model_extra or {})
         raise KeyError(name)
 
     @property
     def method_names(self) -> list[str]:
-        return [m.name for m in self.methods]
+        return [m.label or m.name for m in self.methods]
 
     def has_distilled_source(self) -> bool:
         return self.models.source is not None and self.models.source.model is None

@@ -173,3 +173,20 @@ def test_label_words_loss_uses_only_those_columns():
     t_p[:, 0] += 5.0  # a column outside the label words changes the paper's loss only
     assert post_loss(s_p, s_0, t_p, t_0, 0.3, columns=cols) == pytest.approx(float(full))
     assert float(post_loss(s_p, s_0, t_p, t_0, 0.3)) != pytest.approx(float(full))
+
+
+def test_a_method_twice_under_labels(tmp_path, run_suite):
+    """Ablations: `label` runs one method twice with other settings; results and costs carry the label."""
+    suite = {
+        "name": "ablation", "seeds": [0], "epsilons": ["inf"],
+        "models": {"target": TARGET, "source": {"model": SOURCE}},
+        "datasets": {"private": ["election-tweets"], "public": "friends"},
+        "budget": {"train_size": 16, "test_size": 16, "val_size": 0, "public_size": 16, "max_tokens": 24,
+                   "prompt_length": 2},
+        "tuning": {"steps": 2, "batch_size": 8, "accountant": "rdp"},
+        "methods": [{"name": "post", "steps": 2}, {"name": "post", "label": "post_lw", "steps": 2, "loss": "label_words"}],
+    }
+    _, results = run_suite(suite, tmp_path)
+    assert sorted(r["method"] for r in results["utility"]) == ["post", "post_lw"]
+    transfer_costs = sorted(c["method"] for c in results["cost"] if c["kind"] == "transfer")
+    assert transfer_costs == ["post", "post_lw"]

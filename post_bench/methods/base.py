@@ -25,6 +25,9 @@ class Method:
     needs_public: ClassVar[bool] = False
     Params: ClassVar[type[BaseModel]] = NoParams
 
+    def __init__(self, label: str | None = None):
+        self.label = label or self.name  # the name results use (a suite entry's ``label``)
+
     def plan(self, planner: Planner, dataset: str, seed: int, epsilon: float | None, params) -> Unit:
         raise NotImplementedError
 
@@ -101,7 +104,7 @@ class Planner:
     def method_units(self) -> list[Unit]:
         out = []
         for entry in self.suite.methods:
-            method = METHODS.get(entry.name)()
+            method = METHODS.get(entry.name)(entry.label)
             params = method.Params.model_validate(entry.model_extra or {})
             for dataset in self.suite.datasets.private:
                 for seed in self.suite.seeds:

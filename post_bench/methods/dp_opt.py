@@ -63,4 +63,4 @@ class DPOPT(Method):
                "epsilon": epsilon, "delta": suite.tuning.delta, "eval_batch_size": suite.budget.eval_batch_size,
                **params.model_dump()}
         gen = Unit("dp_opt", cfg, deps, label=f"dp_opt {dataset} eps={eps_label(epsilon)} seed={seed}")
-        return planner.evaluate("dp_opt", "target", dataset, seed, epsilon, prompt=gen)
+        return planner.evaluate(self.label, "target", dataset, seed, epsilon, prompt=gen)

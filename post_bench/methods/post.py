@@ -48,13 +48,16 @@ class PostParams(SourceTuning):
         return []
 
 
-def transfer_unit(planner, method: str, dataset: str, seed: int, epsilon, tune: Unit, settings: dict) -> Unit:
-    """A ``transfer`` unit from the source prompt ``tune`` to the suite's target."""
+def transfer_unit(planner, method: str, dataset: str, seed: int, epsilon, tune: Unit, settings: dict,
+                  label: str | None = None) -> Unit:
+    """A ``transfer`` unit from the source prompt ``tune`` to the suite's target (``method``: post or ptfer)."""
     source, deps = planner.model_ref("source")
     cfg = {"method": method, "model": planner.model_ref("target")[0], "source_model": source,
            "dataset": dataset, "seed": seed, "epsilon": epsilon, "precision": planner.suite.precision, **settings}
+    if label and label != method:
+        cfg["label"] = label  # an ablation entry: its cost rows carry its own name
     return Unit("transfer", cfg, {"prompt": tune, **deps},
-                label=f"{method} transfer {dataset} eps={eps_label(epsilon)} seed={seed}")
+                label=f"{label or method} transfer {dataset} eps={eps_label(epsilon)} seed={seed}")
 
 
 @METHODS.register("post")
@@ -72,5 +75,5 @@ class Post(Method):
                     "steps": params.steps, "batch_size": params.batch_size, "lr": params.lr,
                     "alpha": params.alpha, "temperature": params.temperature,
                     "public_template": params.public_template, "loss": params.loss}
-        transfer = transfer_unit(planner, "post", dataset, seed, epsilon, tune, settings)
-        return planner.evaluate("post", "target", dataset, seed, epsilon, transfer)
+        transfer = transfer_unit(planner, "post", dataset, seed, epsilon, tune, settings, self.label)
+        return planner.evaluate(self.label, "target", dataset, seed, epsilon, transfer)

@@ -26,5 +26,5 @@ class Ptfer(Method):
     def plan(self, planner, dataset, seed, epsilon, params):
         tune = planner.tune("source", dataset, seed, epsilon, tune_overrides(params))
         settings = {"steps": params.steps, "lr": params.lr, "anchors": params.anchors}
-        transfer = transfer_unit(planner, "ptfer", dataset, seed, epsilon, tune, settings)
-        return planner.evaluate("ptfer", "target", dataset, seed, epsilon, transfer)
+        transfer = transfer_unit(planner, "ptfer", dataset, seed, epsilon, tune, settings, self.label)
+        return planner.evaluate(self.label, "target", dataset, seed, epsilon, transfer)

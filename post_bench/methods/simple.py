@@ -26,7 +26,17 @@ class ZeroShot(Method):
     private = False
 
     def plan(self, planner, dataset, seed, epsilon, params):
-        return planner.evaluate("zero_shot", "target", dataset, seed, None)
+        return planner.evaluate(self.label, "target", dataset, seed, None)
+
+
+@METHODS.register("source_zero_shot")
+class SourceZeroShot(Method):
+    description = "the (distilled) source with the task template and no prompt: can the source do the task at all"
+    private = False
+    needs_source = True
+
+    def plan(self, planner, dataset, seed, epsilon, params):
+        return planner.evaluate(self.label, "source", dataset, seed, None)
 
 
 @METHODS.register("direct")
@@ -36,7 +46,7 @@ class Direct(Method):
 
     def plan(self, planner, dataset, seed, epsilon, params):
         tune = planner.tune("target", dataset, seed, epsilon, params.model_dump())
-        return planner.evaluate("direct", "target", dataset, seed, epsilon, tune)
+        return planner.evaluate(self.label, "target", dataset, seed, epsilon, tune)
 
 
 @METHODS.register("source_only")
@@ -47,7 +57,7 @@ class SourceOnly(Method):
 
     def plan(self, planner, dataset, seed, epsilon, params):
         tune = planner.tune("source", dataset, seed, epsilon, params.model_dump())
-        return planner.evaluate("source_only", "source", dataset, seed, epsilon, tune)
+        return planner.evaluate(self.label, "source", dataset, seed, epsilon, tune)
 
 
 @METHODS.register("direct_transfer")
@@ -58,4 +68,4 @@ class DirectTransfer(Method):
 
     def plan(self, planner, dataset, seed, epsilon, params):
         tune = planner.tune("source", dataset, seed, epsilon, params.model_dump())
-        return planner.evaluate("direct_transfer", "target", dataset, seed, epsilon, tune)
+        return planner.evaluate(self.label, "target", dataset, seed, epsilon, tune)

@@ -30,7 +30,7 @@ from .stats import (
 CELL = "cell"  # a Term's ε: the ε of the cell being checked
 ANY = "any"  # a Check applies at every ε
 CHANCE = "chance"  # a Term's method: 1 / number of classes
-EPSILON_FREE = frozenset({"zero_shot"})  # methods that read no private data: one row at ε = None serves all ε
+EPSILON_FREE = frozenset({"zero_shot", "source_zero_shot"})  # methods that read no private data: one row at ε = None serves all ε
 MARGIN = 0.05  # "within a few points" = 5 accuracy points
 DP_EPSILON = 8.0  # the ε at which the paper compares DP-POST with POST
 ACCURACY, TRAIN_WALL_S = "accuracy", "train_wall_s"

@@ -29,7 +29,7 @@ def run_unit(unit: Unit, ctx: RunContext, store: RunStore) -> dict:
         raise
     config = unit.config
     record["cost"] = [{
-        "unit": unit.id, "kind": unit.kind, "label": unit.label, "method": config.get("method"),
+        "unit": unit.id, "kind": unit.kind, "label": unit.label, "method": config.get("label") or config.get("method"),
         "dataset": config.get("dataset"), "epsilon": config.get("epsilon"), "seed": config.get("seed"), "deps": sorted(d.id for d in unit.deps.values()),
         "model": ctx.model_label(unit) if "model" in config else record.get("model_name"),
         "model_role": model_role(unit),
