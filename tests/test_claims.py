@@ -237,3 +237,10 @@ def test_values_flag_two_rows_for_one_seed():
     acc = accuracy_values(rows)
     found = to_json(check_claims(acc, training_cost_values([]), {"bbc-news": 3}))
     assert "several post rows per seed" in _cells(found)[(1, None)]["checks"][0]["reason"]
+
+
+def test_cell_interval_is_clipped_to_accuracies():
+    raw = t_interval([0.40, 0.95])  # two seeds: t(.975, 1) = 12.7 -> far outside [0, 1]
+    assert raw.low < 0 and raw.high > 1
+    iv = cell_interval([0.40, 0.95], 32)
+    assert (iv.low, iv.high, iv.mean) == (0.0, 1.0, raw.mean)

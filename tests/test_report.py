@@ -126,6 +126,7 @@ def test_tables_are_built_once_and_escape_latex(results):
         2,
     ]
     assert latex_escape("a_b & 5% ±∞") == r"a\_b \& 5\% $\pm$$\infty$"
+    assert latex_escape("post − a ≫ 2·b ≈ 1–4") == r"post $-$ a $\gg$ 2$\cdot$b $\approx$ 1--4"
     assert to_latex(tables["utility"][0]).count(r"\\") == len(tables["utility"][0].rows) + 1
 
 

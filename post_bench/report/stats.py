@@ -80,11 +80,15 @@ def wilson_interval(accuracy: float, n_test: int, confidence: float = CONFIDENCE
 
 def cell_interval(accuracies: Sequence[float], n_test: int | None = None,
                   confidence: float = CONFIDENCE) -> Interval:
-    """The interval shown for a (dataset, method, ε) cell: t over seeds when there are ≥ 2 seeds; with one
+    """The interval shown for a (dataset, method, ε) accuracy cell: t over seeds when there are ≥ 2 seeds,
+    clipped to [0, 1] (an accuracy cannot leave it; with 2–3 seeds the t-interval often would); with one
     seed a Wilson interval on its ``n_test`` predictions when ``n_test`` is known, else none."""
     if len(accuracies) == 1 and n_test:
         return wilson_interval(float(accuracies[0]), int(n_test), confidence)
-    return t_interval(accuracies, confidence)
+    iv = t_interval(accuracies, confidence)
+    if not iv.available:
+        return iv
+    return dataclasses.replace(iv, low=max(iv.low, 0.0), high=min(iv.high, 1.0))
 
 
 @dataclasses.dataclass(frozen=True)

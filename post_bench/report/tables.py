@@ -115,8 +115,9 @@ def utility_table(rows: Iterable[dict]) -> Table:
         "Utility",
         ("dataset", "method", "model", "ε", "accuracy (%)", "95% CI", "CI", "seeds", "n_test"),
         tuple(out),
-        "Mean over seeds. 95% CI: Student-t over seeds (a seed changes the split and the training noise); with "
-        "one seed, a Wilson interval on the n_test predictions, which covers test-set sampling only. "
+        "Mean over seeds. 95% CI: Student-t over seeds (a seed changes the split and the training noise), "
+        "clipped to [0, 100]; with one seed, a Wilson interval on the n_test predictions, which covers test-set "
+        "sampling only. "
         "ε = ∞: non-private; zero-shot uses no private data.",
     )
 
@@ -349,6 +350,11 @@ _LATEX_ESCAPES = {
     "∞": r"$\infty$",
     "ε": r"$\varepsilon$",
     "—": "---",
+    "–": "--",
+    "−": r"$-$",
+    "≫": r"$\gg$",
+    "≈": r"$\approx$",
+    "·": r"$\cdot$",
     "…": r"\ldots{}",
 }
 

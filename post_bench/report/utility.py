@@ -14,6 +14,7 @@ from .stats import Interval, cell_interval
 from .tables import ZERO_SHOT, eps_label
 
 INF_GAP = 4.0  # the "∞" position = largest finite ε × INF_GAP (log axis)
+JITTER = 1.05  # horizontal spacing factor between methods at one ε
 
 
 def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> Path:
@@ -57,10 +58,12 @@ def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> P
             fin = sorted(x for x in stats if x != x_inf)
             y = np.array([100 * stats[x].mean for x in fin])
             e = _yerr([stats[x] for x in fin])
+            # methods side by side at each ε (log axis: a multiplicative nudge) so their error bars stay apart
+            nudge = JITTER ** (methods.index(method) - (len(methods) - 1) / 2)
             k = sorted(models_per_method[method]).index(model)
             ls, mk = ("-", "--", "-.")[k % 3], ("o", "^", "D")[k % 3]
             ax.errorbar(
-                fin,
+                [x * nudge for x in fin],
                 y,
                 yerr=e if e.size and e.any() else None,
                 color=color,
@@ -75,7 +78,7 @@ def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> P
                 mi = stats[x_inf].mean
                 ei = _yerr([stats[x_inf]])
                 ax.errorbar(
-                    [x_inf],
+                    [x_inf * nudge],
                     [100 * mi],
                     yerr=ei if ei.any() else None,
                     color=color,
@@ -85,7 +88,7 @@ def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> P
                     ls="none",
                 )
                 if fin:  # dotted: the segment crosses the axis break
-                    ax.plot([fin[-1], x_inf], [y[-1], 100 * mi], color=color, ls=":", lw=1.2)
+                    ax.plot([fin[-1] * nudge, x_inf * nudge], [y[-1], 100 * mi], color=color, ls=":", lw=1.2)
         ax.set_xscale("log")
         ticks = finite_all + [x_inf]
         ax.set_xticks(ticks, [eps_label(t) for t in finite_all] + ["∞"])
@@ -116,7 +119,7 @@ def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> P
             )
     for ax in axes[n:]:
         ax.set_visible(False)
-    fig.suptitle("Utility vs privacy (error bars: 95% CI; t over seeds, or Wilson on the test set for one seed)")
+    fig.suptitle("Utility vs privacy (bars: 95% CI)")
     path = Path(path)
     fig.savefig(path, dpi=130)
     return path
