@@ -8,8 +8,6 @@ from post_bench.errors import problem
 from post_bench.registry import did_you_mean
 from post_bench.suite import Suite, _pydantic_problems
 
-ATTACKS = ("lira", "extraction")
-
 
 def _get(raw, *keys):
     for key in keys:
@@ -56,8 +54,11 @@ def name_problems(raw: dict, source: str) -> list[str]:
 def cross_check(suite: Suite, source: str) -> list[str]:
     """Checks across keys of a type-valid suite (names are checked by name_problems)."""
     # LIRA_ROLES: the methods whose private prompt shadows can re-make (tune, and transfer for POST/PTfer)
+    from post_bench.attacks.base import ATTACKS, load_attacks
     from post_bench.attacks.plan import LIRA_ROLES
     from post_bench.methods import METHODS
+
+    load_attacks()
 
     out: list[str] = []
     src = suite.models.source
@@ -88,14 +89,21 @@ def cross_check(suite: Suite, source: str) -> list[str]:
         out.append(problem(source, "methods", "a method is listed twice"))
     for i, attack in enumerate(suite.attacks):
         if attack.name not in ATTACKS:
-            out.append(problem(source, f"attacks[{i}].name", f"unknown attack {attack.name!r}{did_you_mean(attack.name, list(ATTACKS))}",
-                               ", ".join(ATTACKS)))
+            out.append(problem(source, f"attacks[{i}].name", f"unknown attack {attack.name!r}{did_you_mean(attack.name, ATTACKS.names())}",
+                               ", ".join(ATTACKS.names())))
+            continue
+        cls = ATTACKS.get(attack.name)
+        membership = cls.kind == "membership"
+        for j, v in enumerate(attack.variants or []):
+            if v not in cls.variants:
+                out.append(problem(source, f"attacks[{i}].variants[{j}]", f"{attack.name} has no variant {v!r}",
+                                   ", ".join(cls.variants)))
         for j, m in enumerate(attack.methods):
             if m not in suite.method_names:
                 out.append(problem(source, f"attacks[{i}].methods[{j}]", f"{m!r} is not among the suite's methods{did_you_mean(m, suite.method_names)}",
                                    ", ".join(suite.method_names)))
-            elif attack.name == "lira" and m not in LIRA_ROLES:
-                out.append(problem(source, f"attacks[{i}].methods[{j}]", f"LiRA shadows cannot re-make {m!r}'s prompt",
+            elif membership and m not in LIRA_ROLES:
+                out.append(problem(source, f"attacks[{i}].methods[{j}]", f"shadow prompts cannot re-make {m!r}'s prompt",
                                    ", ".join(LIRA_ROLES)))
         for j, eps in enumerate(attack.epsilons or []):
             if eps not in suite.epsilons:
@@ -105,6 +113,13 @@ def cross_check(suite: Suite, source: str) -> list[str]:
             if ds not in suite.datasets.private:
                 out.append(problem(source, f"attacks[{i}].datasets[{j}]", f"{ds!r} is not among datasets.private"
                                    f"{did_you_mean(ds, suite.datasets.private)}", ", ".join(suite.datasets.private)))
-        if attack.name == "lira" and attack.population > suite.budget.train_size:
-            out.append(problem(source, f"attacks[{i}].population", f"{attack.population} exceeds budget.train_size={suite.budget.train_size}"))
+        train = suite.budget.train_size
+        if membership and train is None:
+            out.append(problem(source, "budget.train_size", f"attacks[{i}] ({attack.name}) needs a train_size: the "
+                               "population is the train split plus as many held-out rows"))
+        elif membership and attack.population > 2 * train:
+            out.append(problem(source, f"attacks[{i}].population", f"{attack.population} scored examples exceed the "
+                               f"population of 2 x budget.train_size = {2 * train}"))
+        if attack.name == "one_run" and (attack.k_plus or attack.canaries // 4) + attack.k_minus > attack.canaries:
+            out.append(problem(source, f"attacks[{i}].k_plus", "k_plus + k_minus exceed the number of canaries"))
     return out

@@ -130,10 +130,13 @@ def ls_cmd(what: str) -> None:
         for name in METHODS.names():
             click.echo(f"{name:<16} {METHODS.get(name).description}")
     elif what == "attacks":
-        from post_bench.checks import ATTACKS
+        from post_bench.attacks.base import ATTACKS, load_attacks
 
-        for name in ATTACKS:
-            click.echo(name)
+        load_attacks()
+        for name in ATTACKS.names():
+            cls = ATTACKS.get(name)
+            variants = f" [variants: {', '.join(cls.variants)}]" if len(cls.variants) > 1 else ""
+            click.echo(f"{name:<12} {cls.kind:<10} {cls.description}{variants}")
     elif what == "datasets":
         from post_bench.data import dataset_names
 

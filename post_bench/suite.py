@@ -107,17 +107,22 @@ class TuningConfig(Strict):
 
 
 class AttackConfig(Strict):
-    name: str
+    name: str  # post-bench ls attacks
     methods: list[str] = ["source_only"]
     epsilons: list[Epsilon] | None = None  # default: the suite's epsilons
     datasets: list[str] | None = None  # default: every private data set
-    shadows: Annotated[int, Field(ge=2, le=1024)] = 16
-    population: Annotated[int, Field(ge=4)] = 128
-    variants: list[Literal["online", "offline", "fixed_variance"]] = ["online", "offline", "fixed_variance"]
+    # membership attacks (lira, rmia, loss): K shadows trained like the attacked prompt on random halves of a
+    # population of 2 x budget.train_size; `population` of those examples (half members) are scored
+    shadows: Annotated[int, Field(ge=2, le=1024, multiple_of=2)] = 16
+    population: Annotated[int, Field(ge=4, multiple_of=2)] = 128
+    variants: list[str] | None = None  # default: the attack's first variant (post-bench ls attacks)
+    # extraction / one_run: canaries with planted labels, in a prompt tuned for the attack only
     canaries: Annotated[int, Field(ge=1)] = 8
     repetitions: PosInt = 4
-    candidates: Annotated[int, Field(ge=2)] = 1000
+    candidates: Annotated[int, Field(ge=2)] = 1000  # extraction: the planted canary + candidates-1 held out
     generate_tokens: Annotated[int, Field(ge=0)] = 0
+    k_plus: Annotated[int, Field(ge=0)] | None = None  # one_run: "in" guesses (default canaries // 4)
+    k_minus: Annotated[int, Field(ge=0)] = 0  # one_run: "out" guesses
 
 
 class MethodEntry(Strict):

@@ -10,18 +10,9 @@ import torch
 from click.testing import CliRunner
 
 from post_bench.cli import main
-from post_bench.units.shadows import keep_masks
+from post_bench.data import inclusion_mask
 
 TINY = "tiny-gpt2:layers=2,hidden=64"
-
-
-@pytest.mark.parametrize("k,n", [(2, 5), (4, 16), (8, 33)])
-def test_keep_masks_balanced(k, n):
-    keep = keep_masks(k, n, seed=3)
-    assert keep.shape == (k, n) and keep.dtype == bool
-    assert (keep.sum(axis=0) == k // 2).all()  # each example IN for exactly K/2 shadows
-    assert keep.any(axis=1).all()
-    assert (keep == keep_masks(k, n, seed=3)).all() and not (keep == keep_masks(k, n, seed=4)).all()
 
 
 @pytest.fixture(scope="module")
@@ -33,29 +24,55 @@ def attack_run(tmp_path_factory, run_suite):
         "budget": {"train_size": 32, "test_size": 16, "val_size": 8, "max_tokens": 24, "prompt_length": 4},
         "tuning": {"steps": 3, "batch_size": 8, "accountant": "rdp"},
         "methods": ["direct"],
-        "attacks": [{"name": "lira", "methods": ["direct"], "shadows": 4, "population": 16},
+        "attacks": [{"name": "lira", "methods": ["direct"], "shadows": 4, "population": 16,
+                     "variants": ["online", "offline", "fixed_variance"]},
+                    {"name": "rmia", "methods": ["direct"], "shadows": 4, "population": 16},
                     {"name": "extraction", "methods": ["direct"], "canaries": 2, "repetitions": 2,
-                     "candidates": 20, "generate_tokens": 4}],
+                     "candidates": 20, "generate_tokens": 4},
+                    {"name": "one_run", "methods": ["direct"], "epsilons": [1], "canaries": 16, "repetitions": 1}],
     }
     return run_suite(suite, tmp)
 
 
-def test_lira_rows(attack_run):
+def test_membership_rows(attack_run):
     out, results = attack_run
-    rows = results["privacy"]
+    rows = [r for r in results["privacy"] if r["attack"] != "one_run"]
     assert {(r["attack"], r["epsilon"]) for r in rows} == {
-        (f"lira-{v}", e) for v in ("online", "offline", "fixed_variance") for e in (None, 1.0)}
+        (a, e) for a in ("lira-online", "lira-offline", "lira-fixed_variance", "rmia-online") for e in (None, 1.0)}
     for r in rows:
         assert 0.0 <= r["auc"] <= 1.0 and r["n_shadows"] == 4 and r["n_examples"] == 16
-        assert set(r["tpr_at_fpr"]) == {"0.001", "0.01", "0.1"} and len(r["roc"]["fpr"]) == len(r["roc"]["tpr"])
+        assert r["tpr_at_fpr"]["0.001"] is None and r["tpr_at_fpr"]["0.01"] is None  # 40 non-members
+        assert 0.0 <= r["tpr_at_fpr"]["0.1"] <= 1.0 and r["ci"]["auc"][0] <= r["auc"] <= r["ci"]["auc"][1]
+        assert r["eps_lower_bound_confidence"] == 0.95 and r["claimed_epsilon"] == r["epsilon"]
         if r["epsilon"] == 1.0:
             assert r["eps_lower_bound"] <= 1.0
     shadow_dirs = list((out / "units").glob("shadows-*"))
-    assert len(shadow_dirs) == 2
+    assert len(shadow_dirs) == 2  # lira and rmia share the shadows of each epsilon
     scores = np.load(shadow_dirs[0] / "scores.npy", allow_pickle=False)
     keep = np.load(shadow_dirs[0] / "keep.npy", allow_pickle=False)
-    assert scores.shape == keep.shape == (4, 16) and np.isfinite(scores).all()
-    assert (keep.sum(0) == 2).all()
+    assert scores.shape == keep.shape == (5, 16) and np.isfinite(scores).all()
+    assert keep[0].sum() == 8  # row 0: the attacked prompt, half of the scored examples its members
+
+
+def test_shadows_train_like_the_attacked_prompt(attack_run):
+    out, _ = attack_run
+    for d in (out / "units").glob("shadows-*"):
+        mech = json.loads((d / "done.json").read_text())["mechanism"]
+        a, s = mech["attacked"], mech["shadows"]
+        assert a["n"] == s["n"] == 32 and a["sample_rate"] == s["sample_rate"] == 8 / 32
+        assert a["noise_multiplier"] == s["noise_multiplier"] and a["delta"] == s["delta"]
+        assert a["steps"] == s["steps"] == 3
+        if a["epsilon"] is not None:
+            assert a["noise_multiplier"] > 0 and a["delta"] == 1 / 32
+
+
+def test_canaries_only_in_the_attacks_own_prompts(attack_run):
+    out, results = attack_run
+    tunes = [json.loads((d / "done.json").read_text()) for d in (out / "units").glob("tune-*")]
+    assert sorted(t["n_train"] for t in tunes) == [32, 32, 36, 36, 32 + int(inclusion_mask(16, 0).sum())]  # plain, extraction, one_run (each canary w.p. 1/2)
+    one = next(r for r in results["privacy"] if r["attack"] == "one_run")
+    assert one["epsilon"] == 1.0 and one["one_run"]["m"] == 16 and one["one_run"]["guesses"] == 4
+    assert 0.0 <= one["eps_lower_bound"] <= 1.0
 
 
 def test_extraction_rows(attack_run):
@@ -68,6 +85,14 @@ def test_extraction_rows(attack_run):
     assert all(0.0 <= e <= np.log2(20) + 1e-9 for e in exp["exposures"])
     near = next(r for r in rows if r["attack"] == "nearest-tokens")
     assert len(near["tokens"]) == 4 and -1.0 <= near["mean_cosine"] <= 1.0
+
+
+def test_ls_attacks_describes_each():
+    res = CliRunner().invoke(main, ["ls", "attacks"])
+    assert res.exit_code == 0
+    lines = res.output.strip().splitlines()
+    assert [ln.split()[0] for ln in lines] == ["extraction", "lira", "loss", "one_run", "rmia"]
+    assert all(len(ln) > 60 for ln in lines)
 
 
 def test_audit_refuses_pickle(tmp_path):
@@ -104,7 +129,7 @@ def test_audit_valid_prompt(tmp_path, tiny_backbone):
                                     "--shadows", "2", "--steps", "2", "--out", str(out)])
     assert res.exit_code == 0, res.output
     report = json.loads((out / "audit.json").read_text())
-    assert report["prompt"]["shape"] == [4, 64] and len(report["privacy"]) == 3
+    assert report["prompt"]["shape"] == [4, 64] and len(report["privacy"]) == 5  # lira x3, rmia, loss
     assert 0.0 <= report["utility"]["accuracy"] <= 1.0
     assert len(report["target"]["statistics"]) == report["shadows"]["population"]
     assert report["target"]["top_suspected_members"] and report["nearest_tokens"]["text"] is not None

@@ -15,7 +15,7 @@ from post_bench.data import (
     plant_canaries,
     sample_public,
 )
-from post_bench.data.canaries import candidate_secrets
+from post_bench.data.canaries import canary_sets, inclusion_mask
 from post_bench.data.types import TextDataset
 from post_bench.errors import UserInputError
 from post_bench.registry import UnknownNameError
@@ -118,21 +118,23 @@ def test_path_loader_errors(tmp_path):
         load_dataset(f"path:{cols}")
 
 
-def test_canaries_planted_and_candidates():
+def test_canaries_planted_with_labels_and_held_out():
     canaries = make_canaries(3, seed=7)
     assert canaries == make_canaries(3, seed=7) and len({c.secret for c in canaries}) == 3
     assert all(len(c.secret) == 6 and c.secret.isdigit() and c.text.startswith("My secret code is ") for c in canaries)
     train = TextDataset("t", tuple(f"row {i}" for i in range(50)), tuple(i % 2 for i in range(50)),
                         load_dataset("election-tweets").task)
-    planted = plant_canaries(train, canaries, 4, 0)
-    assert len(planted) == 62 and planted == plant_canaries(train, canaries, 4, 0)
-    for c in canaries:
-        hits = [y for t, y in zip(planted.texts, planted.labels) if t == c.text]
-        assert len(hits) == 4 and len(set(hits)) == 1 and hits[0] in (0, 1)
+    planted_c, held, labels, held_labels = canary_sets(3, 20, 2, seed=7)
+    assert len(held) == len(held_labels) == 20 and not {c.secret for c in planted_c} & {c.secret for c in held}
+    assert set(labels + held_labels) == {0, 1}
+    planted = plant_canaries(train, planted_c, labels, 4, 0)
+    assert len(planted) == 62 and planted == plant_canaries(train, planted_c, labels, 4, 0)
+    for c, y in zip(planted_c, labels):
+        hits = [lab for t, lab in zip(planted.texts, planted.labels) if t == c.text]
+        assert hits == [y] * 4  # the planted label, every time
     assert [t for t in planted.texts if t.startswith("row")] == list(train.texts)  # original order kept
-    cands = candidate_secrets(canaries[0], 1000, 0)
-    assert len(cands) == len(set(cands)) == 1000 and canaries[0].secret in cands
-    assert all(len(s) == 6 and s.isdigit() for s in cands) and cands == candidate_secrets(canaries[0], 1000, 0)
+    inc = inclusion_mask(2000, 3)
+    assert inc.dtype == bool and abs(inc.mean() - 0.5) < 0.05 and (inc == inclusion_mask(2000, 3)).all()
 
 
 def test_names_and_did_you_mean():

@@ -51,13 +51,14 @@ def run_audit(prompt_path, *, model: str, dataset: str, shadows: int = 8, out_di
               epsilon: float | None = None, seed: int = 0, echo=print, population: int = POPULATION,
               test_size: int = TEST_SIZE, precision: str = "auto") -> dict:
     """Audit the prompt at ``prompt_path``; returns the audit dict also written to ``out_dir/audit.json``."""
+    from post_bench.attacks.extraction import nearest_tokens
     from post_bench.attacks.lira_math import lira_scores
+    from post_bench.attacks.membership import membership_rows
+    from post_bench.attacks.shadows import keep_masks, logit_scaled, train_shadows
     from post_bench.models.backbone import accuracy
     from post_bench.models.soft_prompt import init_prompt, load_prompt
     from post_bench.suite import TuningConfig
-    from post_bench.units.extraction import nearest_tokens
-    from post_bench.units.lira import lira_rows
-    from post_bench.units.shadows import keep_masks, logit_scaled, train_shadows
+    from post_bench.training.settings import tune_settings
 
     prompt, info = load_prompt(prompt_path)  # refuses pickle files before opening them
     if epsilon is not None and not epsilon > 0:
@@ -80,10 +81,14 @@ def run_audit(prompt_path, *, model: str, dataset: str, shadows: int = 8, out_di
     cfg = {**TuningConfig().model_dump(), "epsilon": epsilon, "steps": steps}
     keep = keep_masks(shadows, len(pop), seed)
     init = init_prompt(backbone, prompt.shape[0], init="text", text=task.instruction, seed=seed)
-    _, scores, dp = train_shadows(backbone, pop, label_ids, init, keep, cfg, seed, desc="audit shadows")
-    delta = (dp or {}).get("delta") or 1.0 / len(pop)
+    settings, dp = tune_settings(cfg, len(pop) // 2)  # every shadow: one half of the population
+    prompts = train_shadows(backbone, pop, label_ids, init, keep, settings, seed, desc="audit shadows")
+    scores = logit_scaled(backbone, pop, label_ids, prompts)
+    delta = (dp or {}).get("delta") or 2.0 / len(pop)
     base = {"dataset": dataset, "method": "audit", "epsilon": epsilon}
-    privacy = lira_rows(scores, keep, VARIANTS, delta, base)
+    privacy = [row for name, variants in (("lira", VARIANTS), ("rmia", ("online",)), ("loss", ("default",)))
+               for row in membership_rows(name, variants, scores, keep, delta=delta, base=base, seed=seed,
+                                          bound_on="shadow 0 (the audited prompt's membership is unknown)")]
 
     target = logit_scaled(backbone, pop, label_ids, prompt.unsqueeze(0))[0]
     stat = lira_scores(target, scores, keep, "online")
@@ -104,8 +109,10 @@ def run_audit(prompt_path, *, model: str, dataset: str, shadows: int = 8, out_di
     out.mkdir(parents=True, exist_ok=True)
     (out / "audit.json").write_text(json.dumps(result, indent=2))
     for row in privacy:
-        echo(f"{row['attack']:<20} AUC {row['auc']:.3f}  TPR@1%FPR {row['tpr_at_fpr']['0.01']:.3f}  "
-             f"eps_lb {row['eps_lower_bound']:.2f}  ({shadows} shadows x {len(pop)} examples)")
+        tpr = row["tpr_at_fpr"]["0.1"]
+        echo(f"{row['attack']:<20} AUC {row['auc']:.3f} [{row['ci']['auc'][0]:.3f}, {row['ci']['auc'][1]:.3f}]  "
+             f"TPR@10%FPR {'n/a' if tpr is None else f'{tpr:.3f}'}  eps_lb {row['eps_lower_bound']:.2f} (95%)  "
+             f"({shadows} shadows x {len(pop)} examples)")
     echo(f"nearest tokens: {result['nearest_tokens']['text']!r} (mean cosine {result['nearest_tokens']['mean_cosine']:.3f})")
     echo(f"wrote {out / 'audit.json'}")
     return result

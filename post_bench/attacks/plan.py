@@ -1,24 +1,31 @@
 """Units for the suite's ``attacks`` section: attack × method × ε × private data set × seed.
 
-- lira: ``shadows`` (the method's tune config + K, population, attack seed) → ``lira`` (analysis only);
-- extraction: ``extraction`` on the prompt the method evaluates (its tune, transfer or dp_opt unit).
+- membership attacks (lira, rmia, loss): one ``shadows`` unit (the method's prompt re-made K times on
+  random halves of a population, same mechanism; shared by every membership attack with the same K and
+  population) → one ``membership`` unit per attack (analysis only);
+- extraction / one_run: the method's prompt re-made on the private data with canaries planted (all of them,
+  or each with probability ½), then an ``extraction`` / ``one_run`` unit on it. The suite's own prompts
+  never hold canaries.
 """
 
 from __future__ import annotations
 
+from post_bench.attacks.base import ATTACKS, load_attacks
 from post_bench.methods import METHODS
 from post_bench.methods.base import eps_label
 from post_bench.runner.plan import Unit
 
-# methods LiRA can attack -> the model their private prompt is tuned on; POST and PTfer shadows are tuned on
-# the source and then transferred to the target exactly like the attacked prompt
+# methods whose private prompt shadows can re-make -> the model it is tuned on; POST and PTfer shadows are tuned
+# on the source and then transferred to the target exactly like the attacked prompt
 LIRA_ROLES = {"source_only": "source", "direct": "target", "post": "source", "ptfer": "source"}
 
 
 def attack_units(planner) -> list[Unit]:
+    load_attacks()
     suite = planner.suite
     units: list[Unit] = []
     for attack in suite.attacks:
+        kind = ATTACKS.get(attack.name).kind
         for name in attack.methods:
             method = METHODS.get(name)()
             params = method.Params.model_validate(suite.method_params(name))
@@ -27,16 +34,16 @@ def attack_units(planner) -> list[Unit]:
                 for seed in suite.seeds:
                     for eps in dict.fromkeys(epsilons if method.private else [None]):
                         tag = f"{name} {dataset} eps={eps_label(eps)}" + (f" seed={seed}" if len(suite.seeds) > 1 else "")
-                        if attack.name == "lira":
-                            units.extend(_lira(planner, attack, name, params, dataset, seed, eps, tag))
-                        elif attack.name == "extraction":
-                            units.extend(_extraction(planner, attack, method, name, params, dataset, seed, eps, tag))
+                        if kind == "membership":
+                            units.extend(_membership(planner, attack, name, params, dataset, seed, eps, tag))
+                        else:
+                            units.extend(_canaries(planner, attack, method, name, params, dataset, seed, eps, tag))
     return units
 
 
-def _lira(planner, attack, name, params, dataset, seed, eps, tag) -> list[Unit]:
-    """shadows (re-tuned exactly like the method's private prompt, and transferred like it for POST/PTfer)
-    -> lira. The method's own plan says how its prompt is made."""
+def _membership(planner, attack, name, params, dataset, seed, eps, tag) -> list[Unit]:
+    """shadows (re-tuned exactly like the method's private prompt, and transferred like it for POST/PTfer; the
+    attacked prompt scored beside them) -> one membership analysis unit."""
     prompt = METHODS.get(name)().plan(planner, dataset, seed, eps, params).deps["prompt"]
     transfer = prompt if prompt.kind == "transfer" else None
     tune = transfer.deps["prompt"] if transfer else prompt
@@ -44,20 +51,26 @@ def _lira(planner, attack, name, params, dataset, seed, eps, tag) -> list[Unit]:
            "attack_seed": seed, "eval_batch_size": planner.suite.budget.eval_batch_size}
     if transfer is not None:
         cfg["transfer"] = transfer.config
-    shadows = Unit("shadows", cfg, dict(tune.deps), label=f"shadows {tag} K={attack.shadows}")
-    lira_cfg = {"method": name, "role": "target" if transfer else tune.config["role"], "model": cfg["model"],
-                "dataset": dataset, "seed": seed, "epsilon": eps, "variants": list(attack.variants),
-                "delta": cfg.get("delta")}
-    return [shadows, Unit("lira", lira_cfg, {"shadows": shadows}, label=f"lira {tag}")]
+    shadows = Unit("shadows", cfg, {**tune.deps, "prompt": prompt, "tuned": tune},
+                   label=f"shadows {tag} K={attack.shadows}")
+    variants = attack.variants or list(ATTACKS.get(attack.name).variants[:1])
+    mcfg = {"attack": attack.name, "method": name, "role": "target" if transfer else tune.config["role"],
+            "model": cfg["model"], "dataset": dataset, "seed": seed, "epsilon": eps, "variants": list(variants)}
+    return [shadows, Unit("membership", mcfg, {"shadows": shadows}, label=f"{attack.name} {tag}")]
 
 
-def _extraction(planner, attack, method, name, params, dataset, seed, eps, tag) -> list[Unit]:
-    evaluate = method.plan(planner, dataset, seed, eps, params)
-    prompt = evaluate.deps.get("prompt")
-    if prompt is None:  # e.g. zero_shot: nothing was tuned, nothing to extract
+def _canaries(planner, attack, method, name, params, dataset, seed, eps, tag) -> list[Unit]:
+    one_run = attack.name == "one_run"
+    canaries = {"count": attack.canaries, "repetitions": attack.repetitions,
+                "held_out": 0 if one_run else attack.candidates - 1, "include": "half" if one_run else "all"}
+    evaluate = method.plan(planner.with_canaries(canaries), dataset, seed, eps, params)
+    if evaluate.deps.get("prompt") is None:  # e.g. zero_shot: nothing was tuned, nothing to extract
         return []
     ev = evaluate.config
-    cfg = {"method": name, "role": ev["role"], "model": ev["model"], **planner.data_cfg(dataset, seed), "epsilon": eps,
-           "candidates": attack.candidates, "generate_tokens": attack.generate_tokens,
-           "eval_batch_size": planner.suite.budget.eval_batch_size}
+    cfg = {"method": name, "role": ev["role"], "model": ev["model"], **planner.with_canaries(canaries).data_cfg(dataset, seed),
+           "epsilon": eps, "eval_batch_size": planner.suite.budget.eval_batch_size}
+    if one_run:
+        cfg.update({"k_plus": attack.k_plus, "k_minus": attack.k_minus})
+        return [Unit("one_run", cfg, dict(evaluate.deps), label=f"one_run {tag}")]
+    cfg.update({"candidates": attack.candidates, "generate_tokens": attack.generate_tokens})
     return [Unit("extraction", cfg, dict(evaluate.deps), label=f"extraction {tag}")]

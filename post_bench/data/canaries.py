@@ -35,23 +35,29 @@ def make_canaries(count: int, *, seed: int, length: int = 6, prefix: str = PREFI
     return tuple(Canary(prefix, s) for s in _secrets(rng, count, length))
 
 
-def candidate_secrets(canary: Canary, n_candidates: int, seed: int) -> tuple[str, ...]:
-    """``n_candidates`` distinct secrets of the canary's format, the true one among them at a random place."""
-    if n_candidates < 1:
-        raise ValueError("n_candidates must be at least 1")
-    rng = np.random.default_rng([seed, 0xCA8])
-    others = _secrets(rng, n_candidates - 1, len(canary.secret), {canary.secret})
-    spot = int(rng.integers(n_candidates))
-    return tuple(others[:spot] + [canary.secret] + others[spot:])
+def canary_sets(count: int, held_out: int, n_classes: int, *, seed: int, length: int = 6,
+                prefix: str = PREFIX) -> tuple[tuple[Canary, ...], tuple[Canary, ...], tuple[int, ...], tuple[int, ...]]:
+    """``count`` canaries to plant and ``held_out`` of the same construction never planted (distinct secrets),
+    each with a uniformly random planted label: (planted, held, planted labels, held labels)."""
+    if n_classes < 2:
+        raise ValueError(f"canaries need a task with at least 2 classes; got {n_classes}")
+    cans = make_canaries(count + held_out, seed=seed, length=length, prefix=prefix)
+    labels = tuple(int(v) for v in np.random.default_rng([seed, 0xCAB]).integers(n_classes, size=len(cans)))
+    return cans[:count], cans[count:], labels[:count], labels[count:]
 
 
-def plant_canaries(train: TextDataset, canaries, repetitions: int, seed: int) -> TextDataset:
-    """Insert each canary text ``repetitions`` times at random places, with one random class label each."""
+def inclusion_mask(count: int, seed: int) -> np.ndarray:
+    """[count] bool: each canary included independently with probability 1/2 (one-run auditing)."""
+    return np.random.default_rng([seed, 0x1C1]).random(count) < 0.5
+
+
+def plant_canaries(train: TextDataset, canaries, labels, repetitions: int, seed: int) -> TextDataset:
+    """Insert each canary text (with its planted label) ``repetitions`` times at random places."""
     rng = np.random.default_rng([seed, 0xCA9])
-    canaries = tuple(canaries)
-    n_classes = train.task.num_classes if train.task else (max(train.labels, default=0) + 1 if train.labels else 0)
-    labels = [int(rng.integers(n_classes)) for _ in canaries] if train.labels is not None else None
-    planted = [(c.text, None if labels is None else labels[i]) for i, c in enumerate(canaries)] * repetitions
+    canaries, labels = tuple(canaries), tuple(labels)
+    if len(labels) != len(canaries) or train.labels is None:
+        raise ValueError("plant_canaries needs a labelled data set and one label per canary")
+    planted = [(c.text, labels[i]) for i, c in enumerate(canaries)] * repetitions
     total = len(train) + len(planted)
     spots = set(rng.choice(total, size=len(planted), replace=False).tolist())
     rows, own, extra = [], iter(range(len(train))), iter(planted)
@@ -60,7 +66,29 @@ def plant_canaries(train: TextDataset, canaries, repetitions: int, seed: int) ->
             rows.append(next(extra))
         else:
             i = next(own)
-            rows.append((train.texts[i], None if train.labels is None else train.labels[i]))
+            rows.append((train.texts[i], train.labels[i]))
     meta = {**train.meta, "canaries": canaries, "canary_labels": labels, "canary_repetitions": repetitions}
-    return TextDataset(train.name, tuple(t for t, _ in rows),
-                       None if labels is None else tuple(y for _, y in rows), train.task, meta)
+    return TextDataset(train.name, tuple(t for t, _ in rows), tuple(y for _, y in rows), train.task, meta)
+
+
+@dataclass(frozen=True)
+class CanaryPlan:
+    """The canaries one suite attack asks for: all of them with their planted labels, which are in the
+    training set (``included``), and the held-out canaries of the same construction (never planted)."""
+
+    canaries: tuple[Canary, ...]
+    labels: tuple[int, ...]
+    included: tuple[bool, ...]
+    held_out: tuple[Canary, ...]
+    held_out_labels: tuple[int, ...]
+    repetitions: int
+
+
+def plan_canaries(cfg: dict, n_classes: int, seed: int) -> CanaryPlan:
+    """From a unit's ``canaries`` config ``{"count", "repetitions", "held_out", "include": "all" | "half"}``."""
+    cans, held, labels, held_labels = canary_sets(cfg["count"], cfg.get("held_out", 0), n_classes, seed=seed)
+    if cfg.get("include", "all") == "half":
+        included = tuple(bool(v) for v in inclusion_mask(len(cans), seed))
+    else:
+        included = (True,) * len(cans)
+    return CanaryPlan(cans, labels, included, held, held_labels, cfg["repetitions"])

@@ -20,11 +20,24 @@ def make_splits(ds: TextDataset, *, seed: int, train_size: int | None, val_size:
             f"data set {ds.name} has {len(ds)} rows, too few for validation {val_size} + test {test_size}"
             f" + train {train_size if train_size is not None else 'at least 1'}"
         )
-    order = np.random.default_rng(seed).permutation(len(ds))
+    order = np.random.default_rng(seed).permutation(len(ds))  # population_holdout relies on this order
     test, val = order[:test_size], order[test_size : test_size + val_size]
     rest = order[test_size + val_size :]
     train = rest if train_size is None else rest[:train_size]
     return Splits(ds.subset(train), ds.subset(val), ds.subset(test))
+
+
+def population_holdout(ds: TextDataset, *, seed: int, train_size: int, val_size: int, test_size: int) -> TextDataset:
+    """``train_size`` rows of the same distribution as ``make_splits``' train split and disjoint from all its
+    splits (the rows right after train in the same shuffle): with the train split, a population of which
+    the private prompt trained on a uniformly random half (Carlini et al.'s protocol)."""
+    need = val_size + test_size + 2 * train_size
+    if len(ds) < need:
+        raise ValueError(f"data set {ds.name} has {len(ds)} rows, too few for a membership population: "
+                         f"validation {val_size} + test {test_size} + 2 x train {train_size} = {need}")
+    order = np.random.default_rng(seed).permutation(len(ds))
+    start = test_size + val_size + train_size
+    return ds.subset(order[start : start + train_size])
 
 
 def sample_public(ds: TextDataset, *, seed: int, size: int | None) -> TextDataset:

@@ -42,12 +42,13 @@ def eps_label(epsilon: float | None) -> str:
 class Planner:
     """Builds units from a suite; identical configs give identical unit ids (shared work)."""
 
-    def __init__(self, suite: Suite):
+    def __init__(self, suite: Suite, canaries: dict | None = None):
         self.suite = suite
-        self.canaries = None
-        for attack in suite.attacks:
-            if attack.name == "extraction":
-                self.canaries = {"count": attack.canaries, "repetitions": attack.repetitions}
+        self.canaries = canaries  # planted only in the prompts an extraction/one_run attack plans for itself
+
+    def with_canaries(self, canaries: dict) -> Planner:
+        """A planner whose private training sets hold ``canaries`` (its units are distinct from the suite's)."""
+        return Planner(self.suite, canaries)
 
     # ------------------------------------------------------------------ common pieces
     def data_cfg(self, dataset: str, seed: int) -> dict:

@@ -89,14 +89,29 @@ class RunContext:
         return self._splits[key]
 
     def private_train(self, dataset: str, seed: int, canaries: dict | None):
-        """The private training split, with canaries planted when the suite attacks extraction."""
+        """The private training split, with canaries planted only when the unit's config asks for them
+        (extraction and one_run attacks plan their own prompts; LiRA populations never hold canaries)."""
         train = self.splits(dataset, seed).train
         if not canaries:
             return train
-        from post_bench.data import make_canaries, plant_canaries
+        from post_bench.data import plant_canaries
+        from post_bench.data.canaries import plan_canaries
 
-        cans = make_canaries(canaries["count"], seed=seed)
-        return plant_canaries(train, cans, canaries["repetitions"], seed=seed)
+        plan = plan_canaries(canaries, train.task.num_classes, seed)
+        pick = [i for i, inc in enumerate(plan.included) if inc]
+        out = plant_canaries(train, [plan.canaries[i] for i in pick], [plan.labels[i] for i in pick],
+                             plan.repetitions, seed=seed)
+        return type(out)(out.name, out.texts, out.labels, out.task, {**out.meta, "canary_plan": plan})
+
+    def population(self, dataset: str, seed: int):
+        """(private train split, as many held-out rows of the same distribution): a LiRA population."""
+        from post_bench.data import load_dataset, population_holdout
+
+        b = self.suite.budget
+        train = self.splits(dataset, seed).train
+        holdout = population_holdout(load_dataset(dataset), seed=seed, train_size=len(train), val_size=b.val_size,
+                                     test_size=b.test_size)
+        return train, holdout
 
     def public(self, dataset: str, seed: int, size: int):
         from post_bench.data import load_dataset, sample_public

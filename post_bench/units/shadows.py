@@ -1,86 +1,71 @@
-"""``shadows`` unit: K shadow prompts tuned at once on balanced halves of a population (LiRA).
+"""``shadows`` unit: K shadow prompts tuned like the attacked prompt on random halves of a population, then
+(POST/PTfer) transferred like it; the attacked prompt and the shadows scored on the population.
 
-Artifacts: ``scores.npy`` [K, N] logit-scaled confidences, ``keep.npy`` [K, N] membership, and
-``shadow_prompts.safetensors`` (tensor ``prompts`` [K, P, H]). The ``lira`` unit only reads the arrays.
+Artifacts: ``scores.npy`` [1 + K, n] logit-scaled confidences (row 0: the attacked prompt), ``keep.npy``
+[1 + K, n] membership, ``shadow_prompts.safetensors`` (tensor ``prompts`` [K, P, H]). Membership units
+only read the arrays. The logic is in ``post_bench.attacks.shadows``; this file adapts a unit config to it.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from post_bench.attacks.lira_math import logit_scaled_from_logits
+from post_bench.attacks.shadows import keep_masks, logit_scaled, scored_examples, train_shadows
+from post_bench.data.types import TextDataset
+from post_bench.models.soft_prompt import init_prompt, load_prompt
 from post_bench.runner.units import UNIT_KINDS
-from post_bench.training.prompt_tuning import tune_prompts
-from post_bench.units.tune import dp_settings, private_tuning_inputs
+from post_bench.training.settings import mechanism, tune_settings
 
 SHADOW_FILE = "shadow_prompts.safetensors"
 
 
-def keep_masks(n_shadows: int, n: int, seed: int) -> np.ndarray:
-    """[K, N] bool: each example is IN for exactly K//2 shadows (a seeded random permutation of the
-    shadows per example); redrawn until every shadow has at least one member."""
-    rng = np.random.default_rng([seed, 0x5AD0])
-    while True:
-        ranks = rng.random((n, n_shadows)).argsort(axis=1).argsort(axis=1)  # per-example permutation
-        keep = (ranks < n_shadows // 2).T
-        if keep.any(axis=1).all():
-            return keep
+def _pool(train: TextDataset, holdout: TextDataset) -> TextDataset:
+    return TextDataset(train.name, train.texts + holdout.texts, train.labels + holdout.labels, train.task)
 
 
-def shadow_dp_settings(cfg: dict, sizes) -> tuple:
-    """One TuneSettings for all shadows (one noise multiplier). DP: calibrated once at the worst case over
-    the shadows' member counts N_k — sampling rate B/min N_k, δ = 1/max N_k unless set — so every shadow
-    meets (ε, δ) and hence its own (ε, 1/N_k). Returns (settings, dp record or None)."""
-    lo, hi = int(min(sizes)), int(max(sizes))
-    cfg = {**cfg, "batch_size": min(cfg["batch_size"], lo), "delta": cfg.get("delta") or 1.0 / hi}
-    settings, dp = dp_settings(cfg, lo)
-    return settings, dp and {**dp, "members_min": lo, "members_max": hi}
-
-
-def logit_scaled(backbone, enc, label_ids, prompts: torch.Tensor, batch_size: int = 32) -> np.ndarray:
-    """[K, N] ``log p_y − log Σ_{y'≠y} p_y'`` of each prompt (of [K, P, H]) on each example."""
-    return np.stack([logit_scaled_from_logits(backbone.score_dataset(enc, label_ids, p, batch_size), enc.labels)
-                     for p in prompts])
-
-
-def train_shadows(backbone, enc, label_ids, init: torch.Tensor, keep: np.ndarray, cfg: dict, seed: int,
-                  desc: str = "shadows", batch_size: int = 32):
-    """Tune K prompts at once (one stacked batch per step), then score them: (prompts, scores, dp)."""
-    members = [np.flatnonzero(row) for row in keep]
-    settings, dp = shadow_dp_settings(cfg, [len(m) for m in members])
-    init_k = init.unsqueeze(0).repeat(len(members), 1, 1)
-    prompts, _ = tune_prompts(backbone, enc, label_ids, init_k, settings, members=members, seed=seed, desc=desc)
-    return prompts, logit_scaled(backbone, enc, label_ids, prompts, batch_size), dp
-
-
-def _transfer_shadows(unit, ctx, source, prompts, train, n: int):
-    """Transfer each source shadow prompt to the target exactly like the attacked prompt (POST or PTfer),
-    then score the transferred prompts on the target: (target prompts [K, P, H], scores [K, N], target)."""
+def _transfer_all(unit, ctx, source, prompts):
+    """Each source shadow prompt moved to the target exactly like the attacked prompt (POST or PTfer)."""
     from post_bench.units.transfer import transfer_one
 
-    cfg, tcfg = unit.config, unit.config["transfer"]
+    tcfg = unit.config["transfer"]
     target = ctx.backbone(tcfg["model"])
-    moved = torch.stack([transfer_one(tcfg, ctx, source, target, p, f"{unit.label} transfer {k + 1}/{len(prompts)}")[0]
-                         for k, p in enumerate(prompts)])
-    enc = ctx.encoded(target, train, f"train-{cfg['seed']}", cfg["max_tokens"]).subset(range(n))
-    scores = logit_scaled(target, enc, target.label_token_ids(train.task), moved, cfg.get("eval_batch_size", 32))
-    return moved, scores, target
+    moved = [transfer_one(tcfg, ctx, source, target, p, f"{unit.label} transfer {k + 1}/{len(prompts)}")[0]
+             for k, p in enumerate(prompts)]
+    return torch.stack(moved), target
 
 
 @UNIT_KINDS.register("shadows")
 def run_shadows(unit, ctx, work):
     cfg = unit.config
-    backbone, train, enc, label_ids, init = private_tuning_inputs(unit, ctx)
-    n = min(cfg["population"], len(enc))
-    enc = enc.subset(range(n))
-    keep = keep_masks(cfg["shadows"], n, cfg["attack_seed"])
-    prompts, scores, dp = train_shadows(backbone, enc, label_ids, init, keep, cfg, cfg["attack_seed"],
-                                        desc=unit.label, batch_size=cfg.get("eval_batch_size", 32))
-    if cfg.get("transfer"):  # the attacked prompt is a transferred one: move every shadow the same way
-        prompts, scores, backbone = _transfer_shadows(unit, ctx, backbone, prompts, train, n)
+    backbone = ctx.backbone(ctx.model_name(unit))
+    train, holdout = ctx.population(cfg["dataset"], cfg["seed"])
+    pool = _pool(train, holdout)
+    n = len(train)
+    enc = ctx.encoded(backbone, pool, f"population-{cfg['seed']}", cfg["max_tokens"])
+    label_ids = backbone.label_token_ids(train.task)
+    init = init_prompt(backbone, cfg["prompt_length"], init=cfg["init"], text=train.task.instruction, seed=cfg["seed"])
+    settings, dp = tune_settings(cfg, n)  # exactly the attacked prompt's mechanism (its tune unit's function)
+    keep = keep_masks(cfg["shadows"], 2 * n, cfg["attack_seed"])
+    prompts = train_shadows(backbone, enc, label_ids, init, keep, settings, cfg["attack_seed"], desc=unit.label)
+    scorer = backbone
+    if cfg.get("transfer"):
+        prompts, scorer = _transfer_all(unit, ctx, backbone, prompts)
+    attacked, _ = load_prompt(ctx.unit_dir(unit.deps["prompt"]) / "prompt")
+    idx = scored_examples(n, cfg["population"], cfg["attack_seed"])
+    enc_s = ctx.encoded(scorer, pool, f"population-{cfg['seed']}", cfg["max_tokens"]).subset(idx)
+    all_prompts = torch.cat([attacked.unsqueeze(0).to(prompts), prompts])
+    scores = logit_scaled(scorer, enc_s, scorer.label_token_ids(train.task), all_prompts, cfg.get("eval_batch_size", 32))
+    target_in = np.r_[np.ones(n, bool), np.zeros(n, bool)]
+    keep_all = np.vstack([target_in, keep])[:, idx]
     np.save(work / "scores.npy", scores)
-    np.save(work / "keep.npy", keep)
-    save_file({"prompts": prompts.contiguous()}, str(work / SHADOW_FILE), metadata={"model": backbone.name})
-    return {"n_shadows": int(keep.shape[0]), "population": n, "dp": dp, "model_name": backbone.name}
+    np.save(work / "keep.npy", keep_all)
+    save_file({"prompts": prompts.contiguous()}, str(work / SHADOW_FILE), metadata={"model": scorer.name})
+    tuned = json.loads((ctx.unit_dir(unit.deps["tuned"]) / "done.json").read_text())
+    return {"n_shadows": int(keep.shape[0]), "population": int(2 * n), "scored": int(idx.size),
+            "mechanism": {"attacked": mechanism(cfg, tuned["n_train"], tuned.get("dp")),
+                          "shadows": mechanism(cfg, n, dp)},
+            "transfer": cfg.get("transfer", {}).get("method"), "model_name": scorer.name}

@@ -4,21 +4,8 @@ from __future__ import annotations
 
 from post_bench.models.soft_prompt import init_prompt, save_prompt
 from post_bench.runner.units import UNIT_KINDS
-from post_bench.training.accounting import calibrate
-from post_bench.training.prompt_tuning import TuneSettings, tune_prompts
-
-
-def dp_settings(cfg: dict, n: int) -> tuple[TuneSettings, dict | None]:
-    """Tuning settings for ``n`` private examples; for finite ε the noise from the accountant."""
-    eps = cfg["epsilon"]
-    steps, batch = cfg["steps"], min(cfg["batch_size"], n)
-    if eps is None:
-        return TuneSettings(steps, batch, cfg["lr"], micro_batch=cfg["micro_batch"]), None
-    delta = cfg.get("delta") or 1.0 / n
-    cal = calibrate(eps, delta, batch / n, steps, cfg["accountant"])
-    settings = TuneSettings(steps, batch, cfg.get("dp_lr") or cfg["lr"], clip=cfg["clip"],
-                            noise_multiplier=cal.noise_multiplier, micro_batch=cfg["micro_batch"])
-    return settings, cal.to_dict()
+from post_bench.training.prompt_tuning import tune_prompts
+from post_bench.training.settings import tune_settings
 
 
 def private_tuning_inputs(unit, ctx):
@@ -37,7 +24,7 @@ def private_tuning_inputs(unit, ctx):
 def run_tune(unit, ctx, work):
     cfg = unit.config
     backbone, train, enc, label_ids, init = private_tuning_inputs(unit, ctx)
-    settings, dp = dp_settings(cfg, len(enc))
+    settings, dp = tune_settings(cfg, len(enc))
     prompt, history = tune_prompts(backbone, enc, label_ids, init, settings, seed=cfg["seed"], desc=unit.label)
     meta = {"method": "tune", "role": cfg["role"], "dataset": cfg["dataset"], "epsilon": cfg["epsilon"],
             "noise_multiplier": dp["noise_multiplier"] if dp else None}

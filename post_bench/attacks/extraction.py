@@ -1,0 +1,90 @@
+"""Extraction attacks on a soft prompt: canary exposure, nearest-token decoding, generations.
+
+Canaries for a classification prompt are texts with a planted label ("My secret code is 123456" → a
+random class), so the training objective can memorise them. Exposure (Carlini et al. 2019) ranks each
+planted canary's logit-scaled confidence of its planted label among held-out canaries of the same
+construction (other secrets, their own random labels), never trained on.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from post_bench.attacks.base import ATTACKS, Attack
+from post_bench.attacks.exposure import exposure_from_scores, max_shared_substring
+from post_bench.attacks.lira_math import logit_scaled_from_logits
+from post_bench.runner import cost
+
+
+def canary_scores(backbone, prompt: torch.Tensor, canaries, labels, task, max_tokens: int,
+                  batch_size: int = 64) -> np.ndarray:
+    """Logit-scaled confidence of each canary's planted label under the prompt (as the classifier sees it)."""
+    enc = backbone.encode_task([c.text for c in canaries], task, max_tokens, list(labels))
+    logits = backbone.score_dataset(enc, backbone.label_token_ids(task), prompt, batch_size)
+    return logit_scaled_from_logits(logits, enc.labels)
+
+
+def exposure_rows(planted: np.ndarray, held_out: np.ndarray) -> dict:
+    """Exposure of each planted canary's score among the held-out canaries' scores (higher = memorised)."""
+    planted = np.asarray(planted, dtype=np.float64)
+    held = np.asarray(held_out, dtype=np.float64)
+    exps = [exposure_from_scores(float(s), held, lower_is_better=False) for s in planted]
+    ranks = [1 + int((held > s).sum()) for s in planted]
+    return {"mean_exposure": float(np.mean(exps)), "max_exposure": float(np.max(exps)),
+            "max_possible": math.log2(held.size + 1), "n_canaries": int(planted.size),
+            "n_candidates": int(held.size + 1), "exposures": [round(e, 3) for e in exps], "ranks": ranks,
+            "scoring": "logit-scaled confidence of the planted label vs held-out canaries"}
+
+
+def nearest_tokens(backbone, prompt: torch.Tensor) -> dict:
+    """Nearest vocabulary embedding (cosine) of every virtual token: tokens, decoded text, mean cosine."""
+    table = F.normalize(backbone.input_embeddings.weight.detach().float().cpu(), dim=1)
+    sims = F.normalize(prompt.detach().float().cpu(), dim=1) @ table.T
+    best, ids = sims.max(dim=1)
+    tok = backbone.tokenizer
+    return {"text": tok.decode(ids.tolist()), "tokens": tok.convert_ids_to_tokens(ids.tolist()),
+            "mean_cosine": float(best.mean()), "min_cosine": float(best.min())}
+
+
+def _forward(backbone, emb: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Last-layer hidden states [B, T, H] for input embeddings (all positions)."""
+    cost.record(backbone.name, int(mask.sum()), backbone.n_params, 1)
+    with torch.autocast(backbone.device.type, dtype=torch.bfloat16, enabled=backbone.autocast):
+        out = backbone.base(inputs_embeds=emb, attention_mask=mask)
+    return (out[0] if isinstance(out, tuple) else out.last_hidden_state).float()
+
+
+@torch.inference_mode()
+def generate(backbone, prompt: torch.Tensor, n_tokens: int) -> str:
+    """Greedy continuation of the soft prompt alone (after BOS when the tokenizer has one)."""
+    start = [backbone.tokenizer.bos_token_id] if backbone.tokenizer.bos_token_id is not None else []
+    emb = prompt.to(backbone.device).float().unsqueeze(0)
+    if start:
+        emb = torch.cat([emb, backbone.embed(torch.tensor([start], device=backbone.device)).float()], 1)
+    out = []
+    for _ in range(n_tokens):
+        h = _forward(backbone, emb.to(backbone.input_embeddings.weight.dtype),
+                     torch.ones(emb.shape[:2], dtype=torch.long, device=backbone.device))[:, -1]
+        nxt = int(backbone.vocab_logits_from_hidden(h).argmax(-1))
+        out.append(nxt)
+        emb = torch.cat([emb, backbone.embed(torch.tensor([[nxt]], device=backbone.device)).float()], 1)
+    return backbone.tokenizer.decode(out, skip_special_tokens=True)
+
+
+def shared_substring(text: str, corpus: list[str], source: str) -> dict:
+    length, index, sub = max_shared_substring(text, corpus)
+    return {"source": source, "text": text, "longest_shared": length, "shared_substring": sub,
+            "example_index": index}
+
+
+@ATTACKS.register("extraction")
+class Extraction(Attack):
+    name = "extraction"
+    description = ("what a prompt gives away: exposure of planted-label canaries (vs held-out canaries), "
+                   "nearest-token decoding, greedy generations checked for training-set substrings")
+    kind = "prompt"
+
