@@ -66,7 +66,8 @@ def test_report_contains_numbers_and_links(rendered, results):
         and r["epsilon"] is None
         and r["attack"] == "lira-online"
     )
-    assert f"| {row['auc']:.3f} |" in md and f"{100 * row['tpr_at_fpr']['0.01']:.2f}" in md
+    assert f"| {row['auc']:.3f} |" in md and f"{100 * row['tpr_at_fpr']['0.01']:.1f}" in md
+    assert "## Privacy (membership inference)" in md and "### Claimed ε vs empirical lower bounds" in md
     for link in ("utility_vs_epsilon.png", "roc_election.png", "roc_bbc.png", "cost.png"):
         assert f"]({link})" in md
     assert "mean_exposure" in md and "6.820" in md  # extraction
@@ -120,7 +121,7 @@ def test_tables_are_built_once_and_escape_latex(results):
     assert [len(tables[k]) for k in ("utility", "claims", "privacy", "extraction", "distill", "cost")] == [
         1,
         2,
-        1,
+        2,  # membership inference, claimed ε vs lower bounds
         3,
         1,
         2,

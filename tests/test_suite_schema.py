@@ -74,7 +74,7 @@ def test_cross_field_problems(tmp_path):
     assert "methods[1].stepz: unknown key (did you mean 'steps'?)" in text
     assert "methods[2].name: unknown method 'drect' (did you mean 'direct'?)" in text
     assert "methods[3].name: method 'source_only' needs models.source" in text
-    assert "attacks[0].methods[0]: LiRA shadows cannot re-make 'zero_shot''s prompt" in text
+    assert "attacks[0].methods[0]: shadow prompts cannot re-make 'zero_shot''s prompt" in text
     assert "attacks[1].name: unknown attack 'lirra' (did you mean 'lira'?)" in text
 
 

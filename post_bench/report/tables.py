@@ -122,53 +122,57 @@ def utility_table(rows: Iterable[dict]) -> Table:
     )
 
 
+def _ci(ci: Any, digits: int = 3, scale: float = 1.0) -> str:
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2 or None in ci:
+        return ""
+    return f" [{scale * ci[0]:.{digits}f}, {scale * ci[1]:.{digits}f}]"
+
+
+def _tpr(r: dict, level: str) -> str:
+    t = (r.get("tpr_at_fpr") or {}).get(level)
+    if t is None:
+        return "n/a" if level in (r.get("tpr_null_reason") or {}) else DASH
+    return pct(t, 1) + _ci(((r.get("ci") or {}).get("tpr_at_fpr") or {}).get(level), 1, 100.0)
+
+
+def _privacy_key(r: dict):
+    return (str(r.get("dataset")), str(r.get("method")), eps_key(r.get("epsilon")), str(r.get("attack")))
+
+
 def privacy_table(rows: Iterable[dict]) -> Table:
     out = []
-    data = sorted(
-        _rows(rows),
-        key=lambda r: (
-            str(r.get("dataset")),
-            str(r.get("method")),
-            eps_key(r.get("epsilon")),
-            str(r.get("attack")),
-        ),
-    )
-    for r in data:
-        t = r.get("tpr_at_fpr") or {}
-        out.append(
-            (
-                str(r.get("dataset", "?")),
-                str(r.get("method", "?")),
-                eps_label(r.get("epsilon")),
-                str(r.get("attack", "?")),
-                num(r.get("auc")),
-                num(r.get("balanced_accuracy")),
-                pct(t.get("0.001"), 2),
-                pct(t.get("0.01"), 2),
-                pct(t.get("0.1"), 2),
-                num(r.get("eps_lower_bound"), 2),
-                num(r.get("n_shadows")),
-                num(r.get("n_examples")),
-            )
-        )
+    for r in sorted((r for r in _rows(rows) if r.get("auc") is not None), key=_privacy_key):
+        out.append((str(r.get("dataset", "?")), str(r.get("method", "?")), eps_label(r.get("epsilon")),
+                    str(r.get("attack", "?")), num(r.get("auc")) + _ci((r.get("ci") or {}).get("auc")),
+                    _tpr(r, "0.001"), _tpr(r, "0.01"), _tpr(r, "0.1"), num(r.get("n_shadows")),
+                    num(r.get("n_examples"))))
     return Table(
         "Privacy (membership inference)",
-        (
-            "dataset",
-            "method",
-            "ε",
-            "attack",
-            "AUC",
-            "bal. acc.",
-            "TPR@0.1%",
-            "TPR@1%",
-            "TPR@10%",
-            "ε_lb",
-            "shadows",
-            "examples",
-        ),
+        ("dataset", "method", "ε", "attack", "AUC [95% CI]", "TPR@0.1%", "TPR@1%", "TPR@10%", "shadows", "examples"),
         tuple(out),
-        "TPR in % at the given FPR; ε_lb: Clopper-Pearson empirical lower bound on ε.",
+        "Every prompt (the attacked one and each shadow) attacked in turn with the others as references; TPR in % at "
+        "FPR ≤ the level, [95% bootstrap CI]; n/a: fewer than 1/FPR non-members, so that FPR cannot be measured.",
+    )
+
+
+def epsilon_table(rows: Iterable[dict]) -> Table:
+    """Each attacked prompt's claimed ε beside every empirical ε lower bound."""
+    out = []
+    for r in sorted(_rows(rows), key=_privacy_key):
+        if r.get("eps_lower_bound") is None:
+            continue
+        conf = r.get("eps_lower_bound_confidence")
+        out.append((str(r.get("dataset", "?")), str(r.get("method", "?")),
+                    eps_label(r.get("claimed_epsilon", r.get("epsilon"))), str(r.get("attack", "?")),
+                    num(r.get("eps_lower_bound"), 2), DASH if conf is None else f"{100 * conf:g}%",
+                    str(r.get("eps_lower_bound_threshold", DASH)), str(r.get("eps_lower_bound_trials", DASH))))
+    return Table(
+        "Claimed ε vs empirical lower bounds",
+        ("dataset", "method", "claimed ε", "attack", "ε_lb", "confidence", "threshold", "trials"),
+        tuple(out),
+        "ε_lb: with the stated confidence the prompt's training is not (ε', δ)-DP for any ε' < ε_lb (Clopper-Pearson; "
+        "split: threshold chosen on one half of the outcomes, bounded on the other; one_run: Steinke et al. 2023). "
+        "A correct DP implementation keeps ε_lb ≤ claimed ε.",
     )
 
 
@@ -313,7 +317,7 @@ def build_tables(results: dict) -> dict[str, list[Table]]:
     sections = {
         "utility": [utility_table(results.get("utility"))],
         "claims": claims_tables(results["claims"] if "claims" in results else from_results(results)),
-        "privacy": [privacy_table(results.get("privacy"))],
+        "privacy": [privacy_table(results.get("privacy")), epsilon_table(results.get("privacy"))],
         "extraction": extraction_tables(results.get("extraction")),
         "distill": [distill_table(results.get("distill"))],
         "cost": [pipeline_table(results.get("cost")), cost_table(results.get("cost"))],
