@@ -174,8 +174,13 @@ def report(run_dir: str, to_dir: str | None) -> None:
 
 @main.command()
 @click.argument("prompt", type=click.Path())
-@click.option("--model", "model", required=True, help="model name (as in a suite)")
+@click.option("--model", "model", default=None,
+              help="model name (as in a suite); default: base_model_name_or_path of the adapter_config.json")
 @click.option("--dataset", "dataset", required=True, help="data set name (as in a suite)")
+@click.option("--template", default=None, help='custom task template, e.g. "Review: {text} Sentiment:"')
+@click.option("--label-words", default=None, help='one per class: "negative,positive" (alternatives: "bad|awful,good")')
+@click.option("--task-file", type=click.Path(dir_okay=False), default=None,
+              help="YAML with template, mlm_template, label_words, instruction (the options above win)")
 @click.option("--shadows", default=8, show_default=True, type=click.IntRange(2, 1024))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="where to write audit.json")
 @click.option("--steps", default=30, show_default=True, type=click.IntRange(1))
@@ -183,12 +188,15 @@ def report(run_dir: str, to_dir: str | None) -> None:
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
               help="bf16 autocast of the frozen model (auto: on CUDA only)")
-def audit(prompt, model, dataset, shadows, out_dir, steps, epsilon, seed, precision) -> None:
-    """Audit a prompt someone else tuned: shape, utility, LiRA vs shadow prompts, nearest tokens."""
-    from post_bench.attacks.audit import run_audit
+def audit(prompt, model, dataset, template, label_words, task_file, shadows, out_dir, steps, epsilon, seed,
+          precision) -> None:
+    """Audit a prompt someone else tuned (PEFT folder, .safetensors or hf:<repo>[@revision]): shape, utility,
+    LiRA/RMIA/LOSS vs shadow prompts, nearest tokens."""
+    from post_bench.attacks.audit import run_audit, task_options
 
+    task = task_options(template, label_words, task_file)
     run_audit(prompt, model=model, dataset=dataset, shadows=shadows, out_dir=out_dir, steps=steps,
-              epsilon=epsilon, seed=seed, echo=click.echo, precision=precision)
+              epsilon=epsilon, seed=seed, echo=click.echo, precision=precision, task=task)
 
 
 @main.command()

@@ -133,3 +133,44 @@ def test_audit_valid_prompt(tmp_path, tiny_backbone):
     assert 0.0 <= report["utility"]["accuracy"] <= 1.0
     assert len(report["target"]["statistics"]) == report["shadows"]["population"]
     assert report["target"]["top_suspected_members"] and report["nearest_tokens"]["text"] is not None
+
+
+def test_audit_base_model_from_adapter_and_custom_task(tmp_path, tiny_backbone):
+    from post_bench.models.soft_prompt import init_prompt, save_prompt
+
+    save_prompt(tmp_path / "p", init_prompt(tiny_backbone(TINY), 4, init="vocab", seed=1), base_model=TINY)
+    out = tmp_path / "audit"
+    task = tmp_path / "task.yaml"
+    task.write_text('template: "Tweet: {text} Author:"\ninstruction: Who wrote it?\n')
+    res = CliRunner().invoke(main, ["audit", str(tmp_path / "p"), "--dataset", "election-tweets", "--task-file", str(task),
+                                    "--label-words", "Hillary|Clinton,Trump", "--shadows", "2", "--steps", "1",
+                                    "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "audit.json").read_text())
+    assert report["model"] == TINY  # from adapter_config.json's base_model_name_or_path
+    assert report["task"] == {"template": "Tweet: {text} Author:", "label_words": [[" Hillary", " Clinton"], [" Trump"]],
+                              "instruction": "Who wrote it?"}
+
+
+@pytest.mark.parametrize("args,expect", [
+    (["--label-words", "a,b,c"], "label_words: 3 given but the data set has 2 classes"),
+    (["--shadows", "3"], "--shadows: 3; allowed: an even number"),
+])
+def test_audit_bad_task_or_shadows(tmp_path, tiny_backbone, args, expect):
+    from post_bench.models.soft_prompt import init_prompt, save_prompt
+
+    save_prompt(tmp_path / "p", init_prompt(tiny_backbone(TINY), 4, init="vocab", seed=1), base_model=TINY)
+    res = CliRunner().invoke(main, ["audit", str(tmp_path / "p"), "--dataset", "election-tweets", *args])
+    assert res.exit_code == 2 and expect in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_audit_refuses_two_submodule_prompts_and_bad_hub_spec(tmp_path):
+    from post_bench.models.soft_prompt import save_prompt
+
+    save_prompt(tmp_path / "p", torch.randn(4, 64), base_model=TINY)
+    cfg = json.loads((tmp_path / "p" / "adapter_config.json").read_text())
+    (tmp_path / "p" / "adapter_config.json").write_text(json.dumps({**cfg, "num_transformer_submodules": 2}))
+    res = CliRunner().invoke(main, ["audit", str(tmp_path / "p"), "--dataset", "election-tweets"])
+    assert res.exit_code == 2 and "num_transformer_submodules: 2" in res.output and "allowed: 1" in res.output
+    res = CliRunner().invoke(main, ["audit", "hf:no-owner", "--dataset", "election-tweets"])
+    assert res.exit_code == 2 and "expected hf:<owner>/<repo>[@revision]" in res.output

@@ -32,8 +32,48 @@ def _backbone(model: str, precision: str = "auto"):
     return Backbone(net, tok, kind, name=model, device=pick_device("auto"), precision=precision)
 
 
-def _splits(dataset: str, seed: int, population: int, test_size: int):
+def model_from_adapter(info: dict, prompt_path) -> str:
+    """The model named by adapter_config.json's base_model_name_or_path: a post-bench model spec as is, a
+    hub id as ``hf:<id>``."""
+    from post_bench.models.loading import check_model_spec
+
+    name = info.get("base_model_name_or_path")
+    if not name:
+        raise UserInputError(f"{prompt_path}: no base_model_name_or_path in adapter_config.json; allowed: pass --model")
+    return name if check_model_spec(name) is None else f"hf:{name}"
+
+
+def task_options(template: str | None = None, label_words: str | None = None, task_file=None) -> dict:
+    """A custom task's template/label words/instruction from CLI strings and/or a small YAML file
+    (keys: template, mlm_template, label_words, instruction); the CLI wins over the file."""
+    import yaml
+
+    from post_bench.data.tasks import TASK_FILE_KEYS, parse_label_words
+
+    opts: dict = {}
+    if task_file is not None:
+        try:
+            raw = yaml.safe_load(Path(task_file).read_text())
+        except (OSError, yaml.YAMLError) as err:
+            raise UserInputError(f"{task_file}: cannot read the task file ({type(err).__name__})") from None
+        if not isinstance(raw, dict) or set(raw) - set(TASK_FILE_KEYS):
+            extra = sorted(set(raw) - set(TASK_FILE_KEYS)) if isinstance(raw, dict) else "not a mapping"
+            raise UserInputError(f"{task_file}: unknown keys {extra}; allowed: {', '.join(TASK_FILE_KEYS)}")
+        opts.update(raw)
+        if isinstance(opts.get("label_words"), list):
+            opts["label_words"] = [[w] if isinstance(w, str) else list(w) for w in opts["label_words"]]
+    if template is not None:
+        opts["template"] = template
+    if label_words is not None:
+        opts["label_words"] = parse_label_words(label_words)
+    return opts
+
+
+def _splits(dataset: str, seed: int, population: int, test_size: int, task: dict | None = None):
+    import dataclasses
+
     from post_bench.data import check_dataset_spec, load_dataset, make_splits
+    from post_bench.data.tasks import custom_task
 
     msg = check_dataset_spec(dataset)
     if msg:
@@ -41,33 +81,45 @@ def _splits(dataset: str, seed: int, population: int, test_size: int):
     ds = load_dataset(dataset)
     if ds.labels is None or ds.task is None:
         raise UserInputError(f"--dataset: {dataset!r} has no labels; allowed: a labelled classification data set")
+    if task:
+        try:
+            ds = dataclasses.replace(ds, task=custom_task(ds.task, **task))
+        except (ValueError, TypeError) as err:
+            raise UserInputError(f"task: {err}") from None
     try:
         return make_splits(ds, seed=seed, train_size=population, val_size=0, test_size=test_size)
     except ValueError as err:
         raise UserInputError(f"--dataset: {err}") from None
 
 
-def run_audit(prompt_path, *, model: str, dataset: str, shadows: int = 8, out_dir=None, steps: int = 30,
+def run_audit(prompt_path, *, model: str | None, dataset: str, shadows: int = 8, out_dir=None, steps: int = 30,
               epsilon: float | None = None, seed: int = 0, echo=print, population: int = POPULATION,
-              test_size: int = TEST_SIZE, precision: str = "auto") -> dict:
-    """Audit the prompt at ``prompt_path``; returns the audit dict also written to ``out_dir/audit.json``."""
+              test_size: int = TEST_SIZE, precision: str = "auto", task: dict | None = None) -> dict:
+    """Audit the prompt at ``prompt_path`` (a PEFT folder, a .safetensors file or ``hf:<repo>[@revision]``);
+    ``model`` None: the adapter's base model. ``task``: custom template/label words (``task_options``).
+    Returns the audit dict also written to ``out_dir/audit.json``."""
     from post_bench.attacks.extraction import nearest_tokens
     from post_bench.attacks.lira_math import lira_scores
     from post_bench.attacks.membership import membership_rows
     from post_bench.attacks.shadows import keep_masks, logit_scaled, train_shadows
     from post_bench.models.backbone import accuracy
-    from post_bench.models.soft_prompt import init_prompt, load_prompt
+    from post_bench.models.soft_prompt import fetch_hub_prompt, init_prompt, load_prompt
     from post_bench.suite import TuningConfig
     from post_bench.training.settings import tune_settings
 
+    if shadows < 2 or shadows % 2:
+        raise UserInputError(f"--shadows: {shadows}; allowed: an even number >= 2 (shadows come in complementary halves)")
+    source = str(prompt_path)
+    prompt_path = fetch_hub_prompt(source)
     prompt, info = load_prompt(prompt_path)  # refuses pickle files before opening them
+    model = model or model_from_adapter(info, prompt_path)
     if epsilon is not None and not epsilon > 0:
         raise UserInputError(f"--epsilon: must be > 0, got {epsilon}")
     backbone = _backbone(model, precision)
     if prompt.shape[1] != backbone.hidden_size:
         raise UserInputError(f"{prompt_path}: prompt shape {tuple(prompt.shape)} does not fit model {model!r}: "
                              f"hidden size {prompt.shape[1]} != model hidden size {backbone.hidden_size}")
-    splits = _splits(dataset, seed, population, test_size)
+    splits = _splits(dataset, seed, population, test_size, task)
     task = splits.train.task
     label_ids = backbone.label_token_ids(task)
     test = backbone.encode_task(splits.test.texts, task, MAX_TOKENS, splits.test.labels)
@@ -95,9 +147,11 @@ def run_audit(prompt_path, *, model: str, dataset: str, shadows: int = 8, out_di
     top = [{"index": int(i), "statistic": float(stat[i]), "score": float(target[i]), "label": int(pop.labels[i]),
             "text": splits.train.texts[i][:120]} for i in np.argsort(-stat)[:TOP]]
     result = {
-        "prompt": {"path": str(prompt_path), "shape": list(prompt.shape), "base_model": info.get("base_model_name_or_path"),
+        "prompt": {"path": source, "shape": list(prompt.shape), "base_model": info.get("base_model_name_or_path"),
                    "metadata": info.get("metadata", {})},
         "model": model, "dataset": dataset, "seed": seed, "utility": utility,
+        "task": {"template": task.template(backbone.kind), "label_words": [list(w) for w in task.label_words],
+                 "instruction": task.instruction},
         "shadows": {"k": shadows, "population": len(pop), "steps": steps, "epsilon": epsilon, "dp": dp},
         "privacy": privacy,
         "target": {"variant": "online", "statistics": stat.tolist(), "scores": target.tolist(),

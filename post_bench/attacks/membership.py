@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from post_bench.attacks.base import ATTACKS, MembershipAttack
+from post_bench.attacks.base import ATTACKS, MembershipAttack, load_attacks
 from post_bench.attacks.metrics import attack_metrics, bootstrap_ci, epsilon_lower_bound
 
 CONFIDENCE = 0.95
@@ -32,6 +32,7 @@ def membership_rows(name: str, variants, scores: np.ndarray, keep: np.ndarray, *
     """One privacy row per variant of attack ``name``. AUC/TPR pool every prompt as a target; the ε lower
     bound uses only prompt 0's outcomes (``bound_on`` says what prompt 0 is), its threshold chosen on one
     random half of them and bounded on the other."""
+    load_attacks()
     attack = ATTACKS.get(name)()
     rows = []
     for variant in variants:

@@ -70,3 +70,27 @@ TASKS: dict[str, Task] = {
 def get_task(name: str) -> Task | None:
     """The predefined task for a data set name (``None`` when there is none)."""
     return TASKS.get(name)
+
+
+TASK_FILE_KEYS = ("template", "mlm_template", "label_words", "instruction")
+
+
+def custom_task(base: Task, *, template: str | None = None, mlm_template: str | None = None,
+                label_words=None, instruction: str | None = None) -> Task:
+    """``base`` with a user's template(s), label words (one entry per class, a string or a list of
+    alternatives) and instruction; raises ValueError naming what does not fit."""
+    words = base.label_words
+    if label_words is not None:
+        if len(label_words) != base.num_classes:
+            raise ValueError(f"label_words: {len(label_words)} given but the data set has {base.num_classes} classes "
+                             f"({', '.join(base.class_names)})")
+        words = tuple((w,) if isinstance(w, str) else tuple(w) for w in label_words)
+    causal = template or base.causal_template
+    mlm = mlm_template or (f"{template} <mask>." if template else base.mlm_template)
+    return Task(base.name, base.class_names, words, causal, mlm, instruction or base.instruction)
+
+
+def parse_label_words(text: str) -> list[list[str]]:
+    """``"negative,positive"`` or ``"bad|awful,good|great"``: classes by comma, alternatives by ``|``; each word
+    gets a leading space (the causal LMs' word-start form) unless it has one."""
+    return [[w if w.startswith(" ") else " " + w for w in cls.split("|") if w] for cls in text.split(",")]

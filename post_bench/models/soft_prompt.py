@@ -70,6 +70,24 @@ def save_prompt(directory: str | Path, prompt: torch.Tensor, *, base_model: str,
     return directory
 
 
+def fetch_hub_prompt(spec: str) -> Path:
+    """``hf:<repo>[@revision]`` -> a local folder with the adapter's adapter_config.json and
+    adapter_model.safetensors (downloaded by huggingface_hub; needs a network). Other specs pass through."""
+    if not spec.startswith("hf:"):
+        return Path(spec)
+    repo, _, revision = spec[3:].partition("@")
+    if not repo or "/" not in repo:
+        raise UserInputError(f"{spec}: expected hf:<owner>/<repo>[@revision]")
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = snapshot_download(repo, revision=revision or None, allow_patterns=[CONFIG_FILE, WEIGHTS_FILE])
+    except Exception as err:  # offline, unknown repo or revision, gated: one line, no traceback
+        raise UserInputError(f"{spec}: cannot download the adapter ({type(err).__name__}: "
+                             f"{str(err).splitlines()[0] if str(err) else 'no detail'})") from None
+    return Path(folder)
+
+
 def load_prompt(path: str | Path) -> tuple[torch.Tensor, dict]:
     """(prompt [P, H], info) from a PEFT prompt directory or a .safetensors file; never unpickles."""
     path = Path(path)
@@ -93,6 +111,9 @@ def load_prompt(path: str | Path) -> tuple[torch.Tensor, dict]:
             if info.get("peft_type") not in (None, "PROMPT_TUNING"):
                 raise UserInputError(f"{cfg_path}: peft_type: {info.get('peft_type')!r} is not a soft prompt; "
                                      "allowed: PROMPT_TUNING")
+            if info.get("num_transformer_submodules") not in (None, 1):
+                raise UserInputError(f"{cfg_path}: num_transformer_submodules: {info['num_transformer_submodules']} "
+                                     "(one prompt per encoder and decoder) is not supported; allowed: 1")
         path = weights
     elif path.suffix.lower() != ".safetensors":
         raise UserInputError(f"{path}: unsupported file type {path.suffix!r}; allowed: .safetensors or a PEFT directory")
