@@ -115,7 +115,7 @@ class AttackConfig(Strict):
     # population of 2 x budget.train_size; `population` of those examples (half members) are scored
     shadows: Annotated[int, Field(ge=2, le=1024, multiple_of=2)] = 16
     population: Annotated[int, Field(ge=4, multiple_of=2)] = 128
-    variants: list[str] | None = None  # default: the attack's first variant (post-bench ls attacks)
+    variants: list[str] | None = None  # default: lira online/offline/fixed_variance, rmia online (ls attacks)
     # extraction / one_run: canaries with planted labels, in a prompt tuned for the attack only
     canaries: Annotated[int, Field(ge=1)] = 8
     repetitions: PosInt = 4

@@ -19,6 +19,7 @@ class Attack:
     description: ClassVar[str] = ""
     kind: ClassVar[str] = "membership"  # membership | canaries | prompt
     variants: ClassVar[tuple[str, ...]] = ()
+    default_variants: ClassVar[tuple[str, ...]] = ()  # what a suite gets without ``variants``
 
 
 class MembershipAttack(Attack):

@@ -12,6 +12,7 @@ class Lira(MembershipAttack):
     description = ("likelihood-ratio attack (Carlini et al. 2022): per-example Gaussians of the shadow prompts' "
                    "logit-scaled confidences; variants online (in and out), offline (out only), fixed_variance")
     variants = ("online", "offline", "fixed_variance", "offline_fixed_variance")
+    default_variants = ("online", "offline", "fixed_variance")
 
     def statistic(self, target, refs, refs_in, variant):
         return lira_scores(target, refs, refs_in, variant)

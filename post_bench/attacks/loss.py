@@ -13,6 +13,7 @@ class Loss(MembershipAttack):
     description = ("reference-free LOSS attack (Yeom et al. 2018): the target prompt's own logit-scaled confidence "
                    "of the true label (monotone in -loss); needs no shadow prompts")
     variants = ("default",)
+    default_variants = ("default",)
     needs_references = False
 
     def statistic(self, target, refs, refs_in, variant):

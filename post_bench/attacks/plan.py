@@ -53,7 +53,7 @@ def _membership(planner, attack, name, params, dataset, seed, eps, tag) -> list[
         cfg["transfer"] = transfer.config
     shadows = Unit("shadows", cfg, {**tune.deps, "prompt": prompt, "tuned": tune},
                    label=f"shadows {tag} K={attack.shadows}")
-    variants = attack.variants or list(ATTACKS.get(attack.name).variants[:1])
+    variants = attack.variants or list(ATTACKS.get(attack.name).default_variants)
     mcfg = {"attack": attack.name, "method": name, "role": "target" if transfer else tune.config["role"],
             "model": cfg["model"], "dataset": dataset, "seed": seed, "epsilon": eps, "variants": list(variants)}
     return [shadows, Unit("membership", mcfg, {"shadows": shadows}, label=f"{attack.name} {tag}")]

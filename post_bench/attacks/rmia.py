@@ -64,6 +64,7 @@ class RMIA(MembershipAttack):
                    "reference prompts' probabilities, compared pairwise with population samples; strong with 1-2 "
                    "references; variants online, offline")
     variants = ("online", "offline")
+    default_variants = ("online",)
 
     def statistic(self, target, refs, refs_in, variant):
         return rmia_scores(target, refs, refs_in, variant)
