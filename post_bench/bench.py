@@ -2,7 +2,8 @@
 
 (a) DP-SGD prompt step / non-DP step (goal <= 1.10); (b) K prompts stacked in one batch vs K one at a
 time, tokens/s; (c) our prompt-tuning tokens/s vs the bare frozen model's forward+backward (goal >= 0.9);
-(d) class scores from the label words only vs the full-vocabulary head.
+(d) class scores from the label words only vs the full-vocabulary head; (e) K POST transfers stacked in one
+batch through the target vs K one at a time (what makes LiRA on POST prompts affordable).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from post_bench.data import get_task
 from post_bench.models.backbone import Backbone
 from post_bench.models.loading import load_pretrained
 from post_bench.training.prompt_tuning import TuneSettings, tune_prompts
+from post_bench.training.transfer import transfer_prompt, transfer_prompts
 
 TEXTS = [
     "Our campaign is about jobs and families across this great country",
@@ -91,11 +93,31 @@ def bench_model(name: str, batch: int = 16, tokens: int = 48, prompt_len: int = 
     }
 
 
+def bench_stacked_transfer(name: str, ks=(1, 4, 16), batch: int = 8, tokens: int = 32, prompt_len: int = 8,
+                           steps: int = 2) -> dict:
+    """(e) Wall time of K POST transfers stacked in one batch vs K one at a time, ``steps`` steps each. The model
+    is its own source (one vocabulary); the prompt-free logits are cached once, as the transfer unit does."""
+    bb, enc, _ = _setup(name, batch, tokens)
+    s_0 = bb.vocab_logits_dataset(enc)
+    kw = {"steps": steps, "batch_size": batch, "lr": 1e-3, "s_0": s_0, "t_0": s_0}
+    out = {"model": name, "batch": batch, "steps": steps, "threads": torch.get_num_threads()}
+    for k in ks:
+        g = torch.Generator().manual_seed(k)
+        src = torch.randn(k, prompt_len, bb.hidden_size, generator=g) * 0.02
+        init = torch.randn(k, prompt_len, bb.hidden_size, generator=g) * 0.02
+        t_stack = _time(lambda s=src, i=init, k=k: transfer_prompts(bb, bb, s, enc, enc, alphas=[0.5] * k, init=i,
+                                                                     seeds=[0] * k, **kw), 1)
+        t_one = _time(lambda s=src, i=init: [transfer_prompt(bb, bb, p, enc, enc, init=q, **kw) for p, q in zip(s, i)], 1)
+        out[str(k)] = {"stacked_s": t_stack, "sequential_s": t_one, "speedup": t_one / t_stack}
+    return out
+
+
 def run_bench(out_file: str | None, quick: bool = False, echo=print) -> dict:
     models = ["tiny-gpt2:layers=2,hidden=128"] + ([] if quick else ["smollm2-135m"])
     results = {"device": "cuda" if torch.cuda.is_available() else "cpu", "torch": torch.__version__,
                "results": [bench_model(m, ks=(1, 4) if quick else (1, 4, 16),
                                        batch=8 if m.startswith("smollm2") else 16) for m in models]}
+    results["stacked_transfer"] = [bench_stacked_transfer(m, ks=(1, 4) if quick else (1, 4, 16)) for m in models]
     for r in results["results"]:
         echo(f"{r['model']}  (batch {r['batch']}, {r['tokens_per_batch']} tokens, {r['threads']} threads)")
         echo(f"  (a) DP step / non-DP step            {r['dp_over_nondp']:.3f}   (goal <= 1.10)")
@@ -103,6 +125,9 @@ def run_bench(out_file: str | None, quick: bool = False, echo=print) -> dict:
             echo(f"  (b) K={k:<3} stacked vs one-at-a-time  {s['speedup']:.2f}x  ({s['stacked_tokens_per_s']:.0f} tok/s)")
         echo(f"  (c) tuning / bare fwd+bwd tokens/s   {r['tune_over_bare']:.3f}   (goal >= 0.9)")
         echo(f"  (d) full head / label-word scores    {r['full_head_over_label_head']:.2f}x slower")
+    for r in results["stacked_transfer"]:
+        for k in (k for k in r if k.isdigit()):
+            echo(f"  (e) {r['model']} K={k:<3} POST transfers stacked vs one at a time  {r[k]['speedup']:.2f}x")
     if out_file:
         Path(out_file).write_text(json.dumps(results, indent=2))
         echo(f"wrote {out_file}")

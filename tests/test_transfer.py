@@ -14,7 +14,7 @@ from post_bench.data import load_dataset, sample_public
 from post_bench.models.backbone import Backbone
 from post_bench.models.loading import load_pretrained
 from post_bench.training.ptfer import ptfer_transfer, relative
-from post_bench.training.transfer import auto_alpha, post_loss, transfer_prompt
+from post_bench.training.transfer import auto_alpha, post_loss, transfer_prompt, transfer_prompts
 
 TARGET = "tiny-gpt2:layers=2,hidden=64"
 SOURCE = "tiny-gpt2:layers=1,hidden=64,seed=1"
@@ -190,3 +190,23 @@ def test_a_method_twice_under_labels(tmp_path, run_suite):
     assert sorted(r["method"] for r in results["utility"]) == ["post", "post_lw"]
     transfer_costs = sorted(c["method"] for c in results["cost"] if c["kind"] == "transfer")
     assert transfer_costs == ["post", "post_lw"]
+
+
+def test_stacked_transfers_give_the_same_prompts_as_one_at_a_time(models, public):
+    """K = 3 source prompts transferred in one stacked batch == each transferred alone (own seed, own α)."""
+    source, target = models
+    g = torch.Generator().manual_seed(5)
+    sources = torch.randn(3, 4, source.hidden_size, generator=g) * 0.05
+    inits = torch.randn(3, 4, target.hidden_size, generator=g) * 0.05
+    seeds, alphas = [0, 7, 7], [0.5, 0.2, 1.0]
+    kw = {"steps": 3, "batch_size": 5, "lr": 1e-2, "temperature": 2.0}
+    stacked, hists = transfer_prompts(source, target, sources, *public, alphas=alphas, init=inits, seeds=seeds, **kw)
+    assert stacked.shape == (3, 4, target.hidden_size) and len(hists) == 3 and all(len(h) == 3 for h in hists)
+    for k in range(3):
+        one, hist = transfer_prompt(source, target, sources[k], *public, alpha=alphas[k], init=inits[k],
+                                    seed=seeds[k], **kw)
+        assert torch.allclose(stacked[k], one, atol=1e-5), (k, (stacked[k] - one).abs().max())
+        assert hist == pytest.approx(hists[k], rel=1e-4)
+    assert not torch.allclose(stacked[1], stacked[2])  # same seed, different source prompt and α
+    with pytest.raises(ValueError, match="alphas"):
+        transfer_prompts(source, target, sources, *public, alphas=[0.5], init=inits, seeds=seeds, **kw)

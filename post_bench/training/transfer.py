@@ -61,16 +61,40 @@ def transfer_prompt(source: Backbone, target: Backbone, source_prompt: torch.Ten
     ``s_0`` / ``t_0``: the prompt-free logits, if the caller already has them (they do not depend on p_s).
     ``columns``: vocabulary ids the loss is restricted to (ablation); ``None``: the full vocabulary (paper).
     """
+    prompts, histories = transfer_prompts(source, target, source_prompt.unsqueeze(0), enc_source, enc_target,
+                                          steps=steps, batch_size=batch_size, lr=lr, alphas=[alpha],
+                                          temperature=temperature, init=init.unsqueeze(0), seeds=[seed],
+                                          cache_batch_size=cache_batch_size, desc=desc, s_0=s_0, t_0=t_0,
+                                          columns=columns)
+    return prompts[0], histories[0]
+
+
+def transfer_prompts(source: Backbone, target: Backbone, source_prompts: torch.Tensor, enc_source: Encoded,
+                     enc_target: Encoded, *, steps: int, batch_size: int, lr: float = 1e-3, alphas=(0.5,),
+                     temperature: float = 2.0, init: torch.Tensor, seeds=(0,), cache_batch_size: int = 32,
+                     desc: str = "transfer", s_0: torch.Tensor | None = None, t_0: torch.Tensor | None = None,
+                     columns: list[int] | None = None) -> tuple[torch.Tensor, list[list[float]]]:
+    """K source prompts [K, P, H_s] transferred at once, exactly as K prompts tune together in prompt_tuning:
+    each step draws every prompt's own batch (its own seeded shuffle, as ``transfer_prompt`` with that seed
+    would), runs the K batches through the target as one (each row with its prompt), and sums the K losses;
+    Adam on the stacked [K, P', H_t] tensor is element-wise, so this is K independent transfers.
+
+    ``alphas`` / ``seeds``: one per prompt. Returns (prompts [K, P', H_t] on CPU, K loss histories).
+    """
     if source.vocab_size != target.vocab_size:
         raise ValueError(f"POST needs source and target to share the vocabulary: source {source.name!r} has "
                          f"{source.vocab_size} tokens, target {target.name!r} {target.vocab_size}")
     if len(enc_source) != len(enc_target) or len(enc_target) == 0:
         raise ValueError(f"public set: {len(enc_source)} source rows vs {len(enc_target)} target rows (need equal, > 0)")
-    if init.dim() != 2 or init.shape[1] != target.hidden_size:
-        raise ValueError(f"target prompt init must be [P, {target.hidden_size}], got {tuple(init.shape)}")
+    K = source_prompts.shape[0]
+    if source_prompts.dim() != 3 or init.dim() != 3 or init.shape[0] != K or init.shape[2] != target.hidden_size:
+        raise ValueError(f"need source prompts [K, P, H_s] and inits [K, P', {target.hidden_size}]; got "
+                         f"{tuple(source_prompts.shape)} and {tuple(init.shape)}")
+    if len(alphas) != K or len(seeds) != K:
+        raise ValueError(f"{K} prompts but {len(alphas)} alphas and {len(seeds)} seeds")
     dev = target.device
-    # cache: the source with and without its prompt, and the bare target, once for the whole public set
-    s_p = source.vocab_logits_dataset(enc_source, source_prompt, batch_size=cache_batch_size).to(dev)
+    # cache: each source prompt's logits, the bare source and the bare target, once for the whole public set
+    s_p = [source.vocab_logits_dataset(enc_source, p, batch_size=cache_batch_size).to(dev) for p in source_prompts]
     if s_0 is None:
         s_0 = source.vocab_logits_dataset(enc_source, None, batch_size=cache_batch_size)
     if t_0 is None:
@@ -78,22 +102,31 @@ def transfer_prompt(source: Backbone, target: Backbone, source_prompt: torch.Ten
     s_0, t_0 = s_0.to(dev), t_0.to(dev)
 
     cols = None if columns is None else torch.as_tensor(sorted(set(columns)), device=dev)
-    prompt = init.detach().clone().float().to(dev).requires_grad_(True)
-    opt = torch.optim.Adam([prompt], lr=lr)
-    rng = np.random.default_rng(seed)
+    prompts = init.detach().clone().float().to(dev).requires_grad_(True)
+    opt = torch.optim.Adam([prompts], lr=lr)
+    rngs = [np.random.default_rng(s) for s in seeds]
     n, size = len(enc_target), min(batch_size, len(enc_target))
-    queue = np.array([], dtype=np.int64)
-    history = []
+    queues = [np.array([], dtype=np.int64) for _ in range(K)]
+    owner = torch.as_tensor(np.repeat(np.arange(K), size), device=dev)
+    histories: list[list[float]] = [[] for _ in range(K)]
     for _ in tqdm(range(steps), desc=desc, leave=False, mininterval=1.0):
-        if len(queue) < size:  # shuffled epochs, no replacement within one
-            queue = np.concatenate([queue, rng.permutation(n)])
-        idx, queue = queue[:size], queue[size:]
+        picks = []
+        for k in range(K):
+            if len(queues[k]) < size:  # shuffled epochs, no replacement within one
+                queues[k] = np.concatenate([queues[k], rngs[k].permutation(n)])
+            picks.append(queues[k][:size])
+            queues[k] = queues[k][size:]
+        idx = np.concatenate(picks)
         ids, mask, pos = target.collate(enc_target, idx)
-        rows = torch.as_tensor(idx, device=dev)
-        t_p = target.vocab_logits(ids, mask, pos, prompt)
-        loss = post_loss(s_p[rows], s_0[rows], t_p, t_0[rows], alpha, temperature, cols)
+        t_p = target.vocab_logits(ids, mask, pos, prompts[owner] if K > 1 else prompts[0])
+        losses = []
+        for k in range(K):
+            rows = torch.as_tensor(picks[k], device=dev)
+            losses.append(post_loss(s_p[k][rows], s_0[rows], t_p[k * size:(k + 1) * size], t_0[rows], alphas[k],
+                                    temperature, cols))
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        torch.stack(losses).sum().backward()
         opt.step()
-        history.append(float(loss.detach()))
-    return prompt.detach().cpu(), history
+        for k, loss in enumerate(losses):
+            histories[k].append(float(loss.detach()))
+    return prompts.detach().cpu(), histories

@@ -28,14 +28,14 @@ def _pool(train: TextDataset, holdout: TextDataset) -> TextDataset:
 
 
 def _transfer_all(unit, ctx, source, prompts):
-    """Each source shadow prompt moved to the target exactly like the attacked prompt (POST or PTfer)."""
-    from post_bench.units.transfer import transfer_one
+    """Every source shadow prompt moved to the target exactly like the attacked prompt (POST: all K stacked in
+    one batch through the target; PTfer: in turn)."""
+    from post_bench.units.transfer import transfer_many
 
     tcfg = unit.config["transfer"]
     target = ctx.backbone(tcfg["model"])
-    moved = [transfer_one(tcfg, ctx, source, target, p, f"{unit.label} transfer {k + 1}/{len(prompts)}")[0]
-             for k, p in enumerate(prompts)]
-    return torch.stack(moved), target
+    moved, _, _ = transfer_many(tcfg, ctx, source, target, prompts, f"{unit.label} transfer x{len(prompts)}")
+    return moved, target
 
 
 @UNIT_KINDS.register("shadows")

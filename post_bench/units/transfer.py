@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 
+import torch
+
 from post_bench.models.soft_prompt import init_prompt, load_prompt, save_prompt
 from post_bench.runner.units import UNIT_KINDS
 from post_bench.training.ptfer import pick_anchors, ptfer_transfer
-from post_bench.training.transfer import auto_alpha, transfer_prompt
+from post_bench.training.transfer import auto_alpha, transfer_prompts
 
 
 def _public_task(name: str, private_task):
@@ -39,30 +41,34 @@ def _alpha(cfg, ctx, source, target, source_prompt) -> tuple[float, dict | None]
     return alpha, {"alpha": alpha, "zero_shot_val": zs, "compressed_val": c, "chance": rg, "n_val": len(val)}
 
 
-def _post(cfg, ctx, source, target, source_prompt, label):
-    """(target prompt, loss history, α record) by POST's loss on the public set."""
+def _post(cfg, ctx, source, target, source_prompts, label):
+    """(target prompts, loss histories, α records) by POST's loss on the public set, all K source prompts
+    transferred at once (stacked in one batch through the target)."""
     task = ctx.splits(cfg["dataset"], cfg["seed"]).train.task  # the template and label words only
     public = ctx.public(cfg["public"], cfg["seed"], cfg["public_size"])
     public_task = _public_task(cfg["public"], task) if cfg["public_template"] == "own" else task
     split = f"public-{cfg['seed']}"
     enc_s = ctx.encoded(source, public, split, cfg["max_tokens"], public_task.template(source.kind))
     enc_t = ctx.encoded(target, public, split, cfg["max_tokens"], public_task.template(target.kind))
-    if cfg["init"] == "source" and source_prompt.shape[1] == target.hidden_size:
-        init = source_prompt
+    if cfg["init"] == "source" and source_prompts.shape[2] == target.hidden_size:
+        init = source_prompts
     else:  # "source" across hidden sizes falls back to the task text
         how = "text" if cfg["init"] == "source" else cfg["init"]
-        init = init_prompt(target, cfg["prompt_length"], init=how, text=task.instruction, seed=cfg["seed"])
+        one = init_prompt(target, cfg["prompt_length"], init=how, text=task.instruction, seed=cfg["seed"])
+        init = one.unsqueeze(0).repeat(len(source_prompts), 1, 1)
     columns = None
     if cfg["loss"] == "label_words":
         columns = [i for ids in target.label_token_ids(task) for i in ids]
-    alpha, alpha_record = _alpha(cfg, ctx, source, target, source_prompt)
+    alphas, records = zip(*(_alpha(cfg, ctx, source, target, p) for p in source_prompts))
     # s_0 and t_0 do not depend on the prompt: computed once per process for all ε and seeds sharing them
     s_0 = ctx.memo(("logits", source.name, id(enc_s)), lambda: source.vocab_logits_dataset(enc_s))
     t_0 = ctx.memo(("logits", target.name, id(enc_t)), lambda: target.vocab_logits_dataset(enc_t))
-    prompt, history = transfer_prompt(source, target, source_prompt, enc_s, enc_t, steps=cfg["steps"], lr=cfg["lr"],
-                                      batch_size=cfg["batch_size"], alpha=alpha, temperature=cfg["temperature"],
-                                      init=init, seed=cfg["seed"], desc=label, s_0=s_0, t_0=t_0, columns=columns)
-    return prompt, history, alpha_record
+    prompts, histories = transfer_prompts(source, target, source_prompts, enc_s, enc_t, steps=cfg["steps"],
+                                          lr=cfg["lr"], batch_size=cfg["batch_size"], alphas=list(alphas),
+                                          temperature=cfg["temperature"], init=init,
+                                          seeds=[cfg["seed"]] * len(source_prompts), desc=label, s_0=s_0, t_0=t_0,
+                                          columns=columns)
+    return prompts, histories, list(records)
 
 
 def _ptfer(cfg, source, target, source_prompt):
@@ -71,13 +77,21 @@ def _ptfer(cfg, source, target, source_prompt):
                           cfg["steps"], cfg["lr"], cfg["seed"], target_anchor_ids=tgt_ids)
 
 
-def transfer_one(cfg, ctx, source, target, source_prompt, label: str = "transfer"):
-    """(target prompt, loss history, α record or None) for one source prompt, by ``cfg["method"]`` (post or ptfer)."""
+def transfer_many(cfg, ctx, source, target, source_prompts, label: str = "transfer"):
+    """(target prompts [K, P', H_t], K loss histories, K α records or Nones) for source prompts [K, P, H_s],
+    each moved exactly as one would be alone, by ``cfg["method"]`` (POST: stacked in one batch; PTfer: in turn)."""
     if cfg["method"] == "post":
-        return _post(cfg, ctx, source, target, source_prompt, label)
+        return _post(cfg, ctx, source, target, source_prompts, label)
     if cfg["method"] == "ptfer":
-        return (*_ptfer(cfg, source, target, source_prompt), None)
+        moved = [_ptfer(cfg, source, target, p) for p in source_prompts]
+        return torch.stack([m[0] for m in moved]), [m[1] for m in moved], [None] * len(moved)
     raise ValueError(f"unknown transfer method {cfg['method']!r}; allowed: post, ptfer")
+
+
+def transfer_one(cfg, ctx, source, target, source_prompt, label: str = "transfer"):
+    """(target prompt, loss history, α record or None) for one source prompt."""
+    prompts, histories, records = transfer_many(cfg, ctx, source, target, source_prompt.unsqueeze(0), label)
+    return prompts[0], histories[0], records[0]
 
 
 @UNIT_KINDS.register("transfer")
