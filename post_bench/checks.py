@@ -102,7 +102,7 @@ def cross_check(suite: Suite, source: str) -> list[str]:
             if m not in suite.method_names:
                 out.append(problem(source, f"attacks[{i}].methods[{j}]", f"{m!r} is not among the suite's methods{did_you_mean(m, suite.method_names)}",
                                    ", ".join(suite.method_names)))
-            elif membership and m not in LIRA_ROLES:
+            elif membership and next(e.name for e in suite.methods if (e.label or e.name) == m) not in LIRA_ROLES:
                 out.append(problem(source, f"attacks[{i}].methods[{j}]", f"shadow prompts cannot re-make {m!r}'s prompt",
                                    ", ".join(LIRA_ROLES)))
         for j, eps in enumerate(attack.epsilons or []):

@@ -174,3 +174,31 @@ def test_audit_refuses_two_submodule_prompts_and_bad_hub_spec(tmp_path):
     assert res.exit_code == 2 and "num_transformer_submodules: 2" in res.output and "allowed: 1" in res.output
     res = CliRunner().invoke(main, ["audit", "hf:no-owner", "--dataset", "election-tweets"])
     assert res.exit_code == 2 and "expected hf:<owner>/<repo>[@revision]" in res.output
+
+
+def test_attacks_plan_a_labelled_method_without_canaries_in_the_suite_prompts():
+    from post_bench.attacks.plan import attack_units
+    from post_bench.methods.base import Planner
+    from post_bench.suite import Suite
+
+    suite = Suite.model_validate({
+        "name": "labels", "models": {"target": TINY, "source": {"model": "tiny-gpt2:layers=1,hidden=64,seed=1"}},
+        "datasets": {"private": ["election-tweets"], "public": "friends"}, "budget": {"train_size": 16},
+        "methods": ["post", {"name": "post", "label": "post_lw", "loss": "label_words"}],
+        "attacks": [{"name": "rmia", "methods": ["post_lw"], "shadows": 2, "population": 8},
+                    {"name": "extraction", "methods": ["post"], "canaries": 2}]})
+    planner = Planner(suite)
+    units = attack_units(planner)
+    shadows, membership, extraction = units
+    assert (shadows.kind, membership.kind, extraction.kind) == ("shadows", "membership", "extraction")
+    assert membership.config["method"] == "post_lw" and shadows.config["transfer"]["loss"] == "label_words"
+    assert shadows.config["canaries"] is None and extraction.config["canaries"]["count"] == 2
+
+    def walk(unit):
+        yield unit
+        for dep in unit.deps.values():
+            yield from walk(dep)
+
+    suite_units = [u for top in planner.method_units() for u in walk(top)]
+    assert any(u.kind == "tune" for u in suite_units) and all(u.config.get("canaries") is None for u in suite_units)
+    assert any(u.config.get("canaries") for u in walk(extraction))

@@ -26,8 +26,9 @@ def attack_units(planner) -> list[Unit]:
     units: list[Unit] = []
     for attack in suite.attacks:
         kind = ATTACKS.get(attack.name).kind
-        for name in attack.methods:
-            method = METHODS.get(name)()
+        for name in attack.methods:  # a suite method's label (its name unless the entry sets one)
+            entry = next(m for m in suite.methods if (m.label or m.name) == name)
+            method = METHODS.get(entry.name)(entry.label)
             params = method.Params.model_validate(suite.method_params(name))
             epsilons = attack.epsilons if attack.epsilons is not None else suite.epsilons
             for dataset in attack.datasets or suite.datasets.private:
@@ -35,16 +36,16 @@ def attack_units(planner) -> list[Unit]:
                     for eps in dict.fromkeys(epsilons if method.private else [None]):
                         tag = f"{name} {dataset} eps={eps_label(eps)}" + (f" seed={seed}" if len(suite.seeds) > 1 else "")
                         if kind == "membership":
-                            units.extend(_membership(planner, attack, name, params, dataset, seed, eps, tag))
+                            units.extend(_membership(planner, attack, method, name, params, dataset, seed, eps, tag))
                         else:
                             units.extend(_canaries(planner, attack, method, name, params, dataset, seed, eps, tag))
     return units
 
 
-def _membership(planner, attack, name, params, dataset, seed, eps, tag) -> list[Unit]:
+def _membership(planner, attack, method, name, params, dataset, seed, eps, tag) -> list[Unit]:
     """shadows (re-tuned exactly like the method's private prompt, and transferred like it for POST/PTfer; the
     attacked prompt scored beside them) -> one membership analysis unit."""
-    prompt = METHODS.get(name)().plan(planner, dataset, seed, eps, params).deps["prompt"]
+    prompt = method.plan(planner, dataset, seed, eps, params).deps["prompt"]
     transfer = prompt if prompt.kind == "transfer" else None
     tune = transfer.deps["prompt"] if transfer else prompt
     cfg = {**tune.config, "method": name, "shadows": attack.shadows, "population": attack.population,
