@@ -121,7 +121,7 @@ def test_tables_are_built_once_and_escape_latex(results):
     assert [len(tables[k]) for k in ("utility", "claims", "privacy", "extraction", "distill", "cost")] == [
         1,
         2,
-        2,  # membership inference, claimed ε vs lower bounds
+        3,  # membership inference, claimed ε vs lower bounds, LiRA on POST vs the paper
         3,
         1,
         2,
@@ -179,3 +179,26 @@ def test_claims_render_from_results_json(results, rendered):
     stored[0]["cells"][0]["checks"][0]["reason"] = "stored reason 123"
     table = build_tables({**results, "claims": stored})["claims"][1]
     assert "stored reason 123" in to_markdown(table)
+
+
+def test_privacy_tables_ci_na_and_paper_table3():
+    from post_bench.report.tables import epsilon_table, paper_table3, privacy_table
+
+    rows = [{"dataset": "election-tweets", "method": "post", "epsilon": eps, "claimed_epsilon": eps,
+             "attack": "lira-online", "auc": 0.55, "ci": {"auc": [0.5, 0.6], "tpr_at_fpr": {"0.01": [0.0, 0.05]}},
+             "tpr_at_fpr": {"0.001": None, "0.01": 0.02, "0.1": 0.12},
+             "tpr_null_reason": {"0.001": "320 non-members < 1/FPR = 1000"}, "n_shadows": 4, "n_examples": 128,
+             "eps_lower_bound": 0.0, "eps_lower_bound_confidence": 0.95, "eps_lower_bound_threshold": "split",
+             "eps_lower_bound_trials": "64 outcomes"} for eps in (None, 8.0, 1.0)]
+    rows.append({"dataset": "election-tweets", "method": "post", "epsilon": 1.0, "claimed_epsilon": 1.0,
+                 "attack": "one_run", "auc": None, "eps_lower_bound": 0.3, "eps_lower_bound_confidence": 0.95})
+    priv = privacy_table(rows)
+    assert len(priv.rows) == 3 and priv.rows[0][4] == "0.550 [0.500, 0.600]"
+    assert priv.rows[0][5] == "n/a" and priv.rows[0][6] == "2.0 [0.0, 5.0]"
+    eps = epsilon_table(rows)
+    assert [(r[2], r[3], r[4], r[5]) for r in eps.rows] == [
+        ("1", "lira-online", "0.00", "95%"), ("1", "one_run", "0.30", "95%"), ("8", "lira-online", "0.00", "95%"),
+        ("∞", "lira-online", "0.00", "95%")]
+    paper = paper_table3(rows)
+    assert [r[1] for r in paper.rows] == ["8", "∞"]  # the paper reports ε = 8 and ∞ only
+    assert paper.rows[1][4] == "0.561 / 0.580 / 0.527 / 0.552" and paper.rows[1][6] == "2.3 / 2.4 / 1.5 / 1.9"
