@@ -64,8 +64,12 @@ def validate(suite_file: str) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="run directory (default runs/<suite name>)")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--ray-address", default=None, help="Ray cluster address (default: suite ray_address or RAY_ADDRESS)")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True,
+              help="local executor: run up to N independent units at once in N worker processes "
+                   "(the suite's threads are divided among them)")
 @click.option("--no-report", is_flag=True, help="skip writing RUN_DIR/report/")
-def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | None, no_report: bool) -> None:
+def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | None, jobs: int,
+        no_report: bool) -> None:
     """Run a suite; a rerun resumes and skips finished units."""
     from post_bench.runner.context import RunContext
     from post_bench.runner.results import collect, write_results
@@ -73,6 +77,9 @@ def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | 
     from post_bench.suite import load_suite
 
     suite = load_suite(suite_file)
+    if jobs > 1 and executor != "local":
+        raise UserInputError(f"--jobs {jobs}: worker processes are for the local executor; allowed: --jobs 1 with "
+                             f"--executor {executor} (Ray schedules its own workers)")
     plan = _plan(suite)
     root = Path(out_dir or Path("runs") / suite.name)
     store = RunStore(root)
@@ -86,6 +93,11 @@ def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | 
             from post_bench.runner.ray_executor import run_ray
 
             run_ray(plan, ctx, store, address=ray_address or suite.ray_address)
+        elif jobs > 1:
+            from post_bench.runner.execute import apply_threads
+            from post_bench.runner.parallel import run_parallel
+
+            run_parallel(plan, ctx, store, jobs, apply_threads(ctx, jobs))
         else:
             from post_bench.runner.execute import run_local
 
@@ -96,7 +108,7 @@ def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | 
         bad_input = err
     except RuntimeError as err:
         failure = str(err)
-    results = collect(plan, store, suite.model_dump(mode="json"), ctx.device)
+    results = collect(plan, store, suite.model_dump(mode="json"), ctx.device, jobs)
     write_results(root / "results.json", results)
     click.echo(f"wrote {root / 'results.json'}")
     if not no_report:

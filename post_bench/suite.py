@@ -136,7 +136,7 @@ class Suite(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     description: str = ""
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    threads: Annotated[int, Field(ge=0)] = 0  # 0: leave torch's default
+    threads: Annotated[int, Field(ge=0)] | Literal["auto"] = 0  # 0: torch's default; auto: cores / jobs
     precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 autocast on CUDA and native-bf16 CPUs, else fp32
     seeds: list[int] = Field(default=[0], min_length=1)
     epsilons: list[Epsilon] = Field(default=[None], min_length=1)

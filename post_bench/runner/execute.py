@@ -3,6 +3,7 @@ local in-process executor."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import traceback
 
@@ -59,11 +60,27 @@ def unit_failure(unit: Unit, err: BaseException) -> Exception:
     return RuntimeError(one_line(f"unit {unit.id} ({unit.label}) failed: {type(err).__name__}: {err}"))
 
 
-def apply_threads(ctx: RunContext) -> None:
-    if ctx.suite.threads:
+def cores() -> int:
+    """CPU cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def threads_per_job(setting: int | str, jobs: int = 1) -> int | None:
+    """Torch threads for each of ``jobs`` concurrent workers: the suite's ``threads`` divided among them
+    (``auto``: all cores; 0: torch's default for one job, all cores for several); None = leave torch's default."""
+    if setting == 0 and jobs == 1:
+        return None
+    total = cores() if setting in ("auto", 0) else int(setting)
+    return max(1, total // jobs)
+
+
+def apply_threads(ctx: RunContext, jobs: int = 1) -> int | None:
+    threads = threads_per_job(ctx.suite.threads, jobs)
+    if threads:
         import torch
 
-        torch.set_num_threads(ctx.suite.threads)
+        torch.set_num_threads(threads)
+    return threads
 
 
 def run_local(plan: Plan, ctx: RunContext, store: RunStore, echo=click.echo) -> None:

@@ -13,7 +13,7 @@ from post_bench.runner.store import RunStore, write_json_atomic
 SECTIONS = ("utility", "privacy", "extraction", "distill", "cost")
 
 
-def environment(device: str) -> dict:
+def environment(device: str, jobs: int = 1) -> dict:
     import opacus
     import torch
     import transformers
@@ -27,12 +27,12 @@ def environment(device: str) -> dict:
         git = None
     return {"post_bench": post_bench.__version__, "torch": torch.__version__, "transformers": transformers.__version__,
             "opacus": opacus.__version__, "python": platform.python_version(), "device": device,
-            "cpu_threads": torch.get_num_threads(), "git": git,
+            "cpu_threads": torch.get_num_threads(), "jobs": jobs, "git": git,
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
 
 
-def collect(plan: Plan, store: RunStore, suite_dict: dict, device: str) -> dict:
-    results: dict = {"schema": 1, "suite": suite_dict, "env": environment(device)}
+def collect(plan: Plan, store: RunStore, suite_dict: dict, device: str, jobs: int = 1) -> dict:
+    results: dict = {"schema": 1, "suite": suite_dict, "env": environment(device, jobs)}
     for name in SECTIONS:
         results[name] = []
     for unit in plan:
