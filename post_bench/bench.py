@@ -128,6 +128,11 @@ def run_bench(out_file: str | None, quick: bool = False, echo=print) -> dict:
     for r in results["stacked_transfer"]:
         for k in (k for k in r if k.isdigit()):
             echo(f"  (e) {r['model']} K={k:<3} POST transfers stacked vs one at a time  {r[k]['speedup']:.2f}x")
+    if not quick:
+        from post_bench.bench_limit import bench_limit, print_limit
+
+        results["limit"] = bench_limit("smollm2-135m")
+        print_limit(results["limit"], echo)
     if out_file:
         Path(out_file).write_text(json.dumps(results, indent=2))
         echo(f"wrote {out_file}")

@@ -199,7 +199,7 @@ def report(run_dir: str, to_dir: str | None) -> None:
 @click.option("--epsilon", default=None, type=float, help="train shadows with DP at this epsilon (default: non-private)")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
-              help="bf16 autocast of the frozen model (auto: on CUDA only)")
+              help="bf16 autocast of the frozen model (auto: where bf16 matmuls are native: CUDA, AVX512/AMX CPUs)")
 def audit(prompt, model, dataset, template, label_words, task_file, shadows, out_dir, steps, epsilon, seed,
           precision) -> None:
     """Audit a prompt someone else tuned (PEFT folder, .safetensors or hf:<repo>[@revision]): shape, utility,
