@@ -68,8 +68,11 @@ def validate(suite_file: str) -> None:
               help="local executor: run up to N independent units at once in N worker processes "
                    "(the suite's threads are divided among them)")
 @click.option("--no-report", is_flag=True, help="skip writing RUN_DIR/report/")
+@click.option("--dry-run", is_flag=True,
+              help="run the whole plan on tiny random stand-ins of the hub models, synthetic rows for hub data, "
+                   "2 steps per unit (default out runs/<suite name>-dry-run)")
 def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | None, jobs: int,
-        no_report: bool) -> None:
+        no_report: bool, dry_run: bool) -> None:
     """Run a suite; a rerun resumes and skips finished units."""
     from post_bench.runner.context import RunContext
     from post_bench.runner.results import collect, write_results
@@ -77,6 +80,12 @@ def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | 
     from post_bench.suite import load_suite
 
     suite = load_suite(suite_file)
+    if dry_run:
+        from post_bench.dry_run import dry_suite
+
+        suite, notes = dry_suite(suite, suite_file, cuda=_cuda_available())
+        for line in notes:
+            click.echo(f"dry run: {line}")
     if jobs > 1 and executor != "local":
         raise UserInputError(f"--jobs {jobs}: worker processes are for the local executor; allowed: --jobs 1 with "
                              f"--executor {executor} (Ray schedules its own workers)")
@@ -123,6 +132,12 @@ def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | 
         click.echo(f"error: {failure}; finished units are kept, rerun to resume", err=True)
         sys.exit(1)
     _print_utility(results)
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def _print_utility(results: dict) -> None:

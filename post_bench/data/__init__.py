@@ -1,4 +1,5 @@
-"""Data sets by name: offline aliases, ``hf:<name>[:<config>]`` (network) and ``path:<file>``."""
+"""Data sets by name: offline aliases, ``hf:<name>[:<config>]`` (network), ``path:<file>`` and
+``synthetic:<hub name>`` (a few rows shaped like a hub data set, for dry runs)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,10 @@ def load_dataset(spec: str, **path_options) -> TextDataset:
         return load_hub(name, config or None)
     if spec.startswith("path:"):
         return load_path(spec[5:], **path_options)
+    if spec.startswith("synthetic:"):
+        from .synthetic import load_synthetic
+
+        return load_synthetic(spec[len("synthetic:"):])
     return _load_alias(spec)
 
 
@@ -53,6 +58,12 @@ def check_dataset_spec(spec: str) -> str | None:
         return None if spec[3:].partition(":")[0] else "empty hub data set name after 'hf:'"
     if spec.startswith("path:"):
         return file_problem(spec[5:]) if spec[5:] else "empty file name after 'path:'"
+    if spec.startswith("synthetic:"):
+        from .hub import KNOWN
+
+        known = [k for k in KNOWN if get_task(k)]
+        return None if spec[len("synthetic:"):] in known else f"no synthetic stand-in for {spec!r}; allowed: " + \
+            ", ".join(f"synthetic:{k}" for k in known)
     try:
         DATASETS.get(spec)
     except UnknownNameError as exc:

@@ -21,8 +21,16 @@ def load_hub(name: str, config: str | None = None) -> TextDataset:
     """Load the labelled train + validation splits of a hub data set."""
     import datasets
 
-    path, default_config, text_cols, label_col = KNOWN.get(name, (name, None, ("text",), "label"))
-    parts = datasets.load_dataset(path, config or default_config)
+    path, default_config, _, _ = KNOWN.get(name, (name, None, ("text",), "label"))
+    return from_parts(name, datasets.load_dataset(path, config or default_config), spec=f"hf:{name}",
+                      source=f"hub {path}")
+
+
+def from_parts(name: str, parts, spec: str, source: str) -> TextDataset:
+    """A TextDataset from a hub data set's splits (``parts["train"]`` etc.): ``name``'s text columns
+    joined by newlines, labels from its label column (rows labelled -1 dropped), its task when the label
+    feature has the task's number of classes, else a generic task over the feature's names."""
+    _, _, text_cols, label_col = KNOWN.get(name, (name, None, ("text",), "label"))
     texts, labels = [], []
     for split in ("train", "validation"):
         for row in parts[split] if split in parts else []:
@@ -34,4 +42,4 @@ def load_hub(name: str, config: str | None = None) -> TextDataset:
     feature = parts["train"].features[label_col]
     if task is None or (hasattr(feature, "names") and len(feature.names) != task.num_classes):
         task = generic_task(name, getattr(feature, "names", None) or [str(c) for c in sorted(set(labels))])
-    return TextDataset(f"hf:{name}", tuple(texts), tuple(labels), task, {"source": f"hub {path}"})
+    return TextDataset(spec, tuple(texts), tuple(labels), task, {"source": source})

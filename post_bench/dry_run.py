@@ -1,0 +1,136 @@
+"""``post-bench run SUITE --dry-run``: the suite's whole plan on stand-ins, in minutes on a CPU, so that a
+wiring error in a hub suite shows before GPU hours are paid for.
+
+- every hub model becomes a randomly initialised tiny model of the same architecture class and
+  tokenizer family (RoBERTa -> ``tiny-roberta`` masked LM, GPT-2 -> ``tiny-gpt2``, Llama -> ``tiny-llama``)
+  with the real model's number of layers, so kept-layer indices mean what they mean on the real model;
+  the source is distilled from the stand-in, so target and source share a vocabulary as they would;
+- every hub data set becomes ``synthetic:<name>``: a few rows with the hub set's columns and label feature
+  and our task's label set, turned into text by the same code as ``hf:<name>``;
+- every unit runs 2 steps on a few examples; prompt length, max_tokens, layers, methods, attacks,
+  data sets and ε stay as written; seeds are cut to the first.
+"""
+
+from __future__ import annotations
+
+from post_bench.errors import UserInputError, problem
+from post_bench.suite import Suite, parse_suite
+
+# hub id -> (tiny family, real number of layers)
+HUB_STANDINS = {
+    "roberta-base": ("tiny-roberta", 12), "roberta-large": ("tiny-roberta", 24),
+    "gpt2": ("tiny-gpt2", 12), "gpt2-medium": ("tiny-gpt2", 24), "gpt2-large": ("tiny-gpt2", 36),
+    "gpt2-xl": ("tiny-gpt2", 48),
+    "meta-llama/Llama-2-7b-hf": ("tiny-llama", 32), "meta-llama/Llama-2-13b-hf": ("tiny-llama", 40),
+    "smollm2-135m": ("tiny-llama", 30),  # the offline alias: a quick check of the quickstart's wiring
+}
+ORG_PREFIXES = ("FacebookAI/", "openai-community/")
+HIDDEN, HEADS, STEPS = 32, 2, 2
+
+# caps on sizes, so every unit runs a couple of steps on a handful of examples
+BUDGET_CAPS = {"train_size": 24, "val_size": 4, "test_size": 8, "public_size": 16, "eval_batch_size": 8}
+TUNING_CAPS = {"steps": STEPS, "batch_size": 4, "micro_batch": 8}
+DISTILL_CAPS = {"steps": STEPS, "batch_size": 2, "warmup": 0}
+METHOD_CAPS = {"steps": STEPS, "tune_steps": STEPS, "batch_size": 4, "tune_batch_size": 4, "public_size": 16,
+               "anchors": 32, "n_members": 2, "demos_per_member": 1, "max_new_tokens": 2, "n_candidates": 2}
+ATTACK_CAPS = {"shadows": 2, "candidates": 16, "canaries": 2, "repetitions": 2, "generate_tokens": 2}
+
+
+def standin_model(name: str) -> str:
+    """The tiny stand-in for a model name (local models, i.e. ``path:`` and tiny ones, stay)."""
+    from post_bench.models.loading import parse_model_spec
+
+    spec = parse_model_spec(name)
+    if spec.source in ("path", "tiny"):
+        return name
+    ref = spec.ref
+    for prefix in ORG_PREFIXES:
+        ref = ref.removeprefix(prefix)
+    if ref not in HUB_STANDINS:
+        raise ValueError(f"no dry-run stand-in for model {name!r}; allowed: "
+                         + ", ".join(f"hf:{k}" if "/" in k or k != "smollm2-135m" else k for k in HUB_STANDINS))
+    family, layers = HUB_STANDINS[ref]
+    return f"{family}:layers={layers},hidden={HIDDEN},heads={HEADS}"
+
+
+def standin_data(name: str | None) -> str | None:
+    """``hf:<name>[:<config>]`` -> ``synthetic:<name>``; offline aliases and ``path:`` files stay."""
+    if name is None or not name.startswith("hf:"):
+        return name
+    from post_bench.data import check_dataset_spec
+
+    synthetic = "synthetic:" + name[3:].partition(":")[0]
+    why = check_dataset_spec(synthetic)
+    if why:
+        raise ValueError(f"no dry-run stand-in for data set {name!r} ({why})")
+    return synthetic
+
+
+def _cap(section: dict, caps: dict, defaults: dict | None = None) -> dict:
+    """``section`` with each capped key (present, or with a non-null default) at most its cap."""
+    out = dict(section)
+    for key, cap in caps.items():
+        value = out.get(key, (defaults or {}).get(key))
+        if value is not None:
+            out[key] = min(value, cap)
+    return out
+
+
+def dry_suite(suite: Suite, source: str, cuda: bool = False) -> tuple[Suite, list[str]]:
+    """(the dry-run suite, one line per replacement made)."""
+    from post_bench.methods import METHODS
+
+    d = suite.model_dump(mode="json")
+    notes: list[str] = []
+    try:
+        models: dict[str, str] = {}
+
+        def model(name: str) -> str:
+            models[name] = standin_model(name)
+            return models[name]
+
+        datasets: dict[str, str] = {}
+
+        def data(name):
+            new = standin_data(name)
+            if name is not None:
+                datasets[name] = new
+            return new
+
+        d["models"]["target"] = model(d["models"]["target"])
+        src = d["models"].get("source") or {}
+        if src.get("model"):
+            src["model"] = model(src["model"])
+        if src.get("distill"):
+            src["distill"] = _cap({**src["distill"], "public": data(src["distill"].get("public"))}, DISTILL_CAPS)
+        d["datasets"] = {"private": [data(x) for x in d["datasets"]["private"]], "public": data(d["datasets"]["public"])}
+        for attack in d["attacks"]:
+            if attack.get("datasets"):
+                attack["datasets"] = [data(x) for x in attack["datasets"]]
+    except ValueError as err:
+        raise UserInputError(problem(source, "", f"dry run: {err}")) from None
+    d["name"] = f"{suite.name}-dry-run"
+    d["description"] = f"dry run of {suite.name}: tiny stand-in models, synthetic data, {STEPS} steps per unit"
+    d["seeds"] = d["seeds"][:1]
+    d["threads"] = 1  # tiny models: one thread is fastest
+    if d["device"] == "cuda" and not cuda:
+        d["device"] = "cpu"
+    d["budget"] = _cap(d["budget"], BUDGET_CAPS)
+    d["tuning"] = _cap(d["tuning"], TUNING_CAPS)
+    methods = []
+    for entry in d["methods"]:
+        fields = METHODS.get(entry["name"]).Params.model_fields if entry["name"] in METHODS else {}
+        defaults = {k: f.default for k, f in fields.items()}
+        methods.append(_cap(entry, {k: v for k, v in METHOD_CAPS.items() if k in fields}, defaults))
+    d["methods"] = methods
+    for i, attack in enumerate(d["attacks"]):
+        attack = _cap(attack, ATTACK_CAPS)
+        attack["population"] = min(attack["population"], d["budget"]["train_size"])
+        d["attacks"][i] = attack
+    notes += [f"model {k} -> {v}" for k, v in models.items() if k != v]
+    notes += [f"data {k} -> {v}" for k, v in datasets.items() if k != v]
+    if len(suite.seeds) > 1:
+        notes.append(f"seeds {suite.seeds} -> {d['seeds']}")
+    notes.append(f"every unit: at most {STEPS} steps, {d['budget']['train_size']} training examples, "
+                 f"{d['budget']['test_size']} test examples; prompt length, max_tokens and layers as written")
+    return parse_suite(d, f"{source} (dry run)"), notes
