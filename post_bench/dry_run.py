@@ -7,8 +7,9 @@ wiring error in a hub suite shows before GPU hours are paid for.
   the source is distilled from the stand-in, so target and source share a vocabulary as they would;
 - every hub data set becomes ``synthetic:<name>``: a few rows with the hub set's columns and label feature
   and our task's label set, turned into text by the same code as ``hf:<name>``;
-- every unit runs 2 steps on a few examples; prompt length, max_tokens, layers, methods, attacks,
-  data sets and ε stay as written; seeds are cut to the first.
+- every unit runs 2 steps on a few examples with the RDP accountant; prompt length, max_tokens, layers,
+  methods, attacks and data sets stay as written; seeds are cut to the first, ε to ∞ and the smallest;
+- the suite's split sizes are checked against the real hub sets' row counts (where known).
 """
 
 from __future__ import annotations
@@ -66,6 +67,20 @@ def standin_data(name: str | None) -> str | None:
     return synthetic
 
 
+def size_problems(suite: Suite, source: str) -> list[str]:
+    """Split sizes a hub data set cannot supply (the real row counts, where known)."""
+    from post_bench.data.hub import ROWS
+
+    b, out = suite.budget, []
+    need = b.train_size + b.val_size + b.test_size
+    for i, name in enumerate(suite.datasets.private):
+        rows = ROWS.get(name[3:].partition(":")[0]) if name.startswith("hf:") else None
+        if rows is not None and rows < need:
+            out.append(problem(source, f"datasets.private[{i}]", f"{name} has {rows} labelled rows, fewer than "
+                               f"budget train_size + val_size + test_size = {need}", f"train_size <= {rows - b.val_size - b.test_size}"))
+    return out
+
+
 def _cap(section: dict, caps: dict, defaults: dict | None = None) -> dict:
     """``section`` with each capped key (present, or with a non-null default) at most its cap."""
     out = dict(section)
@@ -82,6 +97,9 @@ def dry_suite(suite: Suite, source: str, cuda: bool = False) -> tuple[Suite, lis
 
     d = suite.model_dump(mode="json")
     notes: list[str] = []
+    problems = size_problems(suite, source)
+    if problems:
+        raise UserInputError(problems)
     try:
         models: dict[str, str] = {}
 
@@ -102,7 +120,11 @@ def dry_suite(suite: Suite, source: str, cuda: bool = False) -> tuple[Suite, lis
         if src.get("model"):
             src["model"] = model(src["model"])
         if src.get("distill"):
-            src["distill"] = _cap({**src["distill"], "public": data(src["distill"].get("public"))}, DISTILL_CAPS)
+            distill = _cap(src["distill"], DISTILL_CAPS)
+            if distill.get("corpus"):
+                distill["corpus"] = [data(x) for x in distill["corpus"]]
+            distill["corpus_size"] = min(distill["corpus_size"], 64)
+            src["distill"] = distill
         d["datasets"] = {"private": [data(x) for x in d["datasets"]["private"]], "public": data(d["datasets"]["public"])}
         for attack in d["attacks"]:
             if attack.get("datasets"):
@@ -112,6 +134,9 @@ def dry_suite(suite: Suite, source: str, cuda: bool = False) -> tuple[Suite, lis
     d["name"] = f"{suite.name}-dry-run"
     d["description"] = f"dry run of {suite.name}: tiny stand-in models, synthetic data, {STEPS} steps per unit"
     d["seeds"] = d["seeds"][:1]
+    finite = [e for e in suite.epsilons if e is not None]
+    d["epsilons"] = ([None] if None in suite.epsilons else []) + ([min(finite)] if finite else [])
+    d["tuning"]["accountant"] = "rdp"  # PRV's noise search takes seconds per unit; both are tested elsewhere
     d["threads"] = 1  # tiny models: one thread is fastest
     if d["device"] == "cuda" and not cuda:
         d["device"] = "cpu"
@@ -121,7 +146,10 @@ def dry_suite(suite: Suite, source: str, cuda: bool = False) -> tuple[Suite, lis
     for entry in d["methods"]:
         fields = METHODS.get(entry["name"]).Params.model_fields if entry["name"] in METHODS else {}
         defaults = {k: f.default for k, f in fields.items()}
-        methods.append(_cap(entry, {k: v for k, v in METHOD_CAPS.items() if k in fields}, defaults))
+        entry = _cap(entry, {k: v for k, v in METHOD_CAPS.items() if k in fields}, defaults)
+        if entry.get("alpha_by_dataset"):
+            entry["alpha_by_dataset"] = {datasets.get(k, k): v for k, v in entry["alpha_by_dataset"].items()}
+        methods.append(entry)
     d["methods"] = methods
     for i, attack in enumerate(d["attacks"]):
         attack = _cap(attack, ATTACK_CAPS)
@@ -131,6 +159,9 @@ def dry_suite(suite: Suite, source: str, cuda: bool = False) -> tuple[Suite, lis
     notes += [f"data {k} -> {v}" for k, v in datasets.items() if k != v]
     if len(suite.seeds) > 1:
         notes.append(f"seeds {suite.seeds} -> {d['seeds']}")
+    if len(d["epsilons"]) < len(suite.epsilons):
+        notes.append("epsilons " + ", ".join("inf" if e is None else f"{e:g}" for e in suite.epsilons) + " -> "
+                     + ", ".join("inf" if e is None else f"{e:g}" for e in d["epsilons"]))
     notes.append(f"every unit: at most {STEPS} steps, {d['budget']['train_size']} training examples, "
                  f"{d['budget']['test_size']} test examples; prompt length, max_tokens and layers as written")
     return parse_suite(d, f"{source} (dry run)"), notes

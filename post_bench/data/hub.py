@@ -15,6 +15,8 @@ KNOWN = {
     "mpqa": ("mpqa", None, ("text",), "label"),
     "arisetv": ("arisetv", None, ("text",), "label"),
 }
+# labelled rows load_hub reads (train + validation splits; test splits are never read), for dry-run checks
+ROWS = {"sst2": 67349 + 872, "imdb": 25000, "ag_news": 120000, "tweet_eval": 45615 + 2000, "boolq": 9427 + 3270}
 
 
 def load_hub(name: str, config: str | None = None) -> TextDataset:
