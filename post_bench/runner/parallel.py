@@ -28,7 +28,7 @@ from post_bench.runner.store import RunStore
 
 # rough relative cost of a unit kind (CPU quickstart: seconds per unit); only the order matters
 KIND_COST = {"distill": 30.0, "shadows": 25.0, "transfer": 6.0, "tune": 4.0, "dp_opt": 4.0, "extraction": 2.0,
-             "evaluate": 2.0, "lira": 0.2}
+             "evaluate": 2.0, "one_run": 4.0, "membership": 0.2, "lira": 0.2}
 
 
 def unit_cost(unit: Unit) -> float:
