@@ -29,7 +29,7 @@ ORG_PREFIXES = ("FacebookAI/", "openai-community/")
 HIDDEN, HEADS, STEPS = 32, 2, 2
 
 # caps on sizes, so every unit runs a couple of steps on a handful of examples
-BUDGET_CAPS = {"train_size": 24, "val_size": 4, "test_size": 8, "public_size": 16, "eval_batch_size": 8}
+BUDGET_CAPS = {"train_size": 24, "val_size": 8, "test_size": 8, "public_size": 16, "eval_batch_size": 8}
 TUNING_CAPS = {"steps": STEPS, "batch_size": 4, "micro_batch": 8}
 DISTILL_CAPS = {"steps": STEPS, "batch_size": 2, "warmup": 0}
 METHOD_CAPS = {"steps": STEPS, "tune_steps": STEPS, "batch_size": 4, "tune_batch_size": 4, "public_size": 16,
