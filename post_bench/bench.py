@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from post_bench.atomic import write_text_atomic
 from post_bench.data import get_task
 from post_bench.models.backbone import Backbone
 from post_bench.models.loading import load_pretrained
@@ -134,7 +134,7 @@ def run_bench(out_file: str | None, quick: bool = False, echo=print) -> dict:
         results["limit"] = bench_limit("smollm2-135m")
         print_limit(results["limit"], echo)
     if out_file:
-        Path(out_file).write_text(json.dumps(results, indent=2))
+        write_text_atomic(out_file, json.dumps(results, indent=2))
         echo(f"wrote {out_file}")
     return results
 

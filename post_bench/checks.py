@@ -123,3 +123,117 @@ def cross_check(suite: Suite, source: str) -> list[str]:
         if attack.name == "one_run" and (attack.k_plus or attack.canaries // 4) + attack.k_minus > attack.canaries:
             out.append(problem(source, f"attacks[{i}].k_plus", "k_plus + k_minus exceed the number of canaries"))
     return out
+
+
+def preflight(suite: Suite, source: str) -> tuple[list[str], list[str]]:
+    """(problems, notes) that need the data files, the models' configs or the machine, without training:
+    ``validate`` and ``run`` (before its first unit) both call it."""
+    problems: list[str] = []
+    notes: list[str] = []
+    for check in (_device_problems, _data_problems, _model_problems):
+        problems.extend(check(suite, source, notes))
+    return problems, notes
+
+
+def _device_problems(suite: Suite, source: str, notes: list[str]) -> list[str]:
+    from post_bench.errors import UserInputError
+    from post_bench.runner.context import pick_device
+
+    try:
+        pick_device(suite.device, source)
+    except UserInputError as err:
+        return err.problems
+    return []
+
+
+def _load(spec: str, key: str, source: str, out: list[str], notes: list[str]):
+    from post_bench.data import load_dataset
+    from post_bench.errors import UserInputError
+
+    try:
+        ds = load_dataset(spec)
+    except UserInputError as err:
+        out.extend(problem(source, key, p) for p in err.problems)
+        return None
+    from post_bench.data import drop_duplicates
+
+    if n := drop_duplicates(ds).meta["duplicates_removed"]:
+        notes.append(f"{source}: {key}: {spec}: note: {n} exact-duplicate texts (kept, so one text can be in "
+                     "train and test)")
+    return ds
+
+
+def _data_problems(suite: Suite, source: str, notes: list[str]) -> list[str]:
+    from post_bench.data import make_splits
+
+    out: list[str] = []
+    b = suite.budget
+    private = suite.datasets.private
+    src = suite.models.source
+    publics = [("datasets.public", suite.datasets.public)]
+    if src is not None and src.distill is not None:
+        publics.append(("models.source.distill.public", src.distill.public))
+    for key, name in publics:
+        if name in private:
+            out.append(problem(source, key, f"{name!r} is also a private data set; its public sample would hold "
+                               "private (test) texts", "a data set not in datasets.private"))
+        elif name is not None and (ds := _load(name, key, source, out, notes)) is not None and len(ds) == 0:
+            out.append(problem(source, key, f"{name!r} has no texts"))
+    if len(set(private)) != len(private):
+        out.append(problem(source, "datasets.private", "a data set is listed twice"))
+    for i, name in enumerate(private):
+        key = f"datasets.private[{i}]"
+        ds = _load(name, key, source, out, notes)
+        if ds is None:
+            continue
+        if ds.labels is None or ds.task is None:
+            out.append(problem(source, key, f"{name!r} has no labels", "a labelled classification data set"))
+            continue
+        for seed in suite.seeds:
+            try:
+                make_splits(ds, seed=seed, train_size=b.train_size, val_size=b.val_size, test_size=b.test_size)
+            except ValueError as err:
+                out.append(problem(source, key, str(err), "a larger data set or smaller budget sizes"))
+                break
+    return out
+
+
+def _model_problems(suite: Suite, source: str, notes: list[str]) -> list[str]:
+    from post_bench.models.distill import resolve_layers
+    from post_bench.models.loading import model_shape, model_vocab
+
+    out: list[str] = []
+    b = suite.budget
+    src = suite.models.source
+    named = [("models.target", suite.models.target)]
+    if src is not None and src.model is not None:
+        named.append(("models.source.model", src.model))
+    shapes = {}
+    for key, name in named:
+        try:
+            shapes[key] = model_shape(name)
+        except Exception as err:  # a config transformers cannot read
+            out.append(problem(source, key, f"cannot read the model config of {name!r} ({type(err).__name__}: {err})"))
+            continue
+        shape = shapes[key]
+        if shape is not None and b.prompt_length + b.max_tokens > shape.positions:
+            out.append(problem(source, "budget.max_tokens", f"prompt_length {b.prompt_length} + max_tokens "
+                               f"{b.max_tokens} exceeds the {shape.positions} positions of {key} {name!r}",
+                               f"prompt_length + max_tokens <= {shape.positions}"))
+    target = shapes.get("models.target")
+    if target is not None and src is not None and src.model is None:
+        d = src.distill or type(src).model_fields["distill"].annotation.__args__[0]()
+        try:
+            resolve_layers(d.layers, target.layers)
+        except ValueError as err:
+            out.append(problem(source, "models.source.distill.layers", str(err)))
+        if d.max_tokens > target.positions:
+            out.append(problem(source, "models.source.distill.max_tokens", f"{d.max_tokens} exceeds the model's "
+                               f"{target.positions} positions", f"<= {target.positions}"))
+    if "models.target" in shapes and "models.source.model" in shapes:
+        vocab_t, vocab_s = model_vocab(suite.models.target), model_vocab(src.model)
+        if vocab_t is not None and vocab_s is not None and vocab_t != vocab_s:
+            out.append(problem(source, "models.source.model", f"{src.model!r} does not share the target's "
+                               f"vocabulary ({len(vocab_s)} vs {len(vocab_t)} tokens)",
+                               "a source model with the target's tokenizer"))
+    return out

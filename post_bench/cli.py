@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from post_bench.atomic import writable_dir
 from post_bench.errors import UserInputError
 
 
@@ -30,6 +31,29 @@ def main() -> None:
     """Privacy auditing and benchmarking for soft prompts (POST and baselines)."""
 
 
+def _preflight(suite, suite_file: str) -> None:
+    """Every check that needs no training (data files, model shapes, the machine); notes are printed."""
+    from post_bench.checks import preflight
+
+    problems, notes = preflight(suite, suite_file)
+    if problems:
+        raise UserInputError(problems)
+    for note in notes:
+        click.echo(note)
+
+
+def _render(results: dict, out: Path) -> list:
+    """Write the report; a place that cannot take it (full disk, read-only) is one line, exit 2."""
+    from post_bench.errors import problem
+    from post_bench.report import render_report
+
+    try:
+        return render_report(results, out)
+    except OSError as err:
+        raise UserInputError(problem(str(err.filename or out), "", f"cannot write the report ({err.strerror or err})",
+                                     "a writable directory with free space")) from None
+
+
 def _plan(suite):
     from post_bench.attacks.plan import attack_units
     from post_bench.methods import Planner
@@ -47,10 +71,11 @@ def _plan(suite):
 @main.command()
 @click.argument("suite_file", type=click.Path(dir_okay=False))
 def validate(suite_file: str) -> None:
-    """Check a suite without training: keys, types, ranges, names, files."""
+    """Check a suite without training: keys, types, ranges, names, data files, model shapes, device."""
     from post_bench.suite import load_suite
 
     suite = load_suite(suite_file)
+    _preflight(suite, suite_file)
     plan = _plan(suite)
     kinds: dict[str, int] = {}
     for u in plan:
@@ -89,8 +114,9 @@ def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | 
     if jobs > 1 and executor != "local":
         raise UserInputError(f"--jobs {jobs}: worker processes are for the local executor; allowed: --jobs 1 with "
                              f"--executor {executor} (Ray schedules its own workers)")
+    _preflight(suite, suite_file)
     plan = _plan(suite)
-    root = Path(out_dir or Path("runs") / suite.name)
+    root = writable_dir(Path(out_dir or Path("runs") / suite.name), "--out")
     store = RunStore(root)
     store.lock()  # one process per run directory; released when this process exits
     ctx = RunContext(suite, root)
@@ -121,9 +147,7 @@ def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | 
     write_results(root / "results.json", results)
     click.echo(f"wrote {root / 'results.json'}")
     if not no_report:
-        from post_bench.report import render_report
-
-        written = render_report(results, root / "report")
+        written = _render(results, root / "report")
         click.echo(f"wrote report {root / 'report' / 'report.md'} ({len(written)} files)")
     store.unlock()
     if bad_input is not None:
@@ -181,7 +205,7 @@ def ls_cmd(what: str) -> None:
 @click.option("--to", "to_dir", type=click.Path(file_okay=False), help="output dir (default RUN_DIR/report)")
 def report(run_dir: str, to_dir: str | None) -> None:
     """Re-render the report from RUN_DIR/results.json alone (no model is loaded)."""
-    from post_bench.report import load_results, render_report
+    from post_bench.report import load_results
 
     path = Path(run_dir) / "results.json"
     if not path.is_file():
@@ -190,8 +214,12 @@ def report(run_dir: str, to_dir: str | None) -> None:
         results = load_results(path)
     except ValueError as err:
         raise UserInputError(f"{path}: {err}") from None
-    out = Path(to_dir) if to_dir else Path(run_dir) / "report"
-    written = render_report(results, out)
+    out = writable_dir(Path(to_dir) if to_dir else Path(run_dir) / "report", "--to")
+    try:
+        written = _render(results, out)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as err:  # a hand-edited results.json
+        raise UserInputError(f"{path}: cannot render it ({type(err).__name__}: {err}); allowed: results.json as "
+                             "written by post-bench run") from None
     if to_dir:  # a standalone report dir keeps the results it was rendered from
         from post_bench.runner.store import write_json_atomic
 
@@ -233,6 +261,8 @@ def bench(out_file: str | None, quick: bool) -> None:
     """Performance ratios within one run (DP/non-DP step, stacked shadows, head cost)."""
     from post_bench.bench import run_bench
 
+    if out_file:
+        writable_dir(Path(out_file).parent, "--out")
     run_bench(out_file, quick=quick, echo=click.echo)
 
 

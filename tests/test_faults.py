@@ -167,3 +167,213 @@ def test_unit_ids_cover_input_file_contents(tmp_path):
     data.write_text("text,label\nb,0\n")
     second = planned()
     assert second.id != first.id and second.deps["prompt"].id != first.deps["prompt"].id
+
+
+# ----------------------------------------------------------------- data files and hygiene
+ROWS = [(f"text number {i} about {'cats' if i % 2 else 'dogs'}", "pos" if i % 2 else "neg") for i in range(40)]
+
+
+@pytest.mark.parametrize(("name", "body", "expected"), [
+    ("notext.csv", "body,label\n" + "".join(f"{t},{y}\n" for t, y in ROWS), "no text column 'text'; allowed: body, label"),
+    ("header.csv", "text,label\n", "cannot read file"),
+    ("empty.csv", "", "the file is empty"),
+    ("nulltext.csv", "text,label\n" + "".join(f"{t},{y}\n" for t, y in ROWS) + ",pos\n", "text: row 41: text is missing"),
+    ("nanlabel.csv", "text,label\n" + "".join(f"{t},{i % 2}\n" for i, (t, _) in enumerate(ROWS)) + "x,\n",
+     "label: row 41: label is missing"),
+    ("mixed.jsonl", "".join(json.dumps({"text": t, "label": 1 if i % 2 else "neg"}) + "\n" for i, (t, _) in enumerate(ROWS)),
+     "labels mix text and numbers"),
+    ("unhashable.jsonl", "".join(json.dumps({"text": t, "label": [1]}) + "\n" for t, _ in ROWS), "label [1] is a list"),
+    ("broken.jsonl", "".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in ROWS) + "{broken\n", "cannot read file"),
+    ("latin.csv", "text,label\ncaf\xe9,pos\n", "UnicodeDecodeError"),
+])
+def test_bad_data_files_are_one_line_input_errors(tmp_path, name, body, expected):
+    from post_bench.data import load_dataset
+
+    path = tmp_path / name
+    path.write_bytes(body.encode("latin-1" if name.startswith("latin") else "utf-8"))
+    with pytest.raises(UserInputError) as caught:
+        load_dataset(f"path:{path}")
+    (line,) = caught.value.problems
+    assert expected in line and "\n" not in line and str(path) in line
+
+
+def test_duplicates_dropped_before_splitting_and_every_split_has_two_classes():
+    from post_bench.data import TextDataset, drop_duplicates, generic_task, make_splits, sample_public
+
+    task = generic_task("t", ["a", "b"])
+    ds = TextDataset("t", ("x", "y", "x", "z", "y") * 1 + tuple(f"u{i}" for i in range(40)),
+                     (0, 1, 1, 0, 1) + tuple(i % 2 for i in range(40)), task)
+    clean = drop_duplicates(ds)
+    assert len(clean) == 43 and clean.meta["duplicates_removed"] == 2 and clean.labels[:3] == (0, 1, 0)
+    splits = make_splits(clean, seed=0, train_size=20, val_size=0, test_size=10)
+    assert not set(splits.train.texts) & set(splits.test.texts)
+    one = TextDataset("one", tuple(f"v{i}" for i in range(40)), (0,) * 40, task)
+    with pytest.raises(ValueError, match="train split has examples of 1 class only"):
+        make_splits(one, seed=0, train_size=20, val_size=0, test_size=10)
+    public = sample_public(clean, seed=0, size=None, exclude=set(splits.test.texts))
+    assert len(public) == 33 and not set(public.texts) & set(splits.test.texts)
+
+
+# ----------------------------------------------------------------- preflight (validate and run)
+def _preflight(**changes):
+    from post_bench.checks import preflight
+
+    raw = {**SUITE, "budget": {"train_size": 64, "val_size": 0, "test_size": 32}, **changes}
+    return preflight(parse_suite(raw, "s.yaml"), "s.yaml")[0]
+
+
+def test_preflight_refuses_what_would_fail_mid_run():
+    assert _preflight() == []
+    (line,) = _preflight(datasets={"private": ["election-tweets"], "public": "election-tweets"}, methods=["post"],
+                         models={"target": "tiny-gpt2", "source": {"distill": {"layers": [0, -1]}}})
+    assert line.startswith("s.yaml: datasets.public: 'election-tweets' is also a private data set")
+    (line,) = _preflight(models={"target": "tiny-gpt2", "source": {"distill": {"layers": [0, -2]}}},
+                         datasets={"private": ["election-tweets"], "public": "friends"}, methods=["post"])
+    assert "models.source.distill.layers: layers must be non-empty and distinct" in line and "[0, 0]" in line
+    (line,) = _preflight(budget={"train_size": 64, "val_size": 0, "test_size": 32, "max_tokens": 510})
+    assert "budget.max_tokens: prompt_length 10 + max_tokens 510 exceeds the 512 positions" in line
+    (line,) = _preflight(models={"target": "tiny-gpt2", "source": {"model": "tiny-roberta"}}, methods=["direct_transfer"])
+    assert "models.source.model: 'tiny-roberta' does not share the target's vocabulary" in line
+    (line,) = _preflight(budget={"train_size": 6000, "val_size": 0, "test_size": 600})
+    assert "too few for validation 0 + test 600 + train 6000" in line
+
+
+def test_an_epsilon_the_accountants_cannot_meet_is_bad_input_not_a_negative_spend():
+    from post_bench.units.tune import dp_settings
+
+    cfg = {"epsilon": 1e-9, "steps": 100, "batch_size": 16, "lr": 0.01, "micro_batch": 16, "accountant": "rdp",
+           "clip": 1.0}
+    with pytest.raises(UserInputError, match=r"^suite: epsilons: 1e-09 cannot be met by DP-SGD") as caught:
+        dp_settings(cfg, 64)
+    assert "epsilon spent -" in caught.value.problems[0]  # what opacus would have reported as the result
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("tiny-gpt2:hidden=0", ">= 1"), ("tiny-gpt2:hidden=64,heads=3", "not divisible"), ("tiny-llama:layers=0", ">= 1"),
+    ("tiny-llama:hidden=48,heads=16", "even head size"),
+])
+def test_impossible_tiny_shapes_are_refused(name, expected):
+    from post_bench.models.loading import check_model_spec
+
+    assert expected in check_model_spec(name)
+
+
+def test_model_folder_needs_safetensors_and_a_tokenizer(tmp_path):
+    from post_bench.models.loading import check_model_spec
+
+    (tmp_path / "config.json").write_text('{"model_type": "gpt2"}')
+    (tmp_path / "pytorch_model.bin").write_bytes(b"pickle")
+    assert "no .safetensors weights (pickle weights pytorch_model.bin are never loaded)" in check_model_spec(f"path:{tmp_path}")
+    (tmp_path / "model.safetensors").write_bytes(b"x")
+    assert "no tokenizer files" in check_model_spec(f"path:{tmp_path}")
+    (tmp_path / "config.json").write_text("[1]")
+    assert "no model_type" in check_model_spec(f"path:{tmp_path}")
+
+
+def test_cuda_without_cuda_is_an_input_error():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    (line,) = _preflight(device="cuda")
+    assert line == "s.yaml: device: cuda is asked for but no CUDA device is available; allowed: auto, cpu"
+
+
+# ----------------------------------------------------------------- suite files
+def test_suite_file_hazards(tmp_path):
+    from post_bench.suite import load_suite
+
+    bomb = tmp_path / "bomb.yaml"
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for prev, name in zip("abcdefg", "bcdefgh"):
+        lines.append(f"{name}: &{name} [{','.join(['*' + prev] * 9)}]")
+    bomb.write_text("\n".join(lines) + "\nname: x\ndescription: *h\n")
+    with pytest.raises(UserInputError, match="YAML aliases expand to more than"):
+        load_suite(bomb)
+    small = tmp_path / "small.yaml"  # under the limit: the value in the message is bounded
+    small.write_text('a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n'
+                     "name: x\ndescription: *b\nmodels: {target: tiny-gpt2}\n")
+    with pytest.raises(UserInputError) as caught:
+        load_suite(small)
+    assert all(len(p) <= MAX_LINE for p in caught.value.problems)
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b'name: x\ndescription: "caf\xe9"\n')
+    with pytest.raises(UserInputError, match="not UTF-8 text"):
+        load_suite(latin)
+    suite = parse_suite({**SUITE, "epsilons": ["1e-5", 8, "inf"]}, "s.yaml")
+    assert suite.epsilons == [1e-5, 8.0, None]
+
+
+# ----------------------------------------------------------------- output places
+def test_output_places(tmp_path):
+    from post_bench.atomic import writable_dir, write_atomic
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UserInputError, match="--out: cannot write here"):
+        writable_dir(tmp_path / "file" / "out", "--out")
+
+    def full_disk(f):
+        f.write(b"half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        write_atomic(tmp_path / "fig.png", full_disk)
+    assert list(tmp_path.iterdir()) == [tmp_path / "file"]  # no 0-byte or partial file
+
+
+def test_report_refuses_wrong_typed_results(tmp_path):
+    from click.testing import CliRunner
+
+    from post_bench.cli import main
+
+    results = json.loads((ROOT / "tests/fixtures/results_small.json").read_text())
+    results["utility"][0]["accuracy"] = "high"
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    res = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert res.exit_code == 2 and "utility[0].accuracy: str value; allowed: int or float" in res.output
+
+
+# ----------------------------------------------------------------- audit inputs
+def test_audit_inputs_are_checked_before_any_work(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from post_bench.attacks.audit_inputs import audit_epsilon, check_audit_inputs
+    from post_bench.models.soft_prompt import load_prompt
+
+    def check(path, **kw):
+        args = {"model": "tiny-gpt2", "dataset": "election-tweets", "epsilon": None, "out_dir": tmp_path / "o",
+                "max_tokens": 64, **kw}
+        with pytest.raises(UserInputError) as caught:
+            check_audit_inputs(path, load_prompt(path)[0], **args)
+        return caught.value.problems[0]
+
+    def read_error(path):
+        with pytest.raises(UserInputError) as caught:
+            load_prompt(path)
+        return caught.value.problems[0]
+
+    os.mkfifo(tmp_path / "fifo.safetensors")
+    assert "not a regular file" in read_error(tmp_path / "fifo.safetensors")
+    for name, cfg, expected in [("list", [1], "expected a JSON object, got list"),
+                                ("str", {"num_virtual_tokens": "4"}, "num_virtual_tokens: '4' is not a count"),
+                                ("zero", {"num_virtual_tokens": 0}, "num_virtual_tokens: 0 is not a count")]:
+        (tmp_path / name).mkdir()
+        save_file({"prompt_embeddings": torch.zeros(4, 64)}, str(tmp_path / name / "adapter_model.safetensors"))
+        (tmp_path / name / "adapter_config.json").write_text(json.dumps(cfg))
+        assert expected in read_error(tmp_path / name)
+    bad = torch.zeros(4, 64)
+    bad[1, 1] = float("inf")
+    save_file({"p": bad}, str(tmp_path / "inf.safetensors"))
+    assert "1 values are NaN or infinite" in read_error(tmp_path / "inf.safetensors")
+    save_file({"p": torch.zeros(0, 64)}, str(tmp_path / "empty.safetensors"))
+    assert "at least one token" in read_error(tmp_path / "empty.safetensors")
+    save_file({"p": torch.zeros(460, 64)}, str(tmp_path / "long.safetensors"))
+    assert "allowed: at most 448 virtual tokens" in check(tmp_path / "long.safetensors")
+    assert audit_epsilon(float("inf")) is None and audit_epsilon(2.0) == 2.0
+    assert "--epsilon" in check(tmp_path / "long.safetensors", epsilon=float("nan"))
+    save_file({"p": torch.zeros(4, 64)}, str(tmp_path / "ok.safetensors"))
+    prompt, _ = load_prompt(tmp_path / "ok.safetensors")
+    eps, out = check_audit_inputs(tmp_path / "ok.safetensors", prompt, model="tiny-gpt2", dataset="election-tweets",
+                                  epsilon=float("inf"), out_dir=tmp_path / "made", max_tokens=64)
+    assert eps is None and out.is_dir()  # --out exists before the audit runs

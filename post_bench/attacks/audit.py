@@ -98,6 +98,8 @@ def run_audit(prompt_path, *, model: str | None, dataset: str, shadows: int = 8,
     """Audit the prompt at ``prompt_path`` (a PEFT folder, a .safetensors file or ``hf:<repo>[@revision]``);
     ``model`` None: the adapter's base model. ``task``: custom template/label words (``task_options``).
     Returns the audit dict also written to ``out_dir/audit.json``."""
+    from post_bench.atomic import write_text_atomic
+    from post_bench.attacks.audit_inputs import check_audit_inputs
     from post_bench.attacks.extraction import nearest_tokens
     from post_bench.attacks.lira_math import lira_scores
     from post_bench.attacks.membership import membership_rows
@@ -113,8 +115,8 @@ def run_audit(prompt_path, *, model: str | None, dataset: str, shadows: int = 8,
     prompt_path = fetch_hub_prompt(source)
     prompt, info = load_prompt(prompt_path)  # refuses pickle files before opening them
     model = model or model_from_adapter(info, prompt_path)
-    if epsilon is not None and not epsilon > 0:
-        raise UserInputError(f"--epsilon: must be > 0, got {epsilon}")
+    epsilon, out = check_audit_inputs(prompt_path, prompt, model=model, dataset=dataset, epsilon=epsilon,
+                                      out_dir=out_dir, max_tokens=MAX_TOKENS)
     backbone = _backbone(model, precision)
     if prompt.shape[1] != backbone.hidden_size:
         raise UserInputError(f"{prompt_path}: prompt shape {tuple(prompt.shape)} does not fit model {model!r}: "
@@ -158,10 +160,7 @@ def run_audit(prompt_path, *, model: str | None, dataset: str, shadows: int = 8,
                    "top_suspected_members": top},
         "nearest_tokens": nearest_tokens(backbone, prompt),
     }
-    name = Path(prompt_path).name.removesuffix(".safetensors") or "prompt"
-    out = Path(out_dir or f"audit-{name}")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "audit.json").write_text(json.dumps(result, indent=2))
+    write_text_atomic(out / "audit.json", json.dumps(result, indent=2))
     for row in privacy:
         tpr = row["tpr_at_fpr"]["0.1"]
         echo(f"{row['attack']:<20} AUC {row['auc']:.3f} [{row['ci']['auc'][0]:.3f}, {row['ci']['auc'][1]:.3f}]  "

@@ -10,7 +10,7 @@ from ..registry import Registry, UnknownNameError
 from . import offline
 from .canaries import Canary, canary_sets, inclusion_mask, make_canaries, plant_canaries
 from .files import file_problem, load_path
-from .splits import make_splits, population_holdout, sample_public
+from .splits import drop_duplicates, make_splits, population_holdout, sample_public
 from .tasks import TASKS, generic_task, get_task
 from .types import Splits, Task, TextDataset
 
@@ -20,7 +20,7 @@ for _alias, _loader in offline.LOADERS.items():
 
 __all__ = [
     "DATASETS", "TASKS", "Canary", "Splits", "Task", "TextDataset", "canary_sets", "inclusion_mask", "check_dataset_spec",
-    "dataset_names", "generic_task", "get_task", "load_dataset", "load_path", "make_canaries", "make_splits", "population_holdout",
+    "dataset_names", "drop_duplicates", "generic_task", "get_task", "load_dataset", "load_path", "make_canaries", "make_splits", "population_holdout",
     "plant_canaries", "sample_public",
 ]
 

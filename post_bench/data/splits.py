@@ -7,6 +7,24 @@ import numpy as np
 from .types import Splits, TextDataset
 
 
+def drop_duplicates(ds: TextDataset) -> TextDataset:
+    """The data set without repeated texts (the first occurrence is kept, whatever its label), so no text
+    can be in two splits; ``meta["duplicates_removed"]`` says how many were dropped."""
+    first: dict[str, int] = {}
+    for i, text in enumerate(ds.texts):
+        first.setdefault(text, i)
+    removed = len(ds) - len(first)
+    out = ds.subset(sorted(first.values())) if removed else ds
+    return TextDataset(out.name, out.texts, out.labels, out.task, {**ds.meta, "duplicates_removed": removed})
+
+
+def _classes_problem(part: TextDataset, split: str) -> str | None:
+    if part.labels is None or len(part) == 0:
+        return None
+    present = len(set(part.labels))
+    return None if present >= 2 else f"{split} split has examples of {present} class only; every split needs at least 2"
+
+
 def make_splits(ds: TextDataset, *, seed: int, train_size: int | None, val_size: int, test_size: int) -> Splits:
     """Shuffle with ``seed``; test takes the first rows, then validation, then (at most ``train_size``) train.
 
@@ -24,7 +42,11 @@ def make_splits(ds: TextDataset, *, seed: int, train_size: int | None, val_size:
     test, val = order[:test_size], order[test_size : test_size + val_size]
     rest = order[test_size + val_size :]
     train = rest if train_size is None else rest[:train_size]
-    return Splits(ds.subset(train), ds.subset(val), ds.subset(test))
+    splits = Splits(ds.subset(train), ds.subset(val), ds.subset(test))
+    for split in ("train", "validation", "test"):
+        if msg := _classes_problem(getattr(splits, split), split):
+            raise ValueError(f"data set {ds.name}: {msg} (seed {seed})")
+    return splits
 
 
 def population_holdout(ds: TextDataset, *, seed: int, train_size: int, val_size: int, test_size: int) -> TextDataset:
@@ -40,8 +62,11 @@ def population_holdout(ds: TextDataset, *, seed: int, train_size: int, val_size:
     return ds.subset(order[start : start + train_size])
 
 
-def sample_public(ds: TextDataset, *, seed: int, size: int | None) -> TextDataset:
-    """Up to ``size`` texts drawn without replacement, labels dropped (all texts when ``size`` is None)."""
+def sample_public(ds: TextDataset, *, seed: int, size: int | None, exclude=frozenset()) -> TextDataset:
+    """Up to ``size`` texts drawn without replacement, labels dropped (all texts when ``size`` is None);
+    texts in ``exclude`` (the private sets' texts) are never drawn, so public and private stay disjoint."""
+    if exclude:
+        ds = ds.subset([i for i, t in enumerate(ds.texts) if t not in exclude])
     order = np.random.default_rng(seed).permutation(len(ds))
     picked = order if size is None else order[:size]
     return TextDataset(ds.name, tuple(ds.texts[int(i)] for i in picked), None, None,

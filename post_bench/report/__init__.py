@@ -29,4 +29,43 @@ def load_results(path: Path | str) -> dict[str, Any]:
         raise ValueError(f"{p}: expected a JSON object with a 'schema' key; got {type(data).__name__}")
     if data.get("schema") != SCHEMA:
         raise ValueError(f"{p}: schema: unsupported results schema {data.get('schema')!r}; allowed: {SCHEMA}")
+    if problems := results_problems(data):
+        raise ValueError(f"{p}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     return data
+
+
+SECTIONS = ("utility", "privacy", "extraction", "distill", "cost")
+_NUM, _TEXT = (int, float), (str,)
+FIELDS = {  # field -> allowed types (None allowed where listed); anything else in a row is not read by type
+    "dataset": _TEXT, "method": _TEXT, "model": _TEXT, "attack": _TEXT, "kind": _TEXT, "unit": _TEXT,
+    "model_role": _TEXT, "device": _TEXT, "epsilon": (*_NUM, type(None)), "seed": (int,),
+    "accuracy": _NUM, "n_test": (int,), "auc": _NUM, "balanced_accuracy": _NUM, "eps_lower_bound": (*_NUM, type(None)),
+    "n_shadows": (int,), "n_examples": (int,), "mean_exposure": _NUM, "max_exposure": _NUM, "n_canaries": (int,),
+    "teacher_loss": _NUM, "truncated_loss": _NUM, "student_loss": _NUM, "steps": (int,), "wall_s": _NUM,
+    "tokens": _NUM, "flops": _NUM, "peak_mem_mb": _NUM, "tpr_at_fpr": (dict,), "roc": (dict, type(None)),
+    "layers": (list,), "kd_curve": (list,),
+}
+
+
+def results_problems(data: dict) -> list[str]:
+    """Rows that are not what ``post-bench run`` writes: sections must be lists of objects, and the fields
+    the report reads must have their types (a bool is not a number)."""
+    out = []
+    for name in SECTIONS:
+        rows = data.get(name, [])
+        if not isinstance(rows, list):
+            out.append(f"{name}: expected a list of rows, got {type(rows).__name__}")
+            continue
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict):
+                out.append(f"{name}[{i}]: expected an object, got {type(row).__name__}")
+                continue
+            for key, kinds in FIELDS.items():
+                value = row.get(key)
+                if key in row and (isinstance(value, bool) or not isinstance(value, kinds)):
+                    allowed = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+                    out.append(f"{name}[{i}].{key}: {type(value).__name__} value; allowed: {allowed}")
+    for key in ("suite", "env"):
+        if key in data and not isinstance(data[key], dict):
+            out.append(f"{key}: expected an object, got {type(data[key]).__name__}")
+    return out

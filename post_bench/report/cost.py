@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from post_bench.atomic import save_figure
+
 SEGMENTS = (  # (kind, role) stacked in this order, with colours
     (("distill", "distill"), "distillation (one-time)", "C7"),
     (("tune", "source"), "tune on source", "C2"),
@@ -112,5 +114,5 @@ def plot_cost(cost_rows: Iterable[dict], path: Path | str) -> Path:
         fig.legend(handles, names, loc="outside right center", fontsize=8)
     fig.suptitle("Cost of one prompt per method: every unit behind it (shared units count in each)")
     path = Path(path)
-    fig.savefig(path, dpi=130)
+    save_figure(fig, path, dpi=130)
     return path

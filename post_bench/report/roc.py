@@ -9,6 +9,8 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from post_bench.atomic import save_figure
+
 from .tables import eps_key, eps_label
 
 _CMAPS = ("Blues", "Oranges", "Greens", "Reds", "Purples", "Greys")
@@ -62,7 +64,7 @@ def plot_roc(privacy_rows: Iterable[dict], dataset: str, path: Path | str) -> Pa
         )
     fig.legend(loc="outside lower center", ncols=2, fontsize=7, frameon=False)
     path = Path(path)
-    fig.savefig(path, dpi=130, bbox_inches="tight")
+    save_figure(fig, path, dpi=130, bbox_inches="tight")
     return path
 
 

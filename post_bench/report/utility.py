@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from post_bench.atomic import save_figure
+
 from .stats import Interval, cell_interval
 from .tables import ZERO_SHOT, eps_label
 
@@ -121,7 +123,7 @@ def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> P
         ax.set_visible(False)
     fig.suptitle("Utility vs privacy (bars: 95% CI)")
     path = Path(path)
-    fig.savefig(path, dpi=130)
+    save_figure(fig, path, dpi=130)
     return path
 
 

@@ -76,16 +76,23 @@ class RunContext:
 
     # ----------------------------------------------------------------- data
     def splits(self, dataset: str, seed: int):
+        """Train / validation / test of a private data set; what makes them impossible is bad input."""
         key = (dataset, seed)
         if key not in self._splits:
             from post_bench.data import load_dataset, make_splits
+            from post_bench.errors import UserInputError, problem
 
             b = self.suite.budget
+            where = f"datasets.private[{dataset}]"
             ds = load_dataset(dataset)
             if ds.labels is None or ds.task is None:
-                raise ValueError(f"data set {dataset!r} has no labels: it cannot be a private classification set")
-            self._splits[key] = make_splits(ds, seed=seed, train_size=b.train_size, val_size=b.val_size,
-                                            test_size=b.test_size)
+                raise UserInputError(problem("suite", where, f"{dataset!r} has no labels",
+                                             "a labelled classification data set"))
+            try:
+                self._splits[key] = make_splits(ds, seed=seed, train_size=b.train_size, val_size=b.val_size,
+                                                test_size=b.test_size)
+            except ValueError as err:
+                raise UserInputError(problem("suite", where, str(err), "a larger data set or a smaller budget")) from None
         return self._splits[key]
 
     def private_train(self, dataset: str, seed: int, canaries: dict | None):

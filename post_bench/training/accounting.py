@@ -57,6 +57,8 @@ def calibrate(epsilon: float, delta: float, sample_rate: float, steps: int, acco
                 sigma = get_noise_multiplier(target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate,
                                              steps=steps, accountant=name, epsilon_tolerance=0.01)
                 spent = spent_epsilon(sigma, sample_rate, steps, delta, name)
+            if not (spent > 0 and math.isfinite(spent)):  # an accountant's numerical failure, never a result
+                raise ValueError(f"the accountant reports epsilon spent {spent:g} for target {epsilon:g}")
             return DPCalibration(epsilon, delta, sample_rate, steps, float(sigma), name, spent)
         except Exception as err:  # PRV can fail for extreme settings: fall back
             errors.append(f"{name}: {err}")

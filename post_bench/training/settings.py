@@ -16,7 +16,13 @@ def tune_settings(cfg: dict, n: int) -> tuple[TuneSettings, dict | None]:
     if eps is None:
         return TuneSettings(steps, batch, cfg["lr"], micro_batch=cfg["micro_batch"]), None
     delta = cfg.get("delta") or 1.0 / n
-    cal = calibrate(eps, delta, batch / n, steps, cfg["accountant"])
+    try:
+        cal = calibrate(eps, delta, batch / n, steps, cfg["accountant"])
+    except ValueError as err:  # the budget cannot buy this ε: bad input (exit 2), not a crash
+        from post_bench.errors import UserInputError, problem
+
+        raise UserInputError(problem("suite", "epsilons", f"{eps:g} cannot be met by DP-SGD ({steps} steps, "
+                                     f"batch {batch} of {n}): {err}", "a larger epsilon")) from None
     settings = TuneSettings(steps, batch, cfg.get("dp_lr") or cfg["lr"], clip=cfg["clip"],
                             noise_multiplier=cal.noise_multiplier, micro_batch=cfg["micro_batch"])
     return settings, {**cal.to_dict(), "n": n, "batch_size": batch, "clip": cfg["clip"]}
