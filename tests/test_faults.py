@@ -330,7 +330,7 @@ def test_report_refuses_wrong_typed_results(tmp_path):
     results["utility"][0]["accuracy"] = "high"
     (tmp_path / "results.json").write_text(json.dumps(results))
     res = CliRunner().invoke(main, ["report", str(tmp_path)])
-    assert res.exit_code == 2 and "utility[0].accuracy: str value; allowed: int or float" in res.output
+    assert res.exit_code == 2 and "utility[0].accuracy: str value; allowed: int or float or null" in res.output
 
 
 # ----------------------------------------------------------------- audit inputs

@@ -22,7 +22,7 @@ def _classes_problem(part: TextDataset, split: str) -> str | None:
     if part.labels is None or len(part) == 0:
         return None
     present = len(set(part.labels))
-    return None if present >= 2 else f"{split} split has examples of {present} class only; every split needs at least 2"
+    return None if present >= 2 else f"{split} split has examples of {present} class only; train and test need at least 2"
 
 
 def make_splits(ds: TextDataset, *, seed: int, train_size: int | None, val_size: int, test_size: int) -> Splits:
@@ -43,7 +43,7 @@ def make_splits(ds: TextDataset, *, seed: int, train_size: int | None, val_size:
     rest = order[test_size + val_size :]
     train = rest if train_size is None else rest[:train_size]
     splits = Splits(ds.subset(train), ds.subset(val), ds.subset(test))
-    for split in ("train", "validation", "test"):
+    for split in ("train", "test"):  # validation (often a handful of rows) only steers choices such as alpha
         if msg := _classes_problem(getattr(splits, split), split):
             raise ValueError(f"data set {ds.name}: {msg} (seed {seed})")
     return splits

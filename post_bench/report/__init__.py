@@ -36,7 +36,7 @@ def load_results(path: Path | str) -> dict[str, Any]:
 
 SECTIONS = ("utility", "privacy", "extraction", "distill", "cost")
 _NUM, _TEXT = (int, float), (str,)
-FIELDS = {  # field -> allowed types (None allowed where listed); anything else in a row is not read by type
+FIELDS = {  # field -> allowed types besides null (a missing value renders as "—"); other fields are not checked
     "dataset": _TEXT, "method": _TEXT, "model": _TEXT, "attack": _TEXT, "kind": _TEXT, "unit": _TEXT,
     "model_role": _TEXT, "device": _TEXT, "epsilon": (*_NUM, type(None)), "seed": (int,),
     "accuracy": _NUM, "n_test": (int,), "auc": _NUM, "balanced_accuracy": _NUM, "eps_lower_bound": (*_NUM, type(None)),
@@ -62,8 +62,8 @@ def results_problems(data: dict) -> list[str]:
                 continue
             for key, kinds in FIELDS.items():
                 value = row.get(key)
-                if key in row and (isinstance(value, bool) or not isinstance(value, kinds)):
-                    allowed = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
+                    allowed = " or ".join(k.__name__ for k in kinds if k is not type(None)) + " or null"
                     out.append(f"{name}[{i}].{key}: {type(value).__name__} value; allowed: {allowed}")
     for key in ("suite", "env"):
         if key in data and not isinstance(data[key], dict):
