@@ -125,13 +125,19 @@ def cross_check(suite: Suite, source: str) -> list[str]:
     return out
 
 
-def preflight(suite: Suite, source: str) -> tuple[list[str], list[str]]:
+def preflight(suite: Suite, source: str, here: bool = True) -> tuple[list[str], list[str]]:
     """(problems, notes) that need the data files, the models' configs or the machine, without training:
-    ``validate`` and ``run`` (before its first unit) both call it."""
+    ``run`` (before its first unit) and ``validate`` call it; ``here=False`` (validate: the suite may be
+    meant for another machine) turns what this machine lacks (CUDA) into a note."""
     problems: list[str] = []
     notes: list[str] = []
-    for check in (_device_problems, _data_problems, _model_problems):
+    for check in (_data_problems, _model_problems):
         problems.extend(check(suite, source, notes))
+    machine = _device_problems(suite, source, notes)
+    if here:
+        problems.extend(machine)
+    else:
+        notes.extend(f"{line} (on this machine; run would refuse)" for line in machine)
     return problems, notes
 
 
@@ -150,6 +156,8 @@ def _load(spec: str, key: str, source: str, out: list[str], notes: list[str]):
     from post_bench.data import load_dataset
     from post_bench.errors import UserInputError
 
+    if spec.startswith("hf:"):  # needs a network: checked when the run loads it
+        return None
     try:
         ds = load_dataset(spec)
     except UserInputError as err:
@@ -158,8 +166,7 @@ def _load(spec: str, key: str, source: str, out: list[str], notes: list[str]):
     from post_bench.data import drop_duplicates
 
     if n := drop_duplicates(ds).meta["duplicates_removed"]:
-        notes.append(f"{source}: {key}: {spec}: note: {n} exact-duplicate texts (kept, so one text can be in "
-                     "train and test)")
+        notes.append(f"{source}: {key}: {spec}: note: {n} exact-duplicate texts (kept)")
     return ds
 
 
@@ -172,7 +179,7 @@ def _data_problems(suite: Suite, source: str, notes: list[str]) -> list[str]:
     src = suite.models.source
     publics = [("datasets.public", suite.datasets.public)]
     if src is not None and src.distill is not None:
-        publics.append(("models.source.distill.public", src.distill.public))
+        publics += [(f"models.source.distill.corpus[{k}]", name) for k, name in enumerate(src.distill.corpus or [])]
     for key, name in publics:
         if name in private:
             out.append(problem(source, key, f"{name!r} is also a private data set; its public sample would hold "

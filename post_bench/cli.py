@@ -31,11 +31,11 @@ def main() -> None:
     """Privacy auditing and benchmarking for soft prompts (POST and baselines)."""
 
 
-def _preflight(suite, suite_file: str) -> None:
+def _preflight(suite, suite_file: str, here: bool = True) -> None:
     """Every check that needs no training (data files, model shapes, the machine); notes are printed."""
     from post_bench.checks import preflight
 
-    problems, notes = preflight(suite, suite_file)
+    problems, notes = preflight(suite, suite_file, here)
     if problems:
         raise UserInputError(problems)
     for note in notes:
@@ -75,7 +75,7 @@ def validate(suite_file: str) -> None:
     from post_bench.suite import load_suite
 
     suite = load_suite(suite_file)
-    _preflight(suite, suite_file)
+    _preflight(suite, suite_file, here=False)
     plan = _plan(suite)
     kinds: dict[str, int] = {}
     for u in plan:
