@@ -51,6 +51,10 @@ def name_problems(raw: dict, source: str) -> list[str]:
     return out
 
 
+# membership-attack variants that need reference prompts trained WITH the example ("in" statistics)
+IN_REFERENCE_VARIANTS = {"lira": {"online", "fixed_variance"}, "rmia": {"online"}}
+
+
 def cross_check(suite: Suite, source: str) -> list[str]:
     """Checks across keys of a type-valid suite (names are checked by name_problems)."""
     # LIRA_ROLES: the methods whose private prompt shadows can re-make (tune, and transfer for POST/PTfer)
@@ -98,6 +102,12 @@ def cross_check(suite: Suite, source: str) -> list[str]:
             if v not in cls.variants:
                 out.append(problem(source, f"attacks[{i}].variants[{j}]", f"{attack.name} has no variant {v!r}",
                                    ", ".join(cls.variants)))
+        in_variants = sorted(set(attack.variants or cls.default_variants) & IN_REFERENCE_VARIANTS.get(attack.name, set()))
+        if membership and attack.shadows < 4 and in_variants:
+            out.append(problem(source, f"attacks[{i}].shadows", f"{attack.name} {', '.join(in_variants)} with 2 shadows: "
+                               "each prompt's only reference is its complement (its members are the reference's "
+                               "non-members), so in-model statistics invert membership",
+                               "shadows >= 4, or offline variants only"))
         for j, m in enumerate(attack.methods):
             if m not in suite.method_names:
                 out.append(problem(source, f"attacks[{i}].methods[{j}]", f"{m!r} is not among the suite's methods{did_you_mean(m, suite.method_names)}",

@@ -97,3 +97,18 @@ def test_shipped_suites_validate():
     for suite in ("suites/smoke.yaml", "suites/quickstart.yaml"):
         res = runner.invoke(main, ["validate", suite])
         assert res.exit_code == 0, res.output
+
+
+@pytest.mark.parametrize(("attack", "bad"), [
+    ("{name: lira, methods: [direct], shadows: 2}", True),  # default variants include online
+    ("{name: rmia, methods: [direct], shadows: 2, variants: [online]}", True),
+    ("{name: lira, methods: [direct], shadows: 2, variants: [offline, offline_fixed_variance]}", False),
+    ("{name: rmia, methods: [direct], shadows: 4, variants: [online]}", False),
+])
+def test_in_reference_variants_need_four_shadows(tmp_path, attack, bad):
+    text = GOOD + f"attacks:\n  - {attack}\n"
+    if bad:
+        (line,), _ = problems(tmp_path, text)
+        assert "attacks[0].shadows:" in line and "allowed: shadows >= 4, or offline variants only" in line
+    else:
+        load_suite(write(tmp_path, text))
