@@ -34,7 +34,7 @@ TUNING_CAPS = {"steps": STEPS, "batch_size": 4, "micro_batch": 8}
 DISTILL_CAPS = {"steps": STEPS, "batch_size": 2, "warmup": 0}
 METHOD_CAPS = {"steps": STEPS, "tune_steps": STEPS, "batch_size": 4, "tune_batch_size": 4, "public_size": 16,
                "anchors": 32, "n_members": 2, "demos_per_member": 1, "max_new_tokens": 2, "n_candidates": 2}
-ATTACK_CAPS = {"shadows": 2, "candidates": 16, "canaries": 2, "repetitions": 2, "generate_tokens": 2}
+ATTACK_CAPS = {"shadows": 4, "candidates": 16, "canaries": 2, "repetitions": 2, "generate_tokens": 2}
 
 
 def standin_model(name: str) -> str:
