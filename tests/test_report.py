@@ -202,3 +202,17 @@ def test_privacy_tables_ci_na_and_paper_table3():
     paper = paper_table3(rows)
     assert [r[1] for r in paper.rows] == ["8", "∞"]  # the paper reports ε = 8 and ∞ only
     assert paper.rows[1][4] == "0.561 / 0.580 / 0.527 / 0.552" and paper.rows[1][6] == "2.3 / 2.4 / 1.5 / 1.9"
+
+
+def test_extraction_tokens_are_a_list_cost_tokens_a_number(tmp_path):
+    """`tokens` means the nearest tokens in an extraction row and a token count in a cost row."""
+    path = tmp_path / "results.json"
+    rows = {"schema": 1, "extraction": [{"dataset": "d", "method": "post", "attack": "extraction-nearest-tokens",
+                                         "tokens": ["ĠWho", "Ġwrote"]}],
+            "cost": [{"unit": "u", "kind": "tune", "tokens": 1200}]}
+    path.write_text(json.dumps(rows))
+    assert load_results(path)["extraction"][0]["tokens"] == ["ĠWho", "Ġwrote"]
+    rows["cost"][0]["tokens"] = ["x"]
+    path.write_text(json.dumps(rows))
+    with pytest.raises(ValueError, match=r"cost\[0\]\.tokens: list value"):
+        load_results(path)

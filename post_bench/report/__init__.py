@@ -45,6 +45,8 @@ FIELDS = {  # field -> allowed types besides null (a missing value renders as "â
     "tokens": _NUM, "flops": _NUM, "peak_mem_mb": _NUM, "tpr_at_fpr": (dict,), "roc": (dict, type(None)),
     "layers": (list,), "kd_curve": (list,),
 }
+# fields whose type differs by section: an extraction row's "tokens" are the prompt's nearest tokens
+SECTION_FIELDS = {"extraction": {**FIELDS, "tokens": (list,)}}
 
 
 def results_problems(data: dict) -> list[str]:
@@ -60,7 +62,7 @@ def results_problems(data: dict) -> list[str]:
             if not isinstance(row, dict):
                 out.append(f"{name}[{i}]: expected an object, got {type(row).__name__}")
                 continue
-            for key, kinds in FIELDS.items():
+            for key, kinds in SECTION_FIELDS.get(name, FIELDS).items():
                 value = row.get(key)
                 if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
                     allowed = " or ".join(k.__name__ for k in kinds if k is not type(None)) + " or null"
