@@ -83,7 +83,6 @@ def shared_substring(text: str, corpus: list[str], source: str) -> dict:
 
 @ATTACKS.register("extraction")
 class Extraction(Attack):
-    name = "extraction"
     description = ("what a prompt gives away: exposure of planted-label canaries (vs held-out canaries), "
                    "nearest-token decoding, greedy generations checked for training-set substrings")
     kind = "prompt"

@@ -8,7 +8,6 @@ from post_bench.attacks.lira_math import lira_scores
 
 @ATTACKS.register("lira")
 class Lira(MembershipAttack):
-    name = "lira"
     description = ("likelihood-ratio attack (Carlini et al. 2022): per-example Gaussians of the shadow prompts' "
                    "logit-scaled confidences; variants online (in and out), offline (out only), fixed_variance")
     variants = ("online", "offline", "fixed_variance", "offline_fixed_variance")

@@ -9,7 +9,6 @@ from post_bench.attacks.base import ATTACKS, MembershipAttack
 
 @ATTACKS.register("loss")
 class Loss(MembershipAttack):
-    name = "loss"
     description = ("reference-free LOSS attack (Yeom et al. 2018): the target prompt's own logit-scaled confidence "
                    "of the true label (monotone in -loss); needs no shadow prompts")
     variants = ("default",)

@@ -85,7 +85,6 @@ def audit(scores: np.ndarray, included: np.ndarray, *, k_plus: int, k_minus: int
 
 @ATTACKS.register("one_run")
 class OneRun(Attack):
-    name = "one_run"
     description = ("one-run audit (Steinke, Nasr, Jagielski 2023): canaries with planted labels, each in the private "
                    "set with probability 1/2, one training run; an ε lower bound from the top-k guesses at 95%")
     kind = "canaries"

@@ -59,7 +59,6 @@ def rmia_scores(target: np.ndarray, refs: np.ndarray, refs_in: np.ndarray, varia
 
 @ATTACKS.register("rmia")
 class RMIA(MembershipAttack):
-    name = "rmia"
     description = ("robust membership inference (Zarifzadeh et al. 2024): likelihood ratio of the target's and the "
                    "reference prompts' probabilities, compared pairwise with population samples; strong with 1-2 "
                    "references; variants online, offline")

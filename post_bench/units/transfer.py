@@ -36,7 +36,10 @@ def _alpha(cfg, ctx, source, target, source_prompt) -> tuple[float, dict | None]
         enc = ctx.encoded(backbone, val, f"val-{cfg['seed']}", cfg["max_tokens"])
         return accuracy(backbone.score_dataset(enc, backbone.label_token_ids(val.task), prompt), enc.labels)
 
-    zs, c, rg = acc(target, None), acc(source, source_prompt), 1.0 / val.task.num_classes
+    # the target's zero-shot accuracy does not depend on the prompt: once per process for all ε and shadows
+    zs = ctx.memo(("zero_shot_val", target.name, cfg["dataset"], cfg["seed"], cfg["max_tokens"]),
+                  lambda: acc(target, None))
+    c, rg = acc(source, source_prompt), 1.0 / val.task.num_classes
     alpha = auto_alpha(zs, c, rg)
     return alpha, {"alpha": alpha, "zero_shot_val": zs, "compressed_val": c, "chance": rg, "n_val": len(val)}
 
