@@ -173,10 +173,8 @@ def _load(spec: str, key: str, source: str, out: list[str], notes: list[str]):
     except UserInputError as err:
         out.extend(problem(source, key, p) for p in err.problems)
         return None
-    from post_bench.data import drop_duplicates
-
-    if n := drop_duplicates(ds).meta["duplicates_removed"]:
-        notes.append(f"{source}: {key}: {spec}: note: {n} exact-duplicate texts (kept)")
+    if n := ds.meta.get("duplicates_removed"):
+        notes.append(f"{source}: {key}: {spec}: note: {n} exact-duplicate texts removed before splitting")
     return ds
 
 

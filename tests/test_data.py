@@ -27,7 +27,7 @@ from post_bench.registry import UnknownNameError
 )
 def test_offline_labelled_sets(alias, rows, classes):
     ds = load_dataset(alias)
-    assert len(ds) == rows
+    assert len(ds) + ds.meta["duplicates_removed"] == rows and len(set(ds.texts)) == len(ds)
     assert ds.task is not None and ds.task.num_classes == classes
     assert set(ds.labels) == set(range(classes))
     assert all(t and t == t.strip() and "  " not in t for t in ds.texts)
@@ -37,10 +37,10 @@ def test_offline_labelled_sets(alias, rows, classes):
 def test_election_and_bbc_labels_match_content():
     tweets = load_dataset("election-tweets")
     assert tweets.task.class_names == ("HillaryClinton", "realDonaldTrump")
-    assert tweets.labels.count(0) == 3226 and tweets.labels.count(1) == 3218
+    assert tweets.labels.count(0) == 3224 and tweets.labels.count(1) == 3210  # 3226 / 3218 before 10 duplicates
     assert tweets.texts[1].startswith('Last night, Donald Trump said not paying taxes was "smart." You')
     bbc = load_dataset("bbc-news")
-    assert [bbc.labels.count(c) for c in range(5)] == [510, 386, 417, 511, 401]
+    assert [bbc.labels.count(c) for c in range(5)] == [503, 369, 403, 503, 347]  # 100 duplicates removed
     first = {c: bbc.texts[bbc.labels.index(c)] for c in range(5)}
     assert first[0].startswith("Ad sales boost Time Warner profit")
     assert bbc.task.class_names[3] == "sport"
@@ -48,7 +48,7 @@ def test_election_and_bbc_labels_match_content():
 
 def test_friends_is_unlabelled_public_text():
     ds = load_dataset("friends")
-    assert ds.labels is None and ds.task is None and len(ds) > 60000
+    assert ds.labels is None and ds.task is None and len(ds) > 50000 and len(set(ds.texts)) == len(ds)
     sample = sample_public(ds, seed=1, size=100)
     assert len(sample) == 100 and sample.labels is None
     assert sample.texts == sample_public(ds, seed=1, size=100).texts != sample_public(ds, seed=2, size=100).texts

@@ -214,6 +214,23 @@ def test_duplicates_dropped_before_splitting_and_every_split_has_two_classes():
     assert len(public) == 33 and not set(public.texts) & set(splits.test.texts)
 
 
+
+def test_loaded_data_has_no_duplicates_and_the_public_sample_shares_no_private_text(tmp_path):
+    """Dedup happens on load (so every split and population is duplicate-free), and a public set that
+    contains private texts under another name never hands them to the transfer."""
+    private = tmp_path / "private.csv"
+    private.write_text("text,label\n" + "".join(f"{t},{y}\n" for t, y in ROWS + ROWS[:5]))
+    public = tmp_path / "public.csv"
+    public.write_text("text,label\n" + "".join(f"{t},{y}\n" for t, y in ROWS[:10])
+                      + "".join(f"public text {i},neg\n" for i in range(30)))
+    from post_bench.data import load_dataset
+
+    ds = load_dataset(f"path:{private}")
+    assert len(ds) == 40 and ds.meta["duplicates_removed"] == 5
+    suite = parse_suite({**SUITE, "datasets": {"private": [f"path:{private}"], "public": f"path:{public}"}}, "s.yaml")
+    sample = RunContext(suite, tmp_path).public(f"path:{public}", seed=0, size=None)
+    assert len(sample) == 30 and all(t.startswith("public text") for t in sample.texts)
+
 # ----------------------------------------------------------------- preflight (validate and run)
 def _preflight(**changes):
     from post_bench.checks import preflight

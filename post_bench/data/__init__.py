@@ -32,23 +32,24 @@ def dataset_names() -> list[str]:
 
 @cache
 def _load_alias(alias: str) -> TextDataset:
-    return DATASETS.get(alias)()
+    return drop_duplicates(DATASETS.get(alias)())
 
 
 def load_dataset(spec: str, **path_options) -> TextDataset:
     """Load ``hf:<name>[:<config>]``, ``path:<file>`` (options: text_column, label_column, label_words)
-    or an offline alias (unknown alias -> UnknownNameError with a did-you-mean hint)."""
+    or an offline alias (unknown alias -> UnknownNameError with a did-you-mean hint), without exact-duplicate
+    texts (first occurrence kept; ``meta["duplicates_removed"]`` counts them), so no text is in two splits."""
     if spec.startswith("hf:"):
         from .hub import load_hub
 
         name, _, config = spec[3:].partition(":")
-        return load_hub(name, config or None)
+        return drop_duplicates(load_hub(name, config or None))
     if spec.startswith("path:"):
-        return load_path(spec[5:], **path_options)
+        return drop_duplicates(load_path(spec[5:], **path_options))
     if spec.startswith("synthetic:"):
         from .synthetic import load_synthetic
 
-        return load_synthetic(spec[len("synthetic:"):])
+        return drop_duplicates(load_synthetic(spec[len("synthetic:"):]))
     return _load_alias(spec)
 
 

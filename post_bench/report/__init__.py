@@ -39,7 +39,7 @@ _NUM, _TEXT = (int, float), (str,)
 FIELDS = {  # field -> allowed types besides null (a missing value renders as "—"); other fields are not checked
     "dataset": _TEXT, "method": _TEXT, "model": _TEXT, "attack": _TEXT, "kind": _TEXT, "unit": _TEXT,
     "model_role": _TEXT, "device": _TEXT, "epsilon": (*_NUM, type(None)), "seed": (int,),
-    "accuracy": _NUM, "n_test": (int,), "auc": _NUM, "balanced_accuracy": _NUM, "eps_lower_bound": (*_NUM, type(None)),
+    "accuracy": _NUM, "n_test": (int,), "duplicates_removed": (int,), "auc": _NUM, "balanced_accuracy": _NUM, "eps_lower_bound": (*_NUM, type(None)),
     "n_shadows": (int,), "n_examples": (int,), "mean_exposure": _NUM, "max_exposure": _NUM, "n_canaries": (int,),
     "teacher_loss": _NUM, "truncated_loss": _NUM, "student_loss": _NUM, "steps": (int,), "wall_s": _NUM,
     "tokens": _NUM, "flops": _NUM, "peak_mem_mb": _NUM, "tpr_at_fpr": (dict,), "roc": (dict, type(None)),

@@ -43,6 +43,11 @@ def _header(results: dict) -> list[str]:
         lines.append(f"- **budget:** {_fmt(suite['budget'])}")
     if suite.get("datasets"):
         lines.append(f"- **datasets:** {_fmt(suite['datasets'])}")
+    dropped = {r.get("dataset"): r.get("duplicates_removed") for r in results.get("utility") or []
+               if isinstance(r, dict) and isinstance(r.get("duplicates_removed"), int)}
+    if dropped:
+        lines.append("- **exact-duplicate texts removed before splitting:** "
+                     + ", ".join(f"{d} {n}" for d, n in sorted(dropped.items(), key=lambda kv: str(kv[0]))))
     versions = [f"{k} {env[k]}" for k in ("post_bench", "torch", "transformers", "opacus") if env.get(k)]
     if versions:
         lines.append("- **versions:** " + ", ".join(versions))

@@ -38,7 +38,8 @@ def run_evaluate(unit, ctx, work):
         dp = json.loads((ctx.unit_dir(unit.deps["prompt"]) / "done.json").read_text()).get("dp")
     row = {"dataset": cfg["dataset"], "method": cfg["method"], "model": ctx.model_label(unit), "model_role": cfg["role"],
            "epsilon": cfg["epsilon"], "seed": cfg["seed"], "accuracy": accuracy(scores, enc.labels),
-           "n_test": len(enc), "num_classes": len(test.task.class_names)}
+           "n_test": len(enc), "num_classes": len(test.task.class_names),
+           "duplicates_removed": test.meta.get("duplicates_removed", 0)}
     if dp:
         row.update({"accountant": dp.get("accountant"), "noise_multiplier": dp.get("noise_multiplier"),
                     "delta": dp.get("delta"), "epsilon_spent": dp.get("epsilon_spent")})
