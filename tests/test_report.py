@@ -216,3 +216,19 @@ def test_extraction_tokens_are_a_list_cost_tokens_a_number(tmp_path):
     path.write_text(json.dumps(rows))
     with pytest.raises(ValueError, match=r"cost\[0\]\.tokens: list value"):
         load_results(path)
+
+
+def test_source_capability_table_answers_whether_the_source_can_do_the_task():
+    from post_bench.report.tables import source_capability_table
+
+    def row(method, acc, seed, eps=None):
+        return {"dataset": "bbc", "method": method, "epsilon": eps, "seed": seed, "accuracy": acc, "n_test": 50,
+                "num_classes": 5}
+
+    rows = [row("zero_shot", 0.5, 0), row("source_zero_shot", 0.4, 0), row("source_only", 0.8, 0),
+            row("source_only", 0.6, 0, 8.0), row("source_only", 0.7, 1, 8.0), row("post", 0.9, 0)]
+    table = source_capability_table(rows)
+    assert table.columns[-2:] == ("source + p_s, ε=8 (%)", "source + p_s, ε=∞ (%)")
+    (only,) = table.rows
+    assert only[:4] == ("bbc", "20.0", "50.0 [36.6, 63.4]", "40.0 [27.6, 53.8]")
+    assert only[4].startswith("65.0 [1.5, 100.0]") and only[5].startswith("80.0 [")

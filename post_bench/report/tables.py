@@ -245,6 +245,50 @@ def distill_table(rows: Iterable[dict]) -> Table:
     )
 
 
+SOURCE_CAPABILITY = (("chance", None), ("zero_shot", "target zero-shot"), ("source_zero_shot", "source zero-shot"),
+                     ("source_only", "source + p_s"))
+
+
+def source_capability_table(rows: Iterable[dict]) -> Table:
+    """Can the distilled source do each task? Per dataset: chance, the target's and the source's zero-shot
+    accuracy and the source prompt on the source per ε (mean over seeds [95% CI], as in the utility table)."""
+    groups: dict[tuple, list[float]] = defaultdict(list)
+    n_test: dict[tuple, Any] = {}
+    classes: dict[str, int] = {}
+    for r in _rows(rows):
+        if isinstance(r.get("accuracy"), (int, float)) and r.get("method") in dict(SOURCE_CAPABILITY):
+            key = (str(r.get("dataset", "?")), r["method"], r.get("epsilon"))
+            groups[key].append(float(r["accuracy"]))
+            n_test[key] = r.get("n_test") if isinstance(r.get("n_test"), int) else None
+            if isinstance(r.get("num_classes"), int) and r["num_classes"] > 0:
+                classes[key[0]] = r["num_classes"]
+    datasets = sorted({k[0] for k in groups if k[1] in ("source_zero_shot", "source_only")})
+    epsilons = sorted({k[2] for k in groups if k[1] == "source_only"}, key=eps_key)
+    out = []
+    for ds in datasets:
+        cells = [f"{100 / classes[ds]:.1f}" if ds in classes else DASH]
+        for method, _ in SOURCE_CAPABILITY[1:3]:
+            key = (ds, method, None)
+            cells.append(_acc_cell(groups[key], n_test.get(key)) if key in groups else DASH)
+        for eps in epsilons:
+            key = (ds, "source_only", eps)
+            cells.append(_acc_cell(groups[key], n_test.get(key)) if key in groups else DASH)
+        out.append((ds, *cells))
+    return Table(
+        "Source capability per task",
+        ("dataset", "chance (%)", "target zero-shot (%)", "source zero-shot (%)",
+         *(f"source + p_s, ε={eps_label(e)} (%)" for e in epsilons)),
+        tuple(out),
+        "Accuracy on the test split, mean over seeds [95% CI] as in the utility table: POST needs a source that "
+        "does the task (PAPER.md claim 3); the student's LM loss alone does not tell.",
+    )
+
+
+def _acc_cell(values: list[float], n_test: int | None) -> str:
+    iv = cell_interval(values, n_test)
+    return f"{100 * iv.mean:.1f}" + (f" [{100 * iv.low:.1f}, {100 * iv.high:.1f}]" if iv.available else "")
+
+
 def cost_table(rows: Iterable[dict]) -> Table:
     """Totals per (kind, method, model role, model): units, wall time, tokens, FLOPs, max peak memory."""
     agg: dict[tuple, dict[str, Any]] = {}
@@ -347,7 +391,7 @@ def build_tables(results: dict) -> dict[str, list[Table]]:
         "privacy": [privacy_table(results.get("privacy")), epsilon_table(results.get("privacy")),
                     paper_table3(results.get("privacy"))],
         "extraction": extraction_tables(results.get("extraction")),
-        "distill": [distill_table(results.get("distill"))],
+        "distill": [distill_table(results.get("distill")), source_capability_table(results.get("utility"))],
         "cost": [pipeline_table(results.get("cost")), cost_table(results.get("cost"))],
     }
     return {k: [t for t in ts if t.rows] for k, ts in sections.items()}
