@@ -232,3 +232,15 @@ def test_source_capability_table_answers_whether_the_source_can_do_the_task():
     (only,) = table.rows
     assert only[:4] == ("bbc", "20.0", "50.0 [36.6, 63.4]", "40.0 [27.6, 53.8]")
     assert only[4].startswith("65.0 [1.5, 100.0]") and only[5].startswith("80.0 [")
+
+
+def test_ablation_table_pairs_a_labelled_entry_with_its_method_by_seed():
+    from post_bench.report.tables import ablation_table
+
+    suite = {"methods": [{"name": "post", "label": None}, {"name": "post", "label": "post_lw", "loss": "label_words"}]}
+    utility = [{"dataset": "d", "method": m, "epsilon": None, "seed": s, "accuracy": a}
+               for m, accs in (("post", (0.50, 0.60, 0.70)), ("post_lw", (0.60, 0.70, 0.85))) for s, a in enumerate(accs)]
+    (row,) = ablation_table({"suite": suite, "utility": utility}).rows
+    # d = (10, 10, 15) points: mean 11.7, sd 2.89, t(2) = 4.303 -> half-width 7.2
+    assert row == ("d", "∞", "post_lw − post", "3", "+11.7", "[+4.5, +18.8]", "holds")
+    assert ablation_table({"suite": {"methods": []}, "utility": utility}).rows == ()

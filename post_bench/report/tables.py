@@ -284,6 +284,38 @@ def source_capability_table(rows: Iterable[dict]) -> Table:
     )
 
 
+def ablation_table(results: dict) -> Table:
+    """Each labelled method entry (an ablation: the same method with other settings) against the unlabelled
+    entry of its method, per dataset and ε: the paired-by-seed accuracy difference, its 95% CI and a verdict."""
+    from .stats import paired_difference, verdict
+
+    suite = results.get("suite") if isinstance(results.get("suite"), dict) else {}
+    base_of = {m["label"]: m["name"] for m in suite.get("methods") or []
+               if isinstance(m, dict) and isinstance(m.get("label"), str) and isinstance(m.get("name"), str)
+               and m["label"] != m["name"]}
+    acc: dict[tuple, dict] = defaultdict(dict)
+    for r in _rows(results.get("utility")):
+        if isinstance(r.get("accuracy"), (int, float)):
+            acc[(str(r.get("dataset", "?")), r.get("method"), r.get("epsilon"))][r.get("seed")] = float(r["accuracy"])
+    out = []
+    for (ds, label, eps), values in sorted(acc.items(), key=lambda kv: (kv[0][0], str(kv[0][1]), eps_key(kv[0][2]))):
+        base = acc.get((ds, base_of.get(label), eps))
+        if label not in base_of or not base:
+            continue
+        try:
+            diff = paired_difference(values, base)
+        except ValueError:
+            continue
+        iv = diff.interval
+        ci = f"[{100 * iv.low:+.1f}, {100 * iv.high:+.1f}]" if iv.available else DASH
+        out.append((ds, eps_label(eps), f"{label} − {base_of[label]}", str(len(diff.seeds)),
+                    f"{100 * iv.mean:+.1f}", ci, verdict(iv)[0]))
+    return Table("Ablations (labelled method entries vs their method)",
+                 ("dataset", "ε", "difference", "seeds", "mean d (points)", "95% CI of d", "d > 0"), tuple(out),
+                 "Paired by seed; 95% CI: Student-t over the paired seeds; holds / does not hold / inconclusive as in "
+                 "the claims.")
+
+
 def _acc_cell(values: list[float], n_test: int | None) -> str:
     iv = cell_interval(values, n_test)
     return f"{100 * iv.mean:.1f}" + (f" [{100 * iv.low:.1f}, {100 * iv.high:.1f}]" if iv.available else "")
@@ -386,7 +418,7 @@ def claims_tables(claims: Any) -> list[Table]:
 def build_tables(results: dict) -> dict[str, list[Table]]:
     """All tables, keyed by report section; empty sections give empty lists."""
     sections = {
-        "utility": [utility_table(results.get("utility"))],
+        "utility": [utility_table(results.get("utility")), ablation_table(results)],
         "claims": claims_tables(results["claims"] if "claims" in results else from_results(results)),
         "privacy": [privacy_table(results.get("privacy")), epsilon_table(results.get("privacy")),
                     paper_table3(results.get("privacy"))],
