@@ -105,8 +105,8 @@ def cross_check(suite: Suite, source: str) -> list[str]:
         in_variants = sorted(set(attack.variants or cls.default_variants) & IN_REFERENCE_VARIANTS.get(attack.name, set()))
         if membership and attack.shadows < 4 and in_variants:
             out.append(problem(source, f"attacks[{i}].shadows", f"{attack.name} {', '.join(in_variants)} with 2 shadows: "
-                               "each prompt's only reference is its complement (its members are the reference's "
-                               "non-members), so in-model statistics invert membership",
+                               "a shadow attacked in turn has one reference left once its complement is excluded, "
+                               "too few for in-model statistics",
                                "shadows >= 4, or offline variants only"))
         for j, m in enumerate(attack.methods):
             if m not in suite.method_names:

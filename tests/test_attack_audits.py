@@ -203,3 +203,25 @@ def test_vectorised_auc_and_tpr_match_sklearn():
             for lvl, v in met.tpr_at_fpr.items():
                 if v is not None:
                     assert tprs[lvl][b] == pytest.approx(v, abs=1e-12)
+
+
+def test_a_shadows_complement_is_never_its_reference():
+    """Shadows come in complementary halves; when shadow t is attacked in turn, its complement (membership
+    the exact opposite of t's) is left out of its references, whatever that complement's scores are."""
+    from post_bench.attacks.membership import leave_one_out, references
+
+    load_attacks()
+    rng = np.random.default_rng(0)
+    keep = np.vstack([rng.random(40) < 0.5, keep_masks(6, 40, seed=1)])  # attacked prompt + 3 complementary pairs
+    scores = rng.normal(0, 1, keep.shape)
+    assert references(keep, 0).tolist() == [False] + [True] * 6  # the attacked prompt has no complement
+    assert references(keep, 1).tolist() == [True, False, False, True, True, True, True]
+    assert references(keep, 2).tolist() == [True, False, False, True, True, True, True]
+    lira = ATTACKS.get("lira")()
+    before, member = leave_one_out(lira, scores, keep, "online", targets=[1])
+    scores[2] += 100.0  # shadow 1's complement
+    after, _ = leave_one_out(lira, scores, keep, "online", targets=[1])
+    np.testing.assert_array_equal(before, after)
+    moved, _ = leave_one_out(lira, scores, keep, "online", targets=[3])
+    assert not np.allclose(moved, leave_one_out(lira, scores - 100.0 * (np.arange(7) == 2)[:, None], keep, "online",
+                                                targets=[3])[0])
