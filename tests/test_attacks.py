@@ -126,7 +126,7 @@ def test_audit_valid_prompt(tmp_path, tiny_backbone):
     save_prompt(tmp_path / "p", prompt, base_model=TINY)
     out = tmp_path / "audit"
     res = CliRunner().invoke(main, ["audit", str(tmp_path / "p"), "--model", TINY, "--dataset", "election-tweets",
-                                    "--shadows", "2", "--steps", "2", "--out", str(out)])
+                                    "--shadows", "4", "--steps", "2", "--out", str(out)])
     assert res.exit_code == 0, res.output
     report = json.loads((out / "audit.json").read_text())
     assert report["prompt"]["shape"] == [4, 64] and len(report["privacy"]) == 5  # lira x3, rmia, loss
@@ -143,7 +143,7 @@ def test_audit_base_model_from_adapter_and_custom_task(tmp_path, tiny_backbone):
     task = tmp_path / "task.yaml"
     task.write_text('template: "Tweet: {text} Author:"\ninstruction: Who wrote it?\n')
     res = CliRunner().invoke(main, ["audit", str(tmp_path / "p"), "--dataset", "election-tweets", "--task-file", str(task),
-                                    "--label-words", "Hillary|Clinton,Trump", "--shadows", "2", "--steps", "1",
+                                    "--label-words", "Hillary|Clinton,Trump", "--shadows", "4", "--steps", "1",
                                     "--out", str(out)])
     assert res.exit_code == 0, res.output
     report = json.loads((out / "audit.json").read_text())
@@ -155,6 +155,7 @@ def test_audit_base_model_from_adapter_and_custom_task(tmp_path, tiny_backbone):
 @pytest.mark.parametrize("args,expect", [
     (["--label-words", "a,b,c"], "label_words: 3 given but the data set has 2 classes"),
     (["--shadows", "3"], "--shadows: 3; allowed: an even number"),
+    (["--shadows", "2"], "--shadows: 2; allowed: an even number >= 4"),
 ])
 def test_audit_bad_task_or_shadows(tmp_path, tiny_backbone, args, expect):
     from post_bench.models.soft_prompt import init_prompt, save_prompt

@@ -109,8 +109,9 @@ def run_audit(prompt_path, *, model: str | None, dataset: str, shadows: int = 8,
     from post_bench.suite import TuningConfig
     from post_bench.training.settings import tune_settings
 
-    if shadows < 2 or shadows % 2:
-        raise UserInputError(f"--shadows: {shadows}; allowed: an even number >= 2 (shadows come in complementary halves)")
+    if shadows < 4 or shadows % 2:
+        raise UserInputError(f"--shadows: {shadows}; allowed: an even number >= 4 (shadows come in complementary "
+                             "halves, and a shadow's complement is never its reference)")
     source = str(prompt_path)
     prompt_path = fetch_hub_prompt(source)
     prompt, info = load_prompt(prompt_path)  # refuses pickle files before opening them

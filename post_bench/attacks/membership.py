@@ -33,6 +33,9 @@ def leave_one_out(attack: MembershipAttack, scores: np.ndarray, keep: np.ndarray
     stats, member = [], []
     for t in range(s.shape[0]) if targets is None else targets:
         rest = references(m, t)
+        if not rest.any():
+            raise ValueError(f"prompt {t} has no reference left once its complement is excluded: "
+                             f"{s.shape[0] - 1} other prompts are too few")
         stats.append(attack.statistic(s[t], s[rest], m[rest], variant))
         member.append(m[t])
     return np.concatenate(stats), np.concatenate(member)
