@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .claims import from_results
-from .stats import T_SEEDS, WILSON, Interval, cell_interval
+from .claims import accuracy_values, from_results
+from .stats import T_SEEDS, WILSON, Interval, cell_interval, paired_difference, verdict
 
 DASH = "—"
 ZERO_SHOT = "zero_shot"
@@ -245,40 +245,35 @@ def distill_table(rows: Iterable[dict]) -> Table:
     )
 
 
-SOURCE_CAPABILITY = (("chance", None), ("zero_shot", "target zero-shot"), ("source_zero_shot", "source zero-shot"),
-                     ("source_only", "source + p_s"))
+SOURCE_CAPABILITY = ("zero_shot", "source_zero_shot", "source_only")  # the methods the table reads
 
 
 def source_capability_table(rows: Iterable[dict]) -> Table:
     """Can the distilled source do each task? Per dataset: chance, the target's and the source's zero-shot
     accuracy and the source prompt on the source per ε (mean over seeds [95% CI], as in the utility table)."""
-    groups: dict[tuple, list[float]] = defaultdict(list)
-    n_test: dict[tuple, Any] = {}
-    classes: dict[str, int] = {}
-    for r in _rows(rows):
-        if isinstance(r.get("accuracy"), (int, float)) and r.get("method") in dict(SOURCE_CAPABILITY):
-            key = (str(r.get("dataset", "?")), r["method"], r.get("epsilon"))
-            groups[key].append(float(r["accuracy"]))
-            n_test[key] = r.get("n_test") if isinstance(r.get("n_test"), int) else None
-            if isinstance(r.get("num_classes"), int) and r["num_classes"] > 0:
-                classes[key[0]] = r["num_classes"]
-    datasets = sorted({k[0] for k in groups if k[1] in ("source_zero_shot", "source_only")})
-    epsilons = sorted({k[2] for k in groups if k[1] == "source_only"}, key=eps_key)
-    out = []
-    for ds in datasets:
-        cells = [f"{100 / classes[ds]:.1f}" if ds in classes else DASH]
-        for method, _ in SOURCE_CAPABILITY[1:3]:
-            key = (ds, method, None)
-            cells.append(_acc_cell(groups[key], n_test.get(key)) if key in groups else DASH)
-        for eps in epsilons:
-            key = (ds, "source_only", eps)
-            cells.append(_acc_cell(groups[key], n_test.get(key)) if key in groups else DASH)
-        out.append((ds, *cells))
+    rows = [r for r in _rows(rows) if r.get("method") in SOURCE_CAPABILITY]
+    acc = accuracy_values(rows).by_key
+    n_test = {(str(r.get("dataset")), r["method"], None if r.get("epsilon") is None else float(r["epsilon"])):
+              r["n_test"] for r in rows if isinstance(r.get("n_test"), int)}
+    classes = {str(r.get("dataset")): r["num_classes"] for r in rows
+               if isinstance(r.get("num_classes"), int) and r["num_classes"] > 0}
+
+    def cell(key: tuple) -> str:
+        if key not in acc:
+            return DASH
+        iv = cell_interval(list(acc[key].values()), n_test.get(key))
+        return f"{100 * iv.mean:.1f}" + (f" {ci_cell(iv)}" if iv.available else "")
+
+    datasets = sorted({k[0] for k in acc if k[1] != "zero_shot"})
+    epsilons = sorted({k[2] for k in acc if k[1] == "source_only"}, key=eps_key)
+    out = tuple((ds, f"{100 / classes[ds]:.1f}" if classes.get(ds) else DASH, cell((ds, "zero_shot", None)),
+                 cell((ds, "source_zero_shot", None)), *(cell((ds, "source_only", e)) for e in epsilons))
+                for ds in datasets)
     return Table(
         "Source capability per task",
         ("dataset", "chance (%)", "target zero-shot (%)", "source zero-shot (%)",
          *(f"source + p_s, ε={eps_label(e)} (%)" for e in epsilons)),
-        tuple(out),
+        out,
         "Accuracy on the test split, mean over seeds [95% CI] as in the utility table: POST needs a source that "
         "does the task (PAPER.md claim 3); the student's LM loss alone does not tell.",
     )
@@ -287,18 +282,13 @@ def source_capability_table(rows: Iterable[dict]) -> Table:
 def ablation_table(results: dict) -> Table:
     """Each labelled method entry (an ablation: the same method with other settings) against the unlabelled
     entry of its method, per dataset and ε: the paired-by-seed accuracy difference, its 95% CI and a verdict."""
-    from .stats import paired_difference, verdict
-
     suite = results.get("suite") if isinstance(results.get("suite"), dict) else {}
     base_of = {m["label"]: m["name"] for m in suite.get("methods") or []
                if isinstance(m, dict) and isinstance(m.get("label"), str) and isinstance(m.get("name"), str)
                and m["label"] != m["name"]}
-    acc: dict[tuple, dict] = defaultdict(dict)
-    for r in _rows(results.get("utility")):
-        if isinstance(r.get("accuracy"), (int, float)):
-            acc[(str(r.get("dataset", "?")), r.get("method"), r.get("epsilon"))][r.get("seed")] = float(r["accuracy"])
+    acc = accuracy_values(_rows(results.get("utility"))).by_key
     out = []
-    for (ds, label, eps), values in sorted(acc.items(), key=lambda kv: (kv[0][0], str(kv[0][1]), eps_key(kv[0][2]))):
+    for (ds, label, eps), values in sorted(acc.items(), key=lambda kv: (kv[0][0], kv[0][1], eps_key(kv[0][2]))):
         base = acc.get((ds, base_of.get(label), eps))
         if label not in base_of or not base:
             continue
@@ -314,11 +304,6 @@ def ablation_table(results: dict) -> Table:
                  ("dataset", "ε", "difference", "seeds", "mean d (points)", "95% CI of d", "d > 0"), tuple(out),
                  "Paired by seed; 95% CI: Student-t over the paired seeds; holds / does not hold / inconclusive as in "
                  "the claims.")
-
-
-def _acc_cell(values: list[float], n_test: int | None) -> str:
-    iv = cell_interval(values, n_test)
-    return f"{100 * iv.mean:.1f}" + (f" [{100 * iv.low:.1f}, {100 * iv.high:.1f}]" if iv.available else "")
 
 
 def cost_table(rows: Iterable[dict]) -> Table:

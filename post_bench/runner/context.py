@@ -123,10 +123,10 @@ class RunContext:
     def public(self, dataset: str, seed: int, size: int):
         from post_bench.data import load_dataset, sample_public
 
-        private = set()  # content-disjoint: a public text that is also a private text is never drawn
-        for name in self.suite.datasets.private:
-            private.update(load_dataset(name).texts)
-        return sample_public(load_dataset(dataset), seed=seed, size=size, exclude=frozenset(private))
+        # content-disjoint: a public text that is also a private text is never drawn (the set is built once)
+        private = self.memo("private_texts", lambda: frozenset(
+            t for name in self.suite.datasets.private for t in load_dataset(name).texts))
+        return sample_public(load_dataset(dataset), seed=seed, size=size, exclude=private)
 
     def encoded(self, backbone, data, split: str, max_tokens: int, template: str | None = None):
         """Tokenised data for a backbone (cached by model, data, split and template)."""
