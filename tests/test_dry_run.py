@@ -66,6 +66,6 @@ def test_paper_suite_dry_run(suite, tmp_path):
 
 def test_every_suite_has_a_valid_dry_form():
     """Caps never break a suite's own cross-checks (e.g. alpha: auto needs a validation split of 8)."""
-    for path in sorted((ROOT / "suites").rglob("*.yaml")):  # paper/, sources/ and the top-level suites
+    for path in sorted((ROOT / "suites").rglob("*.yaml")):  # paper/, sources/, ablations/ and the top-level suites
         dry, _ = dry_suite(load_suite(path), path.name)
         assert dry.name.endswith("-dry-run") and dry.budget.val_size <= 8 and dry.tuning.steps <= 2
