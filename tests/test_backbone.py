@@ -1,5 +1,6 @@
 """Verbalizer position with and without a soft prompt; label-word scores vs the full head."""
 
+import pytest
 import torch
 
 from post_bench.data import get_task
@@ -79,3 +80,20 @@ def test_bf16_autocast_scores_close_to_fp32():
     a, b = fp32.score_dataset(enc, label_ids), bf16.score_dataset(enc, label_ids)
     assert bf16.autocast and not fp32.autocast
     assert abs(a - b).max() < 0.05 * max(1.0, abs(a).max()) and (a != b).any()
+
+
+def test_precision_resolves_per_machine_and_is_recorded_in_the_report(tmp_path):
+    """auto means bf16 autocast only where bf16 is native; results.json and the report header say which."""
+    from post_bench.models.backbone import cpu_has_native_bf16, uses_bf16_autocast
+    from post_bench.report import render_report
+    from post_bench.runner.results import environment
+
+    assert uses_bf16_autocast("bf16", "cpu") and not uses_bf16_autocast("fp32", "cpu")
+    assert uses_bf16_autocast("auto", "cpu") == cpu_has_native_bf16()
+    with pytest.raises(ValueError, match="precision must be auto, fp32 or bf16"):
+        uses_bf16_autocast("fp16", "cpu")
+    env = environment("cpu", 1, "fp32")
+    assert env["precision"] == "fp32: fp32"
+    assert environment("cpu", 1, "auto")["precision"] == "auto: " + ("bf16 autocast" if cpu_has_native_bf16() else "fp32")
+    render_report({"schema": 1, "suite": {"name": "x", "epsilons": [None]}, "env": env}, tmp_path)
+    assert "- **precision:** fp32: fp32" in (tmp_path / "report.md").read_text()

@@ -54,6 +54,27 @@ def cpu_has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def uses_bf16_autocast(precision: str, device: str | torch.device) -> bool:
+    """Whether ``precision`` (auto, fp32 or bf16) runs the frozen model's matmuls under bf16 autocast on
+    ``device``: bf16 always, fp32 never, auto where bf16 is native (CUDA with bf16, AVX512-BF16/AMX CPUs)."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"precision must be auto, fp32 or bf16, got {precision!r}")
+    if precision != "auto":
+        return precision == "bf16"
+    return torch.cuda.is_bf16_supported() if torch.device(device).type == "cuda" else cpu_has_native_bf16()
+
+
+def cpu_model_name() -> str | None:
+    """The CPU's model name from /proc/cpuinfo (None where there is none)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip() or None
+    except OSError:
+        pass
+    return None
+
+
 class Backbone:
     def __init__(self, model, tokenizer, kind: str, name: str, device: str | torch.device = "cpu",
                  precision: str = "auto"):
@@ -69,13 +90,10 @@ class Backbone:
         self.input_embeddings = model.get_input_embeddings()
         self.output_embeddings = model.get_output_embeddings()
         self.n_params = sum(p.numel() for p in model.parameters()) - self.input_embeddings.weight.numel()
-        if precision not in ("auto", "fp32", "bf16"):
-            raise ValueError(f"precision must be auto, fp32 or bf16, got {precision!r}")
         # bf16 autocast of the frozen model's matmuls (the prompt, logits and optimiser stay fp32). "auto": on
         # CUDA when supported and on CPUs with native bf16 (AVX512-BF16/AMX: ~3x faster); elsewhere bf16 is
         # emulated and many times slower than fp32 (seen on an AVX2-only EPYC: 63 s vs ~3 s per evaluation).
-        native = torch.cuda.is_bf16_supported() if self.device.type == "cuda" else cpu_has_native_bf16()
-        self.autocast = precision == "bf16" or (precision == "auto" and native)
+        self.autocast = uses_bf16_autocast(precision, self.device)
 
     # ------------------------------------------------------------------ properties
     @property

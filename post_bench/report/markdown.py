@@ -54,7 +54,8 @@ def _header(results: dict) -> list[str]:
     if env.get("cpu_threads"):
         jobs = env.get("jobs") or 1
         lines.append(f"- **threads:** {env['cpu_threads']}" + (f" per worker, {jobs} workers (--jobs)" if jobs > 1 else ""))
-    for key, label in (("device", "device"), ("git", "git"), ("date", "date")):
+    for key, label in (("device", "device"), ("cpu", "cpu"), ("precision", "precision"), ("git", "git"),
+                       ("date", "date")):
         if env.get(key):
             lines.append(f"- **{label}:** `{env[key]}`" if key == "git" else f"- **{label}:** {env[key]}")
     return lines + [""] if len(lines) > 2 else lines

@@ -13,12 +13,15 @@ from post_bench.runner.store import RunStore, write_json_atomic
 SECTIONS = ("utility", "privacy", "extraction", "distill", "cost")
 
 
-def environment(device: str, jobs: int = 1) -> dict:
+def environment(device: str, jobs: int = 1, precision: str = "auto") -> dict:
+    """Versions, hardware and run settings; ``precision`` is the suite's, recorded as the arithmetic it meant
+    on this machine (auto differs between CPUs: a report's numbers depend on it)."""
     import opacus
     import torch
     import transformers
 
     import post_bench
+    from post_bench.models.backbone import cpu_model_name, uses_bf16_autocast
 
     try:
         git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
@@ -27,12 +30,15 @@ def environment(device: str, jobs: int = 1) -> dict:
         git = None
     return {"post_bench": post_bench.__version__, "torch": torch.__version__, "transformers": transformers.__version__,
             "opacus": opacus.__version__, "python": platform.python_version(), "device": device,
-            "cpu_threads": torch.get_num_threads(), "jobs": jobs, "git": git,
+            "cpu": cpu_model_name(), "cpu_threads": torch.get_num_threads(), "jobs": jobs,
+            "precision": f"{precision}: " + ("bf16 autocast" if uses_bf16_autocast(precision, device) else "fp32"),
+            "git": git,
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
 
 
 def collect(plan: Plan, store: RunStore, suite_dict: dict, device: str, jobs: int = 1) -> dict:
-    results: dict = {"schema": 1, "suite": suite_dict, "env": environment(device, jobs)}
+    env = environment(device, jobs, suite_dict.get("precision", "auto"))
+    results: dict = {"schema": 1, "suite": suite_dict, "env": env}
     for name in SECTIONS:
         results[name] = []
     for unit in plan:
