@@ -118,6 +118,8 @@ class AttackConfig(Strict):
     variants: list[str] | None = None  # default: lira online/offline/fixed_variance, rmia online (ls attacks)
     # extraction / one_run: canaries with planted labels, in a prompt tuned for the attack only
     canaries: Annotated[int, Field(ge=1)] = 8
+    # secret ("My secret code is 123456"), mislabeled (held-out private texts with a wrong label) or random-words
+    canary_kind: Literal["secret", "mislabeled", "random-words"] = "secret"
     repetitions: PosInt = 4
     candidates: Annotated[int, Field(ge=2)] = 1000  # extraction: the planted canary + candidates-1 held out
     generate_tokens: Annotated[int, Field(ge=0)] = 0

@@ -144,3 +144,27 @@ def test_names_and_did_you_mean():
     assert "did you mean 'election-tweets'" in check_dataset_spec("elction-tweets")
     assert check_dataset_spec("bbc-news") is None and check_dataset_spec("hf:sst2") is None
     assert "file not found" in check_dataset_spec("path:/no/such/file.csv")
+
+
+def test_mislabeled_and_random_words_canaries():
+    from post_bench.data.canaries import plan_canaries, text_canaries
+
+    words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike".split()
+    pool = TextDataset("pool", tuple(f"article {i} about {words[i % 13]} and {words[(3 * i) % 13]}" for i in range(40)),
+                       tuple(i % 4 for i in range(40)), None)
+    cans, labels = text_canaries("mislabeled", 30, 4, seed=3, pool=pool)
+    truth = {t: y for t, y in zip(pool.texts, pool.labels)}
+    assert len({c.text for c in cans}) == 30 and all(c.text in truth for c in cans)
+    assert all(labels[i] != truth[c.text] for i, c in enumerate(cans))  # always a wrong label
+    assert {int(y) for y in labels} <= {0, 1, 2, 3}
+    rand, _ = text_canaries("random-words", 20, 4, seed=3, pool=pool)
+    assert len({c.text for c in rand}) == 20 and all(len(c.text.split()) == 12 for c in rand)
+    assert all(set(c.text.split()) <= {"article", "about", "and", *words} for c in rand)  # alphabetic words only
+    plan = plan_canaries({"count": 24, "repetitions": 1, "held_out": 6, "include": "half", "kind": "mislabeled"},
+                         4, seed=1, pool=pool)
+    assert len(plan.canaries) == 24 and len(plan.held_out) == 6 and 0 < sum(plan.included) < 24
+    assert not {c.text for c in plan.canaries} & {c.text for c in plan.held_out}
+    with pytest.raises(ValueError, match="pool has 40"):
+        text_canaries("mislabeled", 41, 4, seed=3, pool=pool)
+    with pytest.raises(ValueError, match="unknown canary kind"):
+        text_canaries("emoji", 4, 4, seed=3, pool=pool)

@@ -1,8 +1,9 @@
 """Units for the suite's ``attacks`` section: attack × method × ε × private data set × seed.
 
-- membership attacks (lira, rmia, loss): one ``shadows`` unit (the method's prompt re-made K times on
-  random halves of a population, same mechanism; shared by every membership attack with the same K and
-  population) → one ``membership`` unit per attack (analysis only);
+- membership attacks (lira, rmia, loss): one ``shadow_prompts`` unit (the method's private prompt re-tuned K
+  times on random halves of a population, same mechanism; shared by every method built on that private
+  prompt) → one ``shadows`` unit (transferred like the attacked prompt, all scored; shared by every
+  membership attack with the same K and population) → one ``membership`` unit per attack (analysis only);
 - extraction / one_run: the method's prompt re-made on the private data with canaries planted (all of them,
   or each with probability ½), then an ``extraction`` / ``one_run`` unit on it. The suite's own prompts
   never hold canaries.
@@ -43,27 +44,33 @@ def attack_units(planner) -> list[Unit]:
 
 
 def _membership(planner, attack, method, name, params, dataset, seed, eps, tag) -> list[Unit]:
-    """shadows (re-tuned exactly like the method's private prompt, and transferred like it for POST/PTfer; the
-    attacked prompt scored beside them) -> one membership analysis unit."""
+    """shadow_prompts (K prompts re-tuned exactly like the method's private prompt; shared by every method whose
+    private prompt is that same tune unit, e.g. source_only and POST) -> shadows (transferred like the attacked
+    prompt for POST/PTfer; the attacked prompt scored beside them) -> one membership analysis unit."""
     prompt = method.plan(planner, dataset, seed, eps, params).deps["prompt"]
     transfer = prompt if prompt.kind == "transfer" else None
     tune = transfer.deps["prompt"] if transfer else prompt
-    cfg = {**tune.config, "method": name, "shadows": attack.shadows, "population": attack.population,
-           "attack_seed": seed, "eval_batch_size": planner.suite.budget.eval_batch_size}
+    train_cfg = {**tune.config, "shadows": attack.shadows, "attack_seed": seed}
+    trained = Unit("shadow_prompts", train_cfg, dict(tune.deps),
+                   label=f"shadow prompts {tune.config['dataset']} eps={eps_label(eps)} K={attack.shadows}")
+    cfg = {**train_cfg, "method": name, "population": attack.population,
+           "eval_batch_size": planner.suite.budget.eval_batch_size}
     if transfer is not None:
         cfg["transfer"] = transfer.config
-    shadows = Unit("shadows", cfg, {**tune.deps, "prompt": prompt, "tuned": tune},
+    shadows = Unit("shadows", cfg, {**tune.deps, "prompt": prompt, "tuned": tune, "shadow_prompts": trained},
                    label=f"shadows {tag} K={attack.shadows}")
     variants = attack.variants or list(ATTACKS.get(attack.name).default_variants)
     mcfg = {"attack": attack.name, "method": name, "role": "target" if transfer else tune.config["role"],
             "model": cfg["model"], "dataset": dataset, "seed": seed, "epsilon": eps, "variants": list(variants)}
-    return [shadows, Unit("membership", mcfg, {"shadows": shadows}, label=f"{attack.name} {tag}")]
+    return [trained, shadows, Unit("membership", mcfg, {"shadows": shadows}, label=f"{attack.name} {tag}")]
 
 
 def _canaries(planner, attack, method, name, params, dataset, seed, eps, tag) -> list[Unit]:
     one_run = attack.name == "one_run"
     canaries = {"count": attack.canaries, "repetitions": attack.repetitions,
                 "held_out": 0 if one_run else attack.candidates - 1, "include": "half" if one_run else "all"}
+    if attack.canary_kind != "secret":  # the default stays out of the config, so older units keep their ids
+        canaries["kind"] = attack.canary_kind
     evaluate = method.plan(planner.with_canaries(canaries), dataset, seed, eps, params)
     if evaluate.deps.get("prompt") is None:  # e.g. zero_shot: nothing was tuned, nothing to extract
         return []

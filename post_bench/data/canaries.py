@@ -1,4 +1,13 @@
-"""Canaries: secret digit strings planted in training data to measure memorisation (exposure)."""
+"""Canaries: crafted examples planted in training data to measure memorisation (exposure, one-run audits).
+
+Three kinds (``CANARY_KINDS``), each with a uniformly random planted label:
+
+- ``secret``: "My secret code is 123456" (random digit secrets; Carlini et al. 2019);
+- ``mislabeled``: real texts of the private distribution, never in any split, with a random *wrong* label
+  (Jagielski et al. 2020; the label can only be learnt by memorising the example);
+- ``random-words``: strings of words drawn uniformly from the data set's own vocabulary (out-of-distribution
+  inputs a classifier sees nowhere else; cf. Panda et al., ICLR 2025).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +27,7 @@ class Canary:
 
     @property
     def text(self) -> str:
-        return f"{self.prefix} {self.secret}"
+        return " ".join(p for p in (self.prefix, self.secret) if p)
 
 
 def _secrets(rng: np.random.Generator, count: int, length: int, exclude: set[str] = frozenset()) -> list[str]:
@@ -84,9 +93,51 @@ class CanaryPlan:
     repetitions: int
 
 
-def plan_canaries(cfg: dict, n_classes: int, seed: int) -> CanaryPlan:
-    """From a unit's ``canaries`` config ``{"count", "repetitions", "held_out", "include": "all" | "half"}``."""
-    cans, held, labels, held_labels = canary_sets(cfg["count"], cfg.get("held_out", 0), n_classes, seed=seed)
+CANARY_KINDS = ("secret", "mislabeled", "random-words")
+RANDOM_WORDS = 12  # words per random-words canary
+
+
+def text_canaries(kind: str, count: int, n_classes: int, *, seed: int, pool=None) -> tuple[tuple[Canary, ...], tuple[int, ...]]:
+    """``count`` distinct canaries of ``kind`` with their planted labels. ``pool``: a labelled TextDataset of
+    the private distribution disjoint from every split (``mislabeled`` draws its texts and true labels from
+    it; ``random-words`` its vocabulary)."""
+    if n_classes < 2:
+        raise ValueError(f"canaries need a task with at least 2 classes; got {n_classes}")
+    if kind not in CANARY_KINDS:
+        raise ValueError(f"unknown canary kind {kind!r}; allowed: {', '.join(CANARY_KINDS)}")
+    rng = np.random.default_rng([seed, 0xCA8, CANARY_KINDS.index(kind)])
+    if pool is None or not len(pool):
+        raise ValueError(f"{kind} canaries need a pool of held-out texts")
+    if kind == "mislabeled":
+        if pool.labels is None:
+            raise ValueError("mislabeled canaries need a labelled pool")
+        if len(pool) < count:
+            raise ValueError(f"{count} mislabeled canaries need {count} held-out texts; the pool has {len(pool)}")
+        pick = rng.permutation(len(pool))[:count]
+        wrong = rng.integers(1, n_classes, size=count)  # true + 1..C-1 (mod C): never the true label
+        labels = tuple(int((pool.labels[int(i)] + w) % n_classes) for i, w in zip(pick, wrong))
+        return tuple(Canary(pool.texts[int(i)], "") for i in pick), labels
+    vocab = sorted({w for t in pool.texts for w in t.split() if w.isalpha()})
+    if len(vocab) < RANDOM_WORDS:
+        raise ValueError(f"random-words canaries need at least {RANDOM_WORDS} distinct words; the pool has {len(vocab)}")
+    texts: dict[str, None] = {}
+    while len(texts) < count:
+        texts[" ".join(vocab[int(i)] for i in rng.integers(len(vocab), size=RANDOM_WORDS))] = None
+    labels = tuple(int(v) for v in rng.integers(n_classes, size=count))
+    return tuple(Canary(t, "") for t in texts), labels
+
+
+def plan_canaries(cfg: dict, n_classes: int, seed: int, pool=None) -> CanaryPlan:
+    """From a unit's ``canaries`` config ``{"count", "repetitions", "held_out", "include": "all" | "half",
+    "kind"}`` (kind default ``secret``; the other kinds need ``pool``, see ``text_canaries``)."""
+    kind = cfg.get("kind", "secret")
+    if kind == "secret":
+        cans, held, labels, held_labels = canary_sets(cfg["count"], cfg.get("held_out", 0), n_classes, seed=seed)
+    else:
+        n_held = cfg.get("held_out", 0)
+        every, all_labels = text_canaries(kind, cfg["count"] + n_held, n_classes, seed=seed, pool=pool)
+        cans, held = every[: cfg["count"]], every[cfg["count"]:]
+        labels, held_labels = all_labels[: cfg["count"]], all_labels[cfg["count"]:]
     if cfg.get("include", "all") == "half":
         included = tuple(bool(v) for v in inclusion_mask(len(cans), seed))
     else:

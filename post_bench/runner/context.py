@@ -104,7 +104,14 @@ class RunContext:
         from post_bench.data import plant_canaries
         from post_bench.data.canaries import plan_canaries
 
-        plan = plan_canaries(canaries, train.task.num_classes, seed)
+        pool = None
+        if canaries.get("kind", "secret") != "secret":  # rows of the private distribution outside every split
+            from post_bench.data import load_dataset, population_holdout
+
+            b = self.suite.budget
+            pool = population_holdout(load_dataset(dataset), seed=seed, train_size=len(train), val_size=b.val_size,
+                                      test_size=b.test_size)
+        plan = plan_canaries(canaries, train.task.num_classes, seed, pool=pool)
         pick = [i for i, inc in enumerate(plan.included) if inc]
         out = plant_canaries(train, [plan.canaries[i] for i in pick], [plan.labels[i] for i in pick],
                              plan.repetitions, seed=seed)

@@ -27,7 +27,7 @@ from post_bench.runner.plan import Plan, Unit
 from post_bench.runner.store import RunStore
 
 # rough relative cost of a unit kind (CPU quickstart: seconds per unit); only the order matters
-KIND_COST = {"distill": 30.0, "shadows": 25.0, "transfer": 6.0, "tune": 4.0, "dp_opt": 4.0, "extraction": 2.0,
+KIND_COST = {"distill": 30.0, "shadow_prompts": 25.0, "shadows": 3.0, "transfer": 6.0, "tune": 4.0, "dp_opt": 4.0, "extraction": 2.0,
              "evaluate": 2.0, "one_run": 4.0, "membership": 0.2, "lira": 0.2}
 
 
@@ -35,7 +35,7 @@ def unit_cost(unit: Unit) -> float:
     """Estimated cost of a unit: its kind's cost, scaled for shadows (K prompts, transfers) and PTfer (no model)."""
     base = KIND_COST.get(unit.kind, 1.0)
     if unit.kind == "shadows":
-        return base * (3.0 if unit.config.get("transfer") else 1.0)
+        return base * (8.0 if unit.config.get("transfer") else 1.0)
     if unit.kind == "transfer" and unit.config.get("method") == "ptfer":
         return 1.0
     return base

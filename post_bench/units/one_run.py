@@ -1,11 +1,16 @@
 """``one_run`` unit: one-run audit (Steinke et al. 2023) of a prompt tuned with canaries each included with
-probability ½ (planned by the one_run attack for itself). Logic: ``post_bench.attacks.one_run``."""
+probability ½ (planned by the one_run attack for itself). Logic: ``post_bench.attacks.one_run``.
+
+Besides the ε lower bound from the fixed k+/k− guesses, the row carries the canary AUC (included vs left-out
+canaries of the same run) with a bootstrap CI over canaries: the positive control that says whether the
+attack can see memorisation at all."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from post_bench.attacks.extraction import canary_scores
+from post_bench.attacks.metrics import attack_metrics, bootstrap_ci
 from post_bench.attacks.one_run import audit
 from post_bench.runner.units import UNIT_KINDS
 from post_bench.units.evaluate import prompt_of
@@ -21,13 +26,22 @@ def run_one_run(unit, ctx, work):
     scores = canary_scores(backbone, soft, plan.canaries, plan.labels, train.task, cfg["max_tokens"],
                            cfg["eval_batch_size"])
     m = len(plan.canaries)
+    included = np.array(plan.included)
     delta = cfg.get("delta") or 1.0 / len(train)
-    res = audit(scores, np.array(plan.included), k_plus=cfg["k_plus"] or max(1, m // 4), k_minus=cfg["k_minus"],
-                delta=delta)
+    res = audit(scores, included, k_plus=cfg["k_plus"] or max(1, m // 4), k_minus=cfg["k_minus"], delta=delta)
+    kind = cfg["canaries"].get("kind", "secret")
     row = {"dataset": cfg["dataset"], "method": cfg["method"], "epsilon": cfg["epsilon"], "seed": cfg["seed"],
            "claimed_epsilon": cfg["epsilon"], "attack": "one_run", "auc": None, "tpr_at_fpr": {},
            "n_shadows": 0, "n_examples": m, "eps_lower_bound": res.eps_lower_bound,
            "eps_lower_bound_confidence": res.confidence, "eps_lower_bound_threshold": "fixed k+/k- guesses",
            "eps_lower_bound_trials": f"{res.guesses} guesses on {m} canaries, one training run", "delta": delta,
-           "one_run": res.to_dict(), "repetitions": plan.repetitions}
+           "attacked": f"a prompt tuned like {cfg['method']}'s on the private set plus {int(included.sum())} of {m} "
+                       f"{kind} canaries (each included with probability 1/2, repeated {plan.repetitions}x)",
+           "canary_kind": kind, "one_run": res.to_dict(), "repetitions": plan.repetitions}
+    if included.any() and not included.all():
+        metrics = attack_metrics(scores, included).to_dict()
+        row.update({"auc": metrics["auc"], "balanced_accuracy": metrics["balanced_accuracy"],
+                    "tpr_at_fpr": metrics["tpr_at_fpr"], "tpr_null_reason": metrics["tpr_null_reason"],
+                    "roc": metrics["roc"], "n_members": metrics["n_members"], "n_nonmembers": metrics["n_nonmembers"],
+                    "ci": bootstrap_ci(scores, included, seed=cfg["seed"])})
     return {"privacy": [row], "model_name": backbone.name}

@@ -1,8 +1,10 @@
-"""``shadows`` unit: K shadow prompts tuned like the attacked prompt on random halves of a population, then
-(POST/PTfer) transferred like it; the attacked prompt and the shadows scored on the population.
+"""``shadow_prompts`` unit: K shadow prompts tuned like the attacked private prompt on random halves of a
+population (``keep.npy`` [K, 2N], ``shadow_prompts.safetensors``); one such unit serves every method built on
+that private prompt (source_only and POST share it). ``shadows`` unit: those prompts (POST/PTfer: transferred
+like the attacked prompt) and the attacked prompt scored on the population.
 
-Artifacts: ``scores.npy`` [1 + K, n] logit-scaled confidences (row 0: the attacked prompt), ``keep.npy``
-[1 + K, n] membership, ``shadow_prompts.safetensors`` (tensor ``prompts`` [K, P, H]). Membership units
+Artifacts of ``shadows``: ``scores.npy`` [1 + K, n] logit-scaled confidences (row 0: the attacked prompt),
+``keep.npy`` [1 + K, n] membership, ``shadow_prompts.safetensors`` (tensor ``prompts`` [K, P, H]). Membership units
 only read the arrays. The logic is in ``post_bench.attacks.shadows``; this file adapts a unit config to it.
 """
 
@@ -12,7 +14,7 @@ import json
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from post_bench.attacks.shadows import keep_masks, logit_scaled, scored_examples, train_shadows
 from post_bench.data.types import TextDataset
@@ -38,22 +40,39 @@ def _transfer_all(unit, ctx, source, prompts):
     return moved, target
 
 
-@UNIT_KINDS.register("shadows")
-def run_shadows(unit, ctx, work):
+@UNIT_KINDS.register("shadow_prompts")
+def run_shadow_prompts(unit, ctx, work):
+    """K shadow prompts tuned like the attacked private prompt, each on a random half of the population."""
     cfg = unit.config
     backbone = ctx.backbone(ctx.model_name(unit))
     train, holdout = ctx.population(cfg["dataset"], cfg["seed"])
     pool = _pool(train, holdout)
     n = len(train)
     enc = ctx.encoded(backbone, pool, f"population-{cfg['seed']}", cfg["max_tokens"])
-    label_ids = backbone.label_token_ids(train.task)
     init = init_prompt(backbone, cfg["prompt_length"], init=cfg["init"], text=train.task.instruction, seed=cfg["seed"])
     settings, dp = tune_settings(cfg, n)  # exactly the attacked prompt's mechanism (its tune unit's function)
     keep = keep_masks(cfg["shadows"], 2 * n, cfg["attack_seed"])
-    prompts = train_shadows(backbone, enc, label_ids, init, keep, settings, cfg["attack_seed"], desc=unit.label)
-    scorer = backbone
+    prompts = train_shadows(backbone, enc, backbone.label_token_ids(train.task), init, keep, settings,
+                            cfg["attack_seed"], desc=unit.label)
+    np.save(work / "keep.npy", keep)
+    save_file({"prompts": prompts.contiguous()}, str(work / SHADOW_FILE), metadata={"model": backbone.name})
+    return {"n_shadows": int(keep.shape[0]), "population": int(2 * n), "n": n, "dp": dp,
+            "model_name": backbone.name}
+
+
+@UNIT_KINDS.register("shadows")
+def run_shadows(unit, ctx, work):
+    cfg = unit.config
+    trained_dir = ctx.unit_dir(unit.deps["shadow_prompts"])
+    trained = json.loads((trained_dir / "done.json").read_text())
+    keep = np.load(trained_dir / "keep.npy", allow_pickle=False)
+    prompts = load_file(str(trained_dir / SHADOW_FILE))["prompts"]
+    train, holdout = ctx.population(cfg["dataset"], cfg["seed"])
+    pool = _pool(train, holdout)
+    n = len(train)
+    scorer = ctx.backbone(ctx.model_name(unit))
     if cfg.get("transfer"):
-        prompts, scorer = _transfer_all(unit, ctx, backbone, prompts)
+        prompts, scorer = _transfer_all(unit, ctx, scorer, prompts)
     attacked, _ = load_prompt(ctx.unit_dir(unit.deps["prompt"]) / "prompt")
     idx = scored_examples(n, cfg["population"], cfg["attack_seed"])
     enc_s = ctx.encoded(scorer, pool, f"population-{cfg['seed']}", cfg["max_tokens"]).subset(idx)
@@ -67,5 +86,5 @@ def run_shadows(unit, ctx, work):
     tuned = json.loads((ctx.unit_dir(unit.deps["tuned"]) / "done.json").read_text())
     return {"n_shadows": int(keep.shape[0]), "population": int(2 * n), "scored": int(idx.size),
             "mechanism": {"attacked": mechanism(cfg, tuned["n_train"], tuned.get("dp")),
-                          "shadows": mechanism(cfg, n, dp)},
+                          "shadows": mechanism(cfg, n, trained.get("dp"))},
             "transfer": cfg.get("transfer", {}).get("method"), "model_name": scorer.name}
