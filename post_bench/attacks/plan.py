@@ -78,7 +78,8 @@ def _canaries(planner, attack, method, name, params, dataset, seed, eps, tag) ->
     cfg = {"method": name, "role": ev["role"], "model": ev["model"], **planner.with_canaries(canaries).data_cfg(dataset, seed),
            "epsilon": eps, "eval_batch_size": planner.suite.budget.eval_batch_size}
     if one_run:
-        cfg.update({"k_plus": attack.k_plus, "k_minus": attack.k_minus})
+        # the δ the prompt's DP claim is made at (tuning.delta; None: 1/N of its training set)
+        cfg.update({"k_plus": attack.k_plus, "k_minus": attack.k_minus, "delta": planner.suite.tuning.delta})
         return [Unit("one_run", cfg, dict(evaluate.deps), label=f"one_run {tag}")]
     cfg.update({"candidates": attack.candidates, "generate_tokens": attack.generate_tokens})
     return [Unit("extraction", cfg, dict(evaluate.deps), label=f"extraction {tag}")]
