@@ -13,6 +13,9 @@ from post_bench.report.tables import build_tables, latex_escape, to_latex, to_ma
 
 FIXTURE = Path(__file__).parent / "fixtures" / "results_small.json"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PDF_MAGIC = b"%PDF-"
+REPORTS = Path(__file__).parent.parent / "reports"
+FIGURES = ("utility_vs_epsilon", "cost", "roc_election", "roc_bbc", "privacy_utility")
 
 
 @pytest.fixture(scope="module")
@@ -29,18 +32,13 @@ def rendered(results, tmp_path_factory) -> tuple[Path, list[Path]]:
 def test_renders_all_files(rendered):
     out, paths = rendered
     names = {p.name for p in paths}
-    assert names == {
-        "report.md",
-        "tables.tex",
-        "utility_vs_epsilon.png",
-        "cost.png",
-        "roc_election.png",
-        "roc_bbc.png",
-    }
+    assert names == {"report.md", "tables.tex"} | {f"{f}.{ext}" for f in FIGURES for ext in ("png", "pdf")}
     for p in paths:
         assert p.parent == out and p.stat().st_size > 0
         if p.suffix == ".png":
             assert p.read_bytes()[:8] == PNG_MAGIC
+        if p.suffix == ".pdf":
+            assert p.read_bytes()[:5] == PDF_MAGIC
 
 
 def test_report_contains_numbers_and_links(rendered, results):
@@ -68,8 +66,8 @@ def test_report_contains_numbers_and_links(rendered, results):
     )
     assert f"| {row['auc']:.3f} |" in md and f"{100 * row['tpr_at_fpr']['0.01']:.1f}" in md
     assert "## Privacy (membership inference)" in md and "### Claimed ε vs empirical lower bounds" in md
-    for link in ("utility_vs_epsilon.png", "roc_election.png", "roc_bbc.png", "cost.png"):
-        assert f"]({link})" in md
+    for figure in FIGURES:  # PNG embedded, PDF linked
+        assert f"]({figure}.png)" in md and f"]({figure}.pdf)" in md
     assert "mean_exposure" in md and "6.820" in md  # extraction
     assert "22.600" in md  # distill: truncated loss
     assert "2.10e+14" in md and "2.10e+14" in tex  # cost: FLOPs
@@ -79,7 +77,7 @@ def test_report_contains_numbers_and_links(rendered, results):
 def test_missing_sections_still_render(results, tmp_path):
     minimal = {"schema": 1, "suite": {"name": "tiny"}, "utility": results["utility"][:4]}
     paths = render_report(minimal, tmp_path)
-    assert {p.name for p in paths} == {"report.md", "utility_vs_epsilon.png", "tables.tex"}
+    assert {p.name for p in paths} == {"report.md", "utility_vs_epsilon.png", "utility_vs_epsilon.pdf", "tables.tex"}
     md = (tmp_path / "report.md").read_text()
     assert "## Utility" in md and "## Privacy" not in md and "## Cost" not in md
 
@@ -100,7 +98,9 @@ def test_empty_and_odd_results_do_not_fail(tmp_path):
         "cost": [{"unit": "u", "kind": "tune", "wall_s": None, "flops": None}],
     }
     names = {p.name for p in render_report(odd, tmp_path / "b")}
-    assert {roc_filename("hf:sst2"), "roc_hf_sst2.png", "utility_vs_epsilon.png", "cost.png"} <= names
+    assert {roc_filename("hf:sst2"), "roc_hf_sst2.png", "roc_hf_sst2.pdf", "utility_vs_epsilon.png", "cost.png",
+            "cost.pdf"} <= names
+    assert "privacy_utility.png" not in names  # no prompt has both an accuracy and an AUC
 
 
 def test_load_results_checks_schema(tmp_path):
@@ -172,7 +172,8 @@ def test_claims_render_from_results_json(results, rendered):
     out, _ = rendered
     md, tex = (out / "report.md").read_text(), (out / "tables.tex").read_text()
     assert "claims" not in results  # the fixture predates claims: the report computed them
-    assert "## Claims (PAPER.md claims 1–4 and 6)" in md and "### Claims: summary" in md
+    assert "## Claims (the POST paper's claims 1–4 and 6; Wang et al. 2025)" in md and "### Claims: summary" in md
+    assert "PAPER.md" not in md.split("## Claims")[1].split("\n")[0]
     assert "| 2 | election | 8 | inconclusive | post − zero_shot > 0 | 1 |" in md
     assert "no direct_transfer results at ε=8" in md and "Claims: per dataset and" in tex
     stored = from_results(results)
@@ -244,3 +245,135 @@ def test_ablation_table_pairs_a_labelled_entry_with_its_method_by_seed():
     # d = (10, 10, 15) points: mean 11.7, sd 2.89, t(2) = 4.303 -> half-width 7.2
     assert row == ("d", "∞", "post_lw − post", "3", "+11.7", "[+4.5, +18.8]", "holds")
     assert ablation_table({"suite": {"methods": []}, "utility": utility}).rows == ()
+
+
+# ---- figures: one question each, PNG + PDF, bounded panels ----------------------------------------------
+
+
+def _membership_row(method, eps, attack, auc, seed=0, dataset="d"):
+    fpr = [0.0, 0.001, 0.01, 0.1, 0.5, 1.0]
+    return {"dataset": dataset, "method": method, "epsilon": eps, "seed": seed, "attack": attack, "auc": auc,
+            "ci": {"auc": [auc - 0.03, auc + 0.03]}, "tpr_at_fpr": {"0.001": None, "0.01": 0.02, "0.1": 0.12},
+            "tpr_null_reason": {"0.001": "500 non-members < 1/FPR = 1000"},
+            "roc": {"fpr": fpr, "tpr": [min(1.0, f * (1 + auc)) for f in fpr]}}
+
+
+def _one_run_row(method, eps, kind, auc, seed=0):
+    return {**_membership_row(method, eps, "one_run", auc, seed), "canary_kind": kind, "n_shadows": 0,
+            "one_run": {"m": 64, "guesses": 16, "correct": 12, "k_plus": 8, "k_minus": 8}}
+
+
+def test_committed_privacy_report_roc_panels_and_files(tmp_path):
+    """The committed reports/privacy/results.json: at most 6 curves per panel, a panel per (method, ε), every
+    row in a panel or named as left out, canary audits apart; PNG and PDF written."""
+    from post_bench.report.roc import MAX_CURVES, family, plot_roc, roc_panels
+
+    results = load_results(REPORTS / "privacy")
+    rows = [r for r in results["privacy"] if r.get("roc")]
+    panels = roc_panels(rows, "bbc-news")
+    assert panels and all(0 < len(p.curves) <= MAX_CURVES for p in panels)
+    keys = {(r["method"], r["epsilon"]) for r in rows if r["attack"] != "one_run"}
+    membership = [p for p in panels if not p.canary]
+    assert len(membership) == len(keys)
+    for p in membership:
+        (prompt,) = {(c.row["method"], c.row["epsilon"]) for c in p.curves}  # one attacked prompt per panel
+        in_prompt = {r["attack"] for r in rows if (r["method"], r["epsilon"]) == prompt and r["attack"] != "one_run"}
+        drawn = {c.row["attack"] for c in p.curves}
+        assert drawn | set(p.left_out) == in_prompt and not drawn & set(p.left_out)
+        if p.left_out:  # the strongest variant of each family is the one drawn
+            for c in p.curves:
+                assert all(c.row["auc"] >= r["auc"] for r in rows if (r["method"], r["epsilon"]) == prompt
+                           and family(r["attack"]) == family(c.row["attack"]))
+        assert all("AUC" in c.label and "[" in c.label and "@1%" in c.label and "@0.1%" in c.label for c in p.curves)
+        assert all(c.row["attack"] != "one_run" for c in p.curves)
+    png = plot_roc(rows, "bbc-news", tmp_path / "roc.png", pdf=True)
+    assert png.read_bytes()[:8] == PNG_MAGIC and (tmp_path / "roc.pdf").read_bytes()[:5] == PDF_MAGIC
+
+
+def test_committed_reports_render_every_figure_as_png_and_pdf(tmp_path):
+    results = load_results(REPORTS / "privacy")
+    names = {p.name for p in render_report(results, tmp_path)}
+    for figure in ("utility_vs_epsilon", "roc_bbc-news", "privacy_utility", "cost"):
+        assert {f"{figure}.png", f"{figure}.pdf"} <= names
+        assert (tmp_path / f"{figure}.pdf").read_bytes()[:5] == PDF_MAGIC
+    md = (tmp_path / "report.md").read_text()
+    assert "](privacy_utility.png)" in md and "](roc_bbc-news.pdf)" in md
+
+
+def test_roc_keeps_the_strongest_variant_per_family_and_puts_canaries_apart():
+    from post_bench.report.roc import MAX_CURVES, roc_panels
+
+    variants = [("lira-online", 0.60), ("lira-offline", 0.55), ("lira-fixed_variance", 0.58),
+                ("lira-offline_fixed_variance", 0.52), ("rmia-online", 0.57), ("rmia-offline", 0.51), ("loss", 0.50)]
+    rows = [_membership_row("post", 8.0, a, auc) for a, auc in variants]
+    rows += [_one_run_row("source_only", e, k, 0.7) for e in (None, 8.0, 1.0) for k in ("mislabeled", "random-words")]
+    rows += [_one_run_row("source_only", 1.0, "mislabeled", 0.9, seed=1)]  # a second seed: the median is drawn
+    panels = roc_panels(rows, "d")
+    member, canary = [p for p in panels if not p.canary], [p for p in panels if p.canary]
+    (p,) = member
+    assert [c.row["attack"] for c in p.curves] == ["lira-online", "rmia-online", "loss"]  # by AUC, best first
+    assert set(p.left_out) == {"lira-offline", "lira-fixed_variance", "lira-offline_fixed_variance", "rmia-offline"}
+    assert p.title == "post, ε=8"
+    assert len(canary) == 1 and len(canary[0].curves) == 6 <= MAX_CURVES
+    assert all(c.row["attack"] == "one_run" for c in canary[0].curves)
+    two_seeds = [c for c in canary[0].curves if c.seeds == 2]
+    assert len(two_seeds) == 1 and "median of 2 seeds" in two_seeds[0].label
+    # more canary curves than fit: split into panels, none over the limit
+    rows += [_one_run_row("source_only", e, "secret", 0.6) for e in (None, 8.0, 1.0)]
+    canary = [p for p in roc_panels(rows, "d") if p.canary]
+    assert len(canary) == 2 and all(len(p.curves) <= MAX_CURVES for p in canary)
+
+
+def test_plot_roc_keeps_its_signature_for_the_audit(tmp_path):
+    """post_bench/audit renders its figure with plot_roc(rows, title, path) once per format."""
+    from post_bench.report.roc import plot_roc, roc_panels
+
+    rows = [{**_membership_row(fam, None, var, auc), "dataset": "p on 100 candidates"}
+            for fam, var, auc in (("lira", "online", 0.6), ("lira", "offline", 0.55), ("rmia", "online", 0.57),
+                                  ("loss", "plain", 0.5), ("loss", "calibrated", 0.52))]
+    for suffix, magic in (("png", PNG_MAGIC), ("pdf", PDF_MAGIC)):
+        out = plot_roc(rows, "p on 100 candidates", tmp_path / f"roc.{suffix}")
+        assert out == tmp_path / f"roc.{suffix}" and out.read_bytes()[: len(magic)] == magic
+    assert sorted(p.title for p in roc_panels(rows)) == ["lira", "loss", "rmia"]  # no ε in titles: none is set
+    assert not (tmp_path / "none.png").exists()
+    plot_roc([], "empty", tmp_path / "none.png")  # no curves: still a figure
+    assert (tmp_path / "none.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_cost_stages_include_shadow_training_and_keep_distillation_apart():
+    from post_bench.report.cost import suite_costs
+
+    def unit(uid, kind, method=None, deps=(), wall=1.0):
+        return {"unit": uid, "kind": kind, "method": method, "deps": list(deps), "wall_s": wall, "flops": 10 * wall}
+
+    rows = [unit("d", "distill", wall=50), unit("ts", "tune", deps=["d"], wall=4),
+            unit("tr", "transfer", "post", ["d", "ts"], 6), unit("ep", "evaluate", "post", ["tr"], 1),
+            unit("es", "evaluate", "source_only", ["d", "ts"], 1),
+            unit("sp", "shadow_prompts", None, ["d"], 20),
+            unit("shp", "shadows", "post", ["d", "tr", "ts", "sp"], 10),
+            unit("shs", "shadows", "source_only", ["d", "ts", "sp"], 2),
+            unit("mp", "membership", "post", ["shp"], 0.5), unit("ms", "membership", "source_only", ["shs"], 0.5),
+            unit("tc", "tune", None, ["d"], 3), unit("x", "one_run", "source_only", ["tc"], 0.2)]
+    c = suite_costs(rows)
+    post, src = c["methods"]["post"], c["methods"]["source_only"]
+    assert c["distill"] == {"wall_s": 50.0, "flops": 500.0, "units": 1}
+    # the shared source prompt (4 s) and shadow prompts (20 s) are split between the two methods
+    assert post["tuning / generation"]["wall_s"] == src["tuning / generation"]["wall_s"] == 2.0
+    assert post["shadow training"]["wall_s"] == 10 + 10 and src["shadow training"]["wall_s"] == 2 + 10
+    assert post["transfer"]["wall_s"] == 6 and post["attacks"]["wall_s"] == 0.5
+    assert src["attacks"]["wall_s"] == 0.5 + 0.2 + 3  # the canary prompt tuned for one_run is attack cost
+    total = sum(v["wall_s"] for m in c["methods"].values() for v in m.values()) + c["distill"]["wall_s"]
+    assert total == pytest.approx(c["total"]["wall_s"])
+
+
+def test_privacy_utility_points_use_the_strongest_membership_attack():
+    from post_bench.report.tradeoff import tradeoff_points
+
+    utility = [{"dataset": "d", "method": "post", "epsilon": e, "seed": 0, "accuracy": a, "n_test": 100}
+               for e, a in ((None, 0.8), (8.0, 0.7))]
+    privacy = [_membership_row("post", None, "lira-online", 0.6), _membership_row("post", None, "loss", 0.52),
+               _membership_row("post", 8.0, "loss", 0.51), _one_run_row("post", 8.0, "secret", 0.9)]
+    points = {p.epsilon: p for p in tradeoff_points(utility, privacy)}
+    assert points[None].attack == "lira-online" and points[None].auc == 0.6 and points[None].accuracy == 0.8
+    assert points[8.0].attack == "loss"  # the canary audit is not a membership attack on this prompt
+    assert points[None].auc_ci == pytest.approx((0.57, 0.63))

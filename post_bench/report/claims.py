@@ -1,4 +1,4 @@
-"""PAPER.md's qualitative claims 1–4 and 6, checked on a run as paired differences over seeds.
+"""The POST paper's (Wang et al. 2025, §5) qualitative claims 1–4 and 6, checked on a run as paired differences over seeds.
 
 Every check is "d > 0" with d_s = a_s − b_s + offset for each seed s that both sides have (a seed changes
 the split and the training noise, so the pairs share their test examples and data). The verdict comes from

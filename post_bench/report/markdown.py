@@ -11,7 +11,10 @@ from post_bench.atomic import write_text_atomic
 from .cost import plot_cost
 from .roc import plot_roc
 from .tables import build_tables, to_latex, to_markdown
+from .tradeoff import plot_privacy_utility, tradeoff_points
 from .utility import plot_utility_vs_epsilon
+
+PRIVACY_UTILITY = "privacy_utility.png"
 
 
 def roc_filename(dataset: str) -> str:
@@ -62,9 +65,11 @@ def _header(results: dict) -> list[str]:
 
 
 def render_report(results: dict, out_dir: Path | str) -> list[Path]:
-    """Write report.md, roc_<dataset>.png (per dataset with privacy rows), utility_vs_epsilon.png (when there
-    are utility rows), cost.png (when there are cost rows) and tables.tex into ``out_dir``; return the paths.
+    """Write report.md, the figures and tables.tex into ``out_dir``; return the paths.
 
+    Figures, each as PNG (embedded in report.md) and PDF (vector, for papers): roc_<dataset> (per dataset
+    with privacy rows), utility_vs_epsilon (when there are utility rows), privacy_utility (when a prompt has
+    both an accuracy and a membership AUC) and cost (when there are cost rows).
     Every section of ``results`` may be missing or empty.
     """
     if not isinstance(results, dict):
@@ -80,25 +85,30 @@ def render_report(results: dict, out_dir: Path | str) -> list[Path]:
             return
         md.extend([f"## {title}", ""])
         for alt, name in figures:
-            md.extend([f"![{alt}]({name})", ""])
+            md.extend([f"![{alt}]({name})", "", f"[{alt}: PDF]({Path(name).with_suffix('.pdf').name})", ""])
         for t in tables[key]:
             if len(tables[key]) > 1 or t.title != title:
                 md.extend([f"### {t.title}", ""])
             md.extend([to_markdown(t), ""])
 
+    def figure(path: Path, alt: str) -> tuple[str, str]:
+        written.extend([path, path.with_suffix(".pdf")])
+        return alt, path.name
+
     utility = [r for r in results.get("utility") or [] if isinstance(r, dict)]
     figs = []
     if utility:
-        written.append(plot_utility_vs_epsilon(utility, out / "utility_vs_epsilon.png"))
-        figs.append(("accuracy vs ε", written[-1].name))
+        figs.append(figure(plot_utility_vs_epsilon(utility, out / "utility_vs_epsilon.png", pdf=True), "accuracy vs ε"))
     section("Utility", "utility", figs)
-    section("Claims (PAPER.md claims 1–4 and 6)", "claims")
+    section("Claims (the POST paper's claims 1–4 and 6; Wang et al. 2025)", "claims")
 
     privacy = [r for r in results.get("privacy") or [] if isinstance(r, dict)]
     figs = []
     for ds in sorted({str(r.get("dataset", "?")) for r in privacy}):
-        written.append(plot_roc(privacy, ds, out / roc_filename(ds)))
-        figs.append((f"ROC {ds}", written[-1].name))
+        figs.append(figure(plot_roc(privacy, ds, out / roc_filename(ds), pdf=True), f"ROC {ds}"))
+    if tradeoff_points(utility, privacy):
+        figs.append(figure(plot_privacy_utility(utility, privacy, out / PRIVACY_UTILITY, pdf=True),
+                           "privacy–utility trade-off"))
     section("Privacy (membership inference)", "privacy", figs)
     section("Extraction", "extraction")
     section("Distillation (source model)", "distill")
@@ -106,8 +116,7 @@ def render_report(results: dict, out_dir: Path | str) -> list[Path]:
     cost = [r for r in results.get("cost") or [] if isinstance(r, dict)]
     figs = []
     if cost:
-        written.append(plot_cost(cost, out / "cost.png"))
-        figs.append(("cost", written[-1].name))
+        figs.append(figure(plot_cost(cost, out / "cost.png", pdf=True), "cost"))
     section("Cost", "cost", figs)
 
     if len(md) <= len(_header(results)):

@@ -1,72 +1,239 @@
-"""Log-log ROC curves of membership-inference attacks, one figure per dataset."""
+"""Log-log ROC curves of membership-inference attacks: one figure per data set, one panel per attacked prompt
+(method and ε), at most ``MAX_CURVES`` curves per panel.
+
+The question each panel answers: does any attack tell this prompt's members from its non-members, and at the
+low false-positive rates where that matters? Hence log-log axes, the chance line, the TPR at 1% and 0.1% FPR
+marked on every curve, and the AUC with its 95% CI in the legend.
+
+- Membership rows (LiRA, RMIA, LOSS, …): a panel per (method, ε). With more than ``MAX_CURVES`` attacks the
+  panel keeps the strongest variant (highest AUC) of each attack family (``lira-online`` and ``lira-offline``
+  are one family) and names the rest under the panel.
+- One-run canary audits (``attack == "one_run"``) scored planted canaries, not the population the shadows
+  were trained on: they get their own panels ("canaries"), a curve per canary kind and ε.
+- Several seeds of one curve: the seed with the median AUC is drawn, and the legend says so.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import textwrap
+from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from post_bench.atomic import save_figure
-
+from .figures import GREY, LINESTYLES, save, style
 from .tables import eps_key, eps_label
 
-_CMAPS = ("Blues", "Oranges", "Greens", "Reds", "Purples", "Greys")
-_STYLES = ("-", "--", ":", "-.")
+MAX_CURVES = 6
 MIN_FPR = 1e-3
+FPR_MARKS = ("0.01", "0.001")  # marked on every curve (keys of a row's tpr_at_fpr)
+CANARY_ATTACK = "one_run"
 
 
-def plot_roc(privacy_rows: Iterable[dict], dataset: str, path: Path | str) -> Path:
-    """One curve per (method, ε, attack) row of ``dataset`` that stores a ROC; colour = method, shade = ε,
-    line style = attack variant. Axes span [lo, 1] with lo ≤ 1e-3 (lower when the curves resolve it)."""
-    rows = [r for r in privacy_rows or [] if isinstance(r, dict) and r.get("dataset") == dataset]
-    rows.sort(key=lambda r: (str(r.get("method")), eps_key(r.get("epsilon")), str(r.get("attack"))))
-    methods = list(dict.fromkeys(str(r.get("method")) for r in rows))
-    attacks = list(dict.fromkeys(str(r.get("attack")) for r in rows))
+@dataclasses.dataclass(frozen=True)
+class Curve:
+    key: str  # what the colour stands for across the figure: the attack (the canary kind for canaries)
+    label: str  # legend text
+    row: dict  # the privacy row drawn
+    seeds: int = 1  # rows this curve stands for (the median-AUC seed is drawn)
+    dash: int = 0  # line style index (canaries: the ε, so colour = kind, line style = ε)
 
-    fig = Figure(figsize=(7.0, 5.6 + 0.16 * len(rows)), layout="constrained")
-    ax = fig.add_subplot()
-    lo = MIN_FPR
-    drawn = 0
-    for r in rows:
-        roc = r.get("roc") or {}
+
+@dataclasses.dataclass(frozen=True)
+class Panel:
+    title: str
+    curves: tuple[Curve, ...]
+    left_out: tuple[str, ...] = ()  # attacks not drawn (a weaker variant of a family that is drawn)
+    canary: bool = False
+
+
+def _has_roc(r: dict) -> bool:
+    roc = r.get("roc") if isinstance(r.get("roc"), dict) else {}
+    try:
         fpr, tpr = np.asarray(roc.get("fpr", []), float), np.asarray(roc.get("tpr", []), float)
-        if fpr.size < 2 or fpr.shape != tpr.shape:
-            continue
+    except (TypeError, ValueError):
+        return False
+    return fpr.ndim == 1 and fpr.size >= 2 and fpr.shape == tpr.shape and bool(np.isfinite(fpr).all())
+
+
+def _auc(r: dict) -> float:
+    a = r.get("auc")
+    return float(a) if isinstance(a, (int, float)) and not isinstance(a, bool) else -math.inf
+
+
+def _median_row(rows: list[dict]) -> dict:
+    """The row with the median AUC (the lower middle for an even count; ties: the lower seed)."""
+    ranked = sorted(rows, key=lambda r: (_auc(r), str(r.get("seed"))))
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def family(attack: str) -> str:
+    """``lira-online`` -> ``lira``; ``loss`` -> ``loss``."""
+    return str(attack).split("-", 1)[0]
+
+
+def _fmt(x: object, digits: int = 3) -> str:
+    return f"{x:.{digits}f}" if isinstance(x, (int, float)) and not isinstance(x, bool) else "—"
+
+
+def _tpr_text(r: dict, level: str) -> str:
+    t = (r.get("tpr_at_fpr") or {}).get(level)
+    if isinstance(t, (int, float)) and not isinstance(t, bool):
+        return f"{100 * t:.1f}%"
+    return "n/a"
+
+
+def curve_label(r: dict, name: str, seeds: int = 1) -> str:
+    """``NAME AUC 0.519 [0.488, 0.551]; TPR 1.9% @1%, n/a @0.1%`` (n/a: too few non-members to measure it)."""
+    ci = (r.get("ci") or {}).get("auc") if isinstance(r.get("ci"), dict) else None
+    ci_text = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if isinstance(ci, (list, tuple)) and len(ci) == 2 and None not in ci else ""
+    out = (f"{name}  AUC {_fmt(r.get('auc'))}{ci_text}; TPR {_tpr_text(r, '0.01')} @1%, "
+           f"{_tpr_text(r, '0.001')} @0.1%")
+    return out + (f" (median of {seeds} seeds)" if seeds > 1 else "")
+
+
+def _chunks(title: str, curves: list[Curve], left_out: tuple[str, ...], canary: bool) -> list[Panel]:
+    parts = [curves[i:i + MAX_CURVES] for i in range(0, len(curves), MAX_CURVES)] or [[]]
+    if len(parts) == 1:
+        return [Panel(title, tuple(parts[0]), left_out, canary)]
+    return [Panel(f"{title} ({i + 1}/{len(parts)})", tuple(p), left_out if i == 0 else (), canary)
+            for i, p in enumerate(parts)]
+
+
+def roc_panels(privacy_rows: Iterable[dict], dataset: str | None = None) -> list[Panel]:
+    """The panels of ``dataset``'s ROC figure (every data set when None), in drawing order; rows without a
+    stored ROC are left out. Each panel holds at most ``MAX_CURVES`` curves."""
+    rows = [r for r in privacy_rows or [] if isinstance(r, dict) and _has_roc(r)
+            and (dataset is None or r.get("dataset") == dataset)]
+    show_eps = any(r.get("epsilon") is not None for r in rows)
+    panels: list[Panel] = []
+
+    def where(method: str, eps) -> str:
+        return method + (f", ε={eps_label(eps)}" if show_eps else "")
+
+    membership: dict[tuple, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    canaries: dict[str, dict[tuple, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
         method = str(r.get("method"))
-        eps_all = sorted({eps_key(x.get("epsilon")) for x in rows if str(x.get("method")) == method})
-        shade = 0.45 + 0.5 * (eps_all.index(eps_key(r.get("epsilon"))) + 1) / len(eps_all)
-        color = colormaps[_CMAPS[methods.index(method) % len(_CMAPS)]](shade)
-        pos = fpr[fpr > 0]
-        if pos.size:
-            lo = min(lo, max(pos.min(), 1e-6))
-        tpr_1 = (r.get("tpr_at_fpr") or {}).get("0.01")
-        label = f"{method} ε={eps_label(r.get('epsilon'))} {r.get('attack', '')}: AUC {_f(r.get('auc'))}"
-        label += f", TPR@1% {100 * tpr_1:.1f}%" if isinstance(tpr_1, (int, float)) else ""
-        style = _STYLES[attacks.index(str(r.get("attack"))) % len(_STYLES)]
-        # zero FPR cannot sit on a log axis: draw it at the axis' left edge
-        ax.plot(np.maximum(fpr, 1e-12), np.maximum(tpr, 1e-12), style, color=color, lw=1.6, label=label)
-        drawn += 1
-    ax.plot([1e-12, 1], [1e-12, 1], color="0.5", lw=0.8, ls="--", label="chance")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlim(lo, 1)
-    ax.set_ylim(lo, 1)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.set_title(f"Membership inference ROC — {dataset}")
-    ax.grid(True, which="major", alpha=0.3)
-    if not drawn:
-        ax.text(
-            0.5, 0.5, "no ROC curves stored", transform=ax.transAxes, ha="center", va="center", color="0.4"
-        )
-    fig.legend(loc="outside lower center", ncols=2, fontsize=7, frameon=False)
-    path = Path(path)
-    save_figure(fig, path, dpi=130, bbox_inches="tight")
-    return path
+        if r.get("attack") == CANARY_ATTACK:
+            canaries[method][(str(r.get("canary_kind") or "canaries"), eps_key(r.get("epsilon")))].append(r)
+        else:
+            membership[(method, eps_key(r.get("epsilon")))][str(r.get("attack"))].append(r)
+
+    for (method, _), by_attack in sorted(membership.items()):
+        chosen = {a: _median_row(rs) for a, rs in by_attack.items()}
+        left_out: tuple[str, ...] = ()
+        if len(chosen) > MAX_CURVES:
+            best: dict[str, str] = {}
+            for a in sorted(chosen):
+                f = family(a)
+                if f not in best or _auc(chosen[a]) > _auc(chosen[best[f]]):
+                    best[f] = a
+            left_out = tuple(sorted(set(chosen) - set(best.values())))
+            chosen = {a: chosen[a] for a in best.values()}
+        eps = next(iter(chosen.values())).get("epsilon")
+        curves = [Curve(a, curve_label(r, a, len(by_attack[a])), r, len(by_attack[a]))
+                  for a, r in sorted(chosen.items(), key=lambda kv: (-_auc(kv[1]), kv[0]))]
+        panels += _chunks(where(method, eps), curves, left_out, False)
+
+    for method, by_kind in sorted(canaries.items()):
+        curves = []
+        eps_order = sorted({ek for _, ek in by_kind}, reverse=True)  # ∞ first: solid
+        for (kind, ek), rs in sorted(by_kind.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
+            r = _median_row(rs)
+            name = f"{kind}" + (f", ε={eps_label(r.get('epsilon'))}" if show_eps else "")
+            curves.append(Curve(f"canary:{kind}", curve_label(r, name, len(rs)), r, len(rs), eps_order.index(ek)))
+        panels += _chunks(f"canaries (one-run audit): {method}", curves, (), True)
+    return panels
 
 
-def _f(x: object) -> str:
-    return f"{x:.3f}" if isinstance(x, (int, float)) else "—"
+def _xy(r: dict) -> tuple[np.ndarray, np.ndarray]:
+    roc = r["roc"]
+    return np.asarray(roc["fpr"], float), np.asarray(roc["tpr"], float)
+
+
+def _tpr_at(r: dict, level: str) -> float | None:
+    """The row's reported TPR at FPR ≤ level (computed from its ROC when the row has none stored)."""
+    t = (r.get("tpr_at_fpr") or {}).get(level)
+    if isinstance(t, (int, float)) and not isinstance(t, bool):
+        return float(t)
+    if level in (r.get("tpr_null_reason") or {}):
+        return None  # not measurable with these non-members: do not draw a point
+    fpr, tpr = _xy(r)
+    ok = fpr <= float(level)
+    return float(tpr[ok].max()) if ok.any() else None
+
+
+def roc_figure(privacy_rows: Iterable[dict], dataset: str, title: str | None = None) -> tuple[Figure, list[Panel]]:
+    """The figure (not yet saved) and its panels."""
+    panels = roc_panels(privacy_rows, dataset)
+    n = max(len(panels), 1)
+    ncols = 1 if n == 1 else 2 if n in (2, 4) else 3
+    nrows = math.ceil(n / ncols)
+    most = max((len(p.curves) + (2 if p.left_out else 0) for p in panels), default=0)
+    fig = Figure(figsize=(4.6 * ncols, (3.9 + 0.19 * (most + 1)) * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True).ravel()
+    keys = sorted({c.key for p in panels for c in p.curves if not c.key.startswith("canary:")})
+    canary_keys = sorted({c.key for p in panels for c in p.curves if c.key.startswith("canary:")})
+    lo = MIN_FPR
+    for p in panels:
+        for c in p.curves:
+            pos = _xy(c.row)[0]
+            pos = pos[pos > 0]
+            if pos.size:
+                lo = min(lo, max(float(pos.min()), 1e-6))
+    for ax, panel in zip(axes, panels):
+        for c in panel.curves:
+            fpr, tpr = _xy(c.row)
+            st = style(canary_keys.index(c.key) if panel.canary else keys.index(c.key))
+            ls = LINESTYLES[c.dash % len(LINESTYLES)] if panel.canary else st["ls"]
+            # zero FPR or TPR cannot sit on a log axis: drawn at the axis' edge
+            ax.plot(np.maximum(fpr, 1e-12), np.maximum(tpr, 1e-12), ls=ls, color=st["color"], lw=1.5,
+                    label=c.label)
+            for level in FPR_MARKS:
+                t = _tpr_at(c.row, level)
+                if t is not None and float(level) >= lo:
+                    ax.plot([float(level)], [max(t, lo)], st["marker"], color=st["color"], ms=4.5, mfc="white",
+                            mew=1.3, zorder=3)
+        ax.plot([1e-12, 1], [1e-12, 1], color=GREY, lw=0.9, ls="--", label="chance (AUC 0.5)")
+        for level in FPR_MARKS:
+            if float(level) >= lo:
+                ax.axvline(float(level), color="0.6", lw=0.7, ls=":", zorder=0)
+        ax.set_title(panel.title, fontsize=10)
+        ax.set_box_aspect(1)
+        ax.grid(True, which="major", alpha=0.25)
+        handles, labels = ax.get_legend_handles_labels()
+        if panel.left_out:
+            handles.append(ax.plot([], [], " ")[0])
+            labels.append(textwrap.fill("not drawn (weaker variants): " + ", ".join(panel.left_out), 72,
+                                        break_on_hyphens=False))
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=6.5, frameon=False,
+                  ncols=1, handlelength=2.2)
+    if not panels:
+        axes[0].text(0.5, 0.5, "no ROC curves stored", transform=axes[0].transAxes, ha="center", va="center",
+                     color="0.4")
+    for ax in axes[len(panels):] if panels else ():
+        ax.set_visible(False)
+    ax0 = axes[0]
+    ax0.set_xscale("log")
+    ax0.set_yscale("log")
+    ax0.set_xlim(lo, 1)
+    ax0.set_ylim(lo, 1)
+    for ax in axes:
+        ax.set_xlabel("false positive rate")
+        ax.set_ylabel("true positive rate")
+    fig.suptitle(title or f"Membership inference ROC — {dataset}\n"
+                 "log-log; markers: TPR at 1% and 0.1% FPR (dotted lines); dashed: chance", fontsize=10)
+    return fig, panels
+
+
+def plot_roc(privacy_rows: Iterable[dict], dataset: str, path: Path | str, *, pdf: bool = False) -> Path:
+    """Write ``dataset``'s ROC figure to ``path`` (PNG, PDF, … from the suffix); with ``pdf`` also as
+    ``<stem>.pdf``. Returns ``path``. Rows: results.json privacy rows (``dataset``, ``method``, ``epsilon``,
+    ``attack``, ``roc``, ``auc``, ``ci``, ``tpr_at_fpr``; others are ignored)."""
+    fig, _ = roc_figure(privacy_rows, dataset)
+    return save(fig, path, pdf=pdf, bbox_inches="tight")[0]

@@ -192,7 +192,7 @@ def canary_table(rows: Iterable[dict]) -> Table:
     )
 
 
-# PAPER.md, Table 3: LiRA on POST prompts, RoBERTa-base, 8 shadows; sst2 / imdb / tweet / arisetv
+# Wang et al. 2025 (POST), Table 3: LiRA on POST prompts, RoBERTa-base, 8 shadows; sst2 / imdb / tweet / arisetv
 PAPER_TABLE3 = {None: {"auc": (0.561, 0.580, 0.527, 0.552), "tpr_1": (0.023, 0.024, 0.015, 0.019)},
                 8.0: {"auc": (0.526, 0.552, 0.501, 0.549), "tpr_1": (0.014, 0.016, 0.013, 0.018)}}
 
@@ -312,7 +312,7 @@ def source_capability_table(rows: Iterable[dict]) -> Table:
          *(f"source + p_s, ε={eps_label(e)} (%)" for e in epsilons)),
         out,
         "Accuracy on the test split, mean over seeds [95% CI] as in the utility table: POST needs a source that "
-        "does the task (PAPER.md claim 3); the student's LM loss alone does not tell.",
+        "does the task (the POST paper's claim 3: compressed PT well above chance); the student's LM loss alone does not tell.",
     )
 
 

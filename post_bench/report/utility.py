@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from post_bench.atomic import save_figure
-
+from .figures import save, style
 from .stats import Interval, cell_interval
 from .tables import ZERO_SHOT, eps_label
 
@@ -19,16 +18,17 @@ INF_GAP = 4.0  # the "∞" position = largest finite ε × INF_GAP (log axis)
 JITTER = 1.05  # horizontal spacing factor between methods at one ε
 
 
-def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> Path:
+def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str, *, pdf: bool = False) -> Path:
     """Mean accuracy vs ε on a log axis, one line per method (and model when a method ran on several);
     error bars: the 95% CI of the table (t over seeds; Wilson on the test set with one seed). Zero-shot is
-    a dashed horizontal reference with its CI as a band."""
+    a dashed horizontal reference with its CI as a band. Colours: Okabe–Ito, with a marker per method.
+    Returns ``path``; with ``pdf`` also writes ``<stem>.pdf``."""
     rows = [
         r for r in utility_rows or [] if isinstance(r, dict) and isinstance(r.get("accuracy"), (int, float))
     ]
     datasets = sorted({str(r.get("dataset", "?")) for r in rows}) or ["(no utility results)"]
     n = len(datasets)
-    fig = Figure(figsize=(5.2 * min(n, 3), 4.2 * math.ceil(n / 3)), layout="constrained")
+    fig = Figure(figsize=(5.6 * min(n, 3), 5.0 * math.ceil(n / 3)), layout="constrained")
     axes = fig.subplots(math.ceil(n / 3), min(n, 3), squeeze=False).ravel()
     finite_all = sorted({float(r["epsilon"]) for r in rows if r.get("epsilon") is not None})
     x_inf = (finite_all[-1] if finite_all else 1.0) * INF_GAP
@@ -56,14 +56,16 @@ def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> P
                 if iv.available and iv.high > iv.low:
                     ax.axhspan(100 * iv.low, 100 * iv.high, color="0.5", alpha=0.12)
                 continue
-            color = f"C{methods.index(method) % 10}"
+            st = style(methods.index(method))
+            color = st["color"]
             fin = sorted(x for x in stats if x != x_inf)
             y = np.array([100 * stats[x].mean for x in fin])
             e = _yerr([stats[x] for x in fin])
             # methods side by side at each ε (log axis: a multiplicative nudge) so their error bars stay apart
             nudge = JITTER ** (methods.index(method) - (len(methods) - 1) / 2)
             k = sorted(models_per_method[method]).index(model)
-            ls, mk = ("-", "--", "-.")[k % 3], ("o", "^", "D")[k % 3]
+            ls = ("-", "--", "-.")[k % 3]
+            mk = st["marker"] if k == 0 else ("^", "D", "v")[k % 3]
             ax.errorbar(
                 [x * nudge for x in fin],
                 y,
@@ -84,7 +86,7 @@ def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> P
                     [100 * mi],
                     yerr=ei if ei.any() else None,
                     color=color,
-                    marker="s",
+                    marker=mk,
                     ms=6,
                     capsize=3,
                     ls="none",
@@ -114,7 +116,7 @@ def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> P
         ax.set_title(ds)
         ax.grid(True, alpha=0.3)
         if groups:
-            ax.legend(fontsize=8, loc="best")
+            ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3, frameon=False)
         else:
             ax.text(
                 0.5, 0.5, "no utility results", transform=ax.transAxes, ha="center", va="center", color="0.4"
@@ -122,9 +124,7 @@ def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str) -> P
     for ax in axes[n:]:
         ax.set_visible(False)
     fig.suptitle("Utility vs privacy (bars: 95% CI)")
-    path = Path(path)
-    save_figure(fig, path, dpi=130)
-    return path
+    return save(fig, path, pdf=pdf)[0]
 
 
 def _yerr(intervals: list[Interval]) -> np.ndarray:

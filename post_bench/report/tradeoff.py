@@ -1,0 +1,142 @@
+"""The privacy–utility trade-off in one picture: per data set, each attacked prompt (method, ε) placed at its
+accuracy (y) and at the AUC of the strongest membership attack on it (x). Up and to the left is better:
+useful and not distinguishable from chance (AUC 0.5).
+
+Only (method, ε) cells with both a utility row and a membership row appear; one-run canary audits are left
+out (they attack prompts re-tuned with canaries, not the suite's prompts). Target zero-shot, which reads no
+private data, is drawn as a horizontal reference line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .figures import GREY, save, style
+from .stats import cell_interval
+from .tables import ZERO_SHOT, eps_key, eps_label
+
+CANARY_ATTACK = "one_run"
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    dataset: str
+    method: str
+    epsilon: float | None
+    accuracy: float  # mean over seeds, in [0, 1]
+    accuracy_ci: tuple[float, float] | None
+    attack: str  # the strongest membership attack on this prompt (highest mean AUC)
+    auc: float  # its mean AUC over seeds
+    auc_ci: tuple[float, float] | None  # bootstrap CI (one seed) or t-interval over seeds
+    eps_lower_bound: float | None  # the largest ε lower bound of any membership attack on this prompt
+    seeds: int
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _eps(x) -> float | None:
+    return None if x is None else float(x)
+
+
+def tradeoff_points(utility_rows: Iterable[dict], privacy_rows: Iterable[dict]) -> list[Point]:
+    """One point per (dataset, method, ε) that has both accuracy and a membership AUC."""
+    acc: dict[tuple, list[float]] = defaultdict(list)
+    n_test: dict[tuple, int | None] = {}
+    for r in utility_rows or []:
+        if isinstance(r, dict) and _number(r.get("accuracy")):
+            key = (str(r.get("dataset")), str(r.get("method")), _eps(r.get("epsilon")))
+            acc[key].append(float(r["accuracy"]))
+            n = r.get("n_test")
+            n_test[key] = n if isinstance(n, int) and not isinstance(n, bool) else None
+    aucs: dict[tuple, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for r in privacy_rows or []:
+        if isinstance(r, dict) and _number(r.get("auc")) and r.get("attack") != CANARY_ATTACK:
+            key = (str(r.get("dataset")), str(r.get("method")), _eps(r.get("epsilon")))
+            aucs[key][str(r.get("attack"))].append(r)
+    out = []
+    for key in sorted(set(acc) & set(aucs), key=lambda k: (k[0], k[1], eps_key(k[2]))):
+        attack, rows = max(aucs[key].items(), key=lambda kv: (np.mean([r["auc"] for r in kv[1]]), kv[0]))
+        values = [float(r["auc"]) for r in rows]
+        if len(rows) == 1:
+            ci = ((rows[0].get("ci") or {}).get("auc") if isinstance(rows[0].get("ci"), dict) else None)
+            auc_ci = (float(ci[0]), float(ci[1])) if isinstance(ci, (list, tuple)) and len(ci) == 2 \
+                and all(_number(c) for c in ci) else None
+        else:
+            iv = cell_interval(values)
+            auc_ci = (iv.low, iv.high) if iv.available else None
+        bounds = [float(r["eps_lower_bound"]) for rs in aucs[key].values() for r in rs if _number(r.get("eps_lower_bound"))]
+        iv = cell_interval(acc[key], n_test.get(key))
+        out.append(Point(key[0], key[1], key[2], iv.mean, (iv.low, iv.high) if iv.available else None, attack,
+                         float(np.mean(values)), auc_ci, max(bounds) if bounds else None, len(acc[key])))
+    return out
+
+
+def _zero_shot(utility_rows: Iterable[dict], dataset: str) -> float | None:
+    vals = [float(r["accuracy"]) for r in utility_rows or [] if isinstance(r, dict) and r.get("method") == ZERO_SHOT
+            and str(r.get("dataset")) == dataset and _number(r.get("accuracy"))]
+    return float(np.mean(vals)) if vals else None
+
+
+def plot_privacy_utility(utility_rows: Iterable[dict], privacy_rows: Iterable[dict], path: Path | str, *,
+                         pdf: bool = False) -> Path:
+    """Accuracy against the strongest membership attack's AUC, a panel per data set, a colour and marker per
+    method, its ε values joined by a line and labelled (with the ε lower bound when it is above 0). Returns
+    ``path``; with ``pdf`` also writes ``<stem>.pdf``."""
+    utility_rows = list(utility_rows or [])
+    points = tradeoff_points(utility_rows, privacy_rows)
+    datasets = sorted({p.dataset for p in points}) or ["(no prompt has both accuracy and a membership AUC)"]
+    methods = sorted({p.method for p in points})
+    n = len(datasets)
+    ncols = min(n, 3)
+    fig = Figure(figsize=(5.4 * ncols, 4.6 * math.ceil(n / ncols)), layout="constrained")
+    axes = fig.subplots(math.ceil(n / ncols), ncols, squeeze=False).ravel()
+    for ax, ds in zip(axes, datasets):
+        mine = [p for p in points if p.dataset == ds]
+        ax.axvline(0.5, color=GREY, ls="--", lw=0.9, label="chance (AUC 0.5)")
+        zs = _zero_shot(utility_rows, ds)
+        if zs is not None:
+            ax.axhline(100 * zs, color="0.55", ls=":", lw=1.1, label=f"target zero-shot ({100 * zs:.1f}%)")
+        for method in methods:
+            pts = sorted((p for p in mine if p.method == method), key=lambda p: eps_key(p.epsilon))
+            if not pts:
+                continue
+            st = style(methods.index(method))
+            x = np.array([p.auc for p in pts])
+            y = np.array([100 * p.accuracy for p in pts])
+            xerr = np.array([[p.auc - p.auc_ci[0], p.auc_ci[1] - p.auc] if p.auc_ci else [0.0, 0.0] for p in pts]).T
+            yerr = np.array([[100 * (p.accuracy - p.accuracy_ci[0]), 100 * (p.accuracy_ci[1] - p.accuracy)]
+                             if p.accuracy_ci else [0.0, 0.0] for p in pts]).T
+            ax.errorbar(x, y, xerr=np.clip(xerr, 0, None), yerr=np.clip(yerr, 0, None), color=st["color"],
+                        marker=st["marker"], ms=6, lw=1.2, ls="-", capsize=2.5, elinewidth=0.9, label=method)
+            for p in pts:
+                text = f"ε={eps_label(p.epsilon)}"
+                if p.eps_lower_bound:
+                    text += f"\nε_lb={p.eps_lower_bound:.2f}"
+                ax.annotate(text, (p.auc, 100 * p.accuracy), xytext=(5, 4), textcoords="offset points",
+                            fontsize=7, color=st["color"])
+        if mine:
+            lo = min([0.5] + [p.auc_ci[0] if p.auc_ci else p.auc for p in mine])
+            hi = max([0.5] + [p.auc_ci[1] if p.auc_ci else p.auc for p in mine])
+            pad = max(0.02, 0.15 * (hi - lo))
+            ax.set_xlim(lo - pad, hi + pad)
+            ax.legend(fontsize=7.5, loc="best")
+        else:
+            ax.text(0.5, 0.5, "no prompt has both an accuracy and a membership AUC", transform=ax.transAxes,
+                    ha="center", va="center", color="0.4")
+        ax.set_xlabel("AUC of the strongest membership attack [95% CI]")
+        ax.set_ylabel("accuracy (%) [95% CI]")
+        ax.set_title(ds, fontsize=10)
+        ax.grid(True, alpha=0.3)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    fig.suptitle("Privacy–utility trade-off per attacked prompt (method, ε)\nup and to the left is better", fontsize=10)
+    return save(fig, path, pdf=pdf)[0]
