@@ -132,6 +132,10 @@ def cross_check(suite: Suite, source: str) -> list[str]:
                                f"population of 2 x budget.train_size = {2 * train}"))
         if attack.name == "one_run" and (attack.k_plus or attack.canaries // 4) + attack.k_minus > attack.canaries:
             out.append(problem(source, f"attacks[{i}].k_plus", "k_plus + k_minus exceed the number of canaries"))
+    if suite.gates:
+        from post_bench.gates import gate_problems
+
+        out += gate_problems(suite.gates, suite, [(source, f"gates[{i}].") for i in range(len(suite.gates))])
     return out
 
 

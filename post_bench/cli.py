@@ -1,6 +1,7 @@
-"""Command line: ``post-bench run | validate | ls | report | audit | bench``.
+"""Command line: ``post-bench run | validate | ls | report | compare | audit | bench``.
 
-Exit codes: 0 ok, 2 bad input (one line per problem, no traceback), 1 internal error.
+Exit codes: 0 ok, 2 bad input (one line per problem, no traceback), 1 internal error, 3 a gate failed (the
+run finished and its report is written; e.g. an ε lower bound above the claimed ε).
 Heavy libraries are imported inside commands so that ``--help``, ``ls`` and errors stay fast.
 """
 
@@ -96,9 +97,18 @@ def validate(suite_file: str) -> None:
 @click.option("--dry-run", is_flag=True,
               help="run the whole plan on tiny random stand-ins of the hub models, synthetic rows for hub data, "
                    "2 steps per unit (default out runs/<suite name>-dry-run)")
+@click.option("--gate", "gate_texts", multiple=True, metavar="MAPPING",
+              help="a gate like an entry of the suite's gates:, as one-line YAML (repeatable), e.g. "
+                   "\"{metric: accuracy, method: post, epsilon: 8, min: 0.6}\"; a failed gate exits 3")
+@click.option("--baseline", type=click.Path(), default=None,
+              help="a run directory or results.json: print post-bench compare BASELINE THIS-RUN after the run")
+@click.option("--baseline-gate", "baseline_gates", multiple=True, metavar="METRIC:THRESHOLD",
+              help="with --baseline (repeatable): exit 3 when a cell moved beyond noise in the bad direction by "
+                   "more than THRESHOLD: accuracy:0.05 (a drop of 5 points), auc:0.05 (a rise)")
 def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | None, jobs: int,
-        no_report: bool, dry_run: bool) -> None:
-    """Run a suite; a rerun resumes and skips finished units."""
+        no_report: bool, dry_run: bool, gate_texts: tuple[str, ...], baseline: str | None,
+        baseline_gates: tuple[str, ...]) -> None:
+    """Run a suite; a rerun resumes and skips finished units. Then the gates: exit 3 when one fails."""
     from post_bench.runner.context import RunContext
     from post_bench.runner.results import collect, write_results
     from post_bench.runner.store import RunStore
@@ -108,9 +118,14 @@ def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | 
     if dry_run:
         from post_bench.dry_run import dry_suite
 
+        if suite.gates or gate_texts:  # tiny random stand-ins: accuracy and AUC thresholds mean nothing there
+            click.echo(f"dry run: {len(suite.gates) + len(gate_texts)} gate(s) not checked (tiny stand-in models); "
+                       "the always-on DP check still runs")
+            suite, gate_texts = suite.model_copy(update={"gates": []}), ()
         suite, notes = dry_suite(suite, suite_file, cuda=_cuda_available())
         for line in notes:
             click.echo(f"dry run: {line}")
+    gates, baseline_run, thresholds = _gate_options(suite, gate_texts, baseline, baseline_gates)
     if jobs > 1 and executor != "local":
         raise UserInputError(f"--jobs {jobs}: worker processes are for the local executor; allowed: --jobs 1 with "
                              f"--executor {executor} (Ray schedules its own workers)")
@@ -156,6 +171,70 @@ def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | 
         click.echo(f"error: {failure}; finished units are kept, rerun to resume", err=True)
         sys.exit(1)
     _print_utility(results)
+    if not _check_gates(root, results, gates, (baseline, baseline_run), thresholds):
+        sys.exit(3)
+
+
+def _gate_options(suite, gate_texts, baseline, baseline_gates):
+    """Parse and check ``--gate``, ``--baseline`` and ``--baseline-gate`` before any work (bad input: exit 2)."""
+    from post_bench.gates import cli_gates
+
+    problems = []
+    try:
+        gates = list(suite.gates) + cli_gates(gate_texts, suite)
+    except UserInputError as err:
+        problems += err.problems
+        gates = []
+    thresholds, baseline_run = [], None
+    if baseline_gates and baseline is None:
+        problems.append("--baseline-gate: needs --baseline RUN (the run to compare with)")
+    if baseline is not None:
+        from post_bench.compare import load_run, parse_threshold
+
+        for text in baseline_gates:
+            try:
+                thresholds.append(parse_threshold(text, "--baseline-gate"))
+            except UserInputError as err:
+                problems += err.problems
+        try:
+            baseline_run = load_run(baseline, "--baseline")
+        except UserInputError as err:
+            problems += err.problems
+    if problems:
+        raise UserInputError(problems)
+    return gates, baseline_run, thresholds
+
+
+def _check_gates(root: Path, results: dict, gates: list, baseline: tuple, thresholds: list) -> bool:
+    """Evaluate the gates on a finished run (results and report written): JUnit file, GitHub step summary,
+    one line per failed gate on stderr, the baseline comparison; False when anything failed."""
+    from post_bench.gates import append_step_summary, evaluate, step_summary, write_junit
+
+    outcomes = evaluate(gates, results)
+    junit = root / "gates.junit.xml"
+    write_junit(junit, outcomes, results)
+    summary = step_summary(outcomes, results)
+    failed = [o for o in outcomes if not o.passed]
+    click.echo(f"gates: {len(outcomes) - len(failed)} passed, {len(failed)} failed; wrote {junit}")
+    for o in failed:
+        for line in o.lines:
+            click.echo(line, err=True)
+    ok = not failed
+    if baseline[1] is not None:
+        from post_bench.compare import run_compare
+
+        text, checked = run_compare(baseline[0], str(root), thresholds, a=baseline[1], b=results)
+        click.echo(text)
+        summary += text + "\n"
+        for g in checked:
+            for line in g.lines:
+                click.echo(line, err=True)
+        ok = ok and all(g.passed for g in checked)
+    try:
+        append_step_summary(summary)
+    except OSError as err:  # the CI's summary file is a convenience: never fail a run over it
+        click.echo(f"warning: cannot append to GITHUB_STEP_SUMMARY ({err.strerror or err})", err=True)
+    return ok
 
 
 def _cuda_available() -> bool:
@@ -227,31 +306,90 @@ def report(run_dir: str, to_dir: str | None) -> None:
     click.echo(f"wrote {len(written)} files to {out}")
 
 
+@main.command("compare")
+@click.argument("run_a", type=click.Path())
+@click.argument("run_b", type=click.Path())
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None,
+              help="also write the comparison (every cell, its CI and method, the gates) as JSON here")
+@click.option("--gate", "gate_texts", multiple=True, metavar="METRIC:THRESHOLD",
+              help="exit 3 when a cell moved beyond noise in the bad direction by more than THRESHOLD "
+                   "(repeatable): accuracy:0.05 (accuracy dropped > 5 points), auc:0.05 (AUC rose > 0.05)")
+def compare_cmd(run_a: str, run_b: str, json_file: str | None, gate_texts: tuple[str, ...]) -> None:
+    """Per-cell differences B − A of two runs (run directories or results.json files) with 95% CIs; marks
+    what moved beyond noise (the CI excludes 0). Markdown on stdout."""
+    from post_bench.compare import parse_threshold, run_compare
+
+    problems, thresholds = [], []
+    for text in gate_texts:
+        try:
+            thresholds.append(parse_threshold(text))
+        except UserInputError as err:
+            problems += err.problems
+    if problems:
+        raise UserInputError(problems)
+    if json_file:
+        writable_dir(Path(json_file).parent, "--json")
+    text, checked = run_compare(run_a, run_b, thresholds, json_file)
+    click.echo(text)
+    failed = [line for g in checked for line in g.lines]
+    for line in failed:
+        click.echo(line, err=True)
+    if failed:
+        sys.exit(3)
+
+
 @main.command()
 @click.argument("prompt", type=click.Path())
+@click.option("--members", type=click.Path(dir_okay=False), default=None,
+              help="csv/jsonl/tsv (text, label) of texts the prompt was tuned on")
+@click.option("--nonmembers", type=click.Path(dir_okay=False), default=None,
+              help="csv/jsonl/tsv (text, label) of texts it was not tuned on (same distribution)")
+@click.option("--candidates", type=click.Path(dir_okay=False), default=None,
+              help="one file with text, label and member (0/1 or true/false) columns instead of the two above")
+@click.option("--population", type=click.Path(dir_okay=False), default=None,
+              help="csv/jsonl/tsv (text, label) the shadows draw non-candidate rows from (default: --dataset's rows)")
+@click.option("--dataset", "dataset", default=None,
+              help="data set name (as in a suite): the task and default population; alone (no candidates): "
+                   "the leakage of a recipe on it, not of the prompt")
 @click.option("--model", "model", default=None,
               help="model name (as in a suite); default: base_model_name_or_path of the adapter_config.json")
-@click.option("--dataset", "dataset", required=True, help="data set name (as in a suite)")
 @click.option("--template", default=None, help='custom task template, e.g. "Review: {text} Sentiment:"')
 @click.option("--label-words", default=None, help='one per class: "negative,positive" (alternatives: "bad|awful,good")')
 @click.option("--task-file", type=click.Path(dir_okay=False), default=None,
               help="YAML with template, mlm_template, label_words, instruction (the options above win)")
-@click.option("--shadows", default=8, show_default=True, type=click.IntRange(2, 1024))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="where to write audit.json")
-@click.option("--steps", default=30, show_default=True, type=click.IntRange(1))
-@click.option("--epsilon", default=None, type=float, help="train shadows with DP at this epsilon (default: non-private)")
+@click.option("--shadows", default=0, show_default=True, type=click.IntRange(0, 1024),
+              help="shadow prompts for LiRA/RMIA (even; 0: reference-free attacks only)")
+@click.option("--recipe", "recipe_file", type=click.Path(dir_okay=False), default=None,
+              help="YAML like a suite's tuning: block (+ epochs, max_tokens, train_size, epsilon): how the shadows "
+                   "are tuned; the options below win")
+@click.option("--steps", default=None, type=click.IntRange(1), help="shadow tuning steps (or --epochs)")
+@click.option("--epochs", default=None, type=click.FloatRange(0, min_open=True),
+              help="shadow tuning epochs over train_size examples")
+@click.option("--lr", default=None, type=click.FloatRange(0, min_open=True), help="shadow learning rate")
+@click.option("--batch-size", default=None, type=click.IntRange(1), help="shadow batch size")
+@click.option("--init", default=None, type=click.Choice(["text", "vocab", "random"]), help="shadow prompt init")
+@click.option("--epsilon", default=None, type=float, help="tune the shadows with DP-SGD at this epsilon (inf: non-private)")
+@click.option("--max-tokens", default=None, type=click.IntRange(8, 4096), help="text tokens per example (default 64)")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="output folder (default audit-<prompt name>); replaced as a whole when the audit succeeds")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
               help="bf16 autocast of the frozen model (auto: where bf16 matmuls are native: CUDA, AVX512/AMX CPUs)")
-def audit(prompt, model, dataset, template, label_words, task_file, shadows, out_dir, steps, epsilon, seed,
+def audit(prompt, members, nonmembers, candidates, population, dataset, model, template, label_words, task_file,
+          shadows, recipe_file, steps, epochs, lr, batch_size, init, epsilon, max_tokens, out_dir, seed,
           precision) -> None:
-    """Audit a prompt someone else tuned (PEFT folder, .safetensors or hf:<repo>[@revision]): shape, utility,
-    LiRA/RMIA/LOSS vs shadow prompts, nearest tokens."""
-    from post_bench.attacks.audit import run_audit, task_options
+    """Does PROMPT (PEFT folder, .safetensors or hf:<repo>[@revision]) leak its training data? Attacks the
+    prompt itself on known members and non-members: LOSS, zero-shot-calibrated LOSS, and with --shadows K
+    LiRA/RMIA against shadows tuned by a recipe. Writes audit.json, report.md and roc.png/pdf to --out."""
+    from post_bench.audit.inputs import task_options
+    from post_bench.audit.pipeline import run_audit
 
+    options = {"steps": steps, "epochs": epochs, "lr": lr, "batch_size": batch_size, "init": init,
+               "epsilon": epsilon, "max_tokens": max_tokens}  # --epsilon inf: non-private, over the recipe file
     task = task_options(template, label_words, task_file)
-    run_audit(prompt, model=model, dataset=dataset, shadows=shadows, out_dir=out_dir, steps=steps,
-              epsilon=epsilon, seed=seed, echo=click.echo, precision=precision, task=task)
+    run_audit(prompt, members=members, nonmembers=nonmembers, candidates=candidates, population=population,
+              dataset=dataset, model=model, task=task, shadows=shadows, recipe_file=recipe_file,
+              recipe_options=options, seed=seed, precision=precision, out_dir=out_dir, echo=click.echo)
 
 
 @main.command()

@@ -2,11 +2,31 @@
 
 Always on: an empirical ε lower bound above the ε a prompt claims. A correct DP implementation cannot
 produce one (at the bound's confidence), so it means a DP bug or a broken accounting, never bad luck to shrug at.
+
+User gates (``gates:`` in a suite, ``--gate`` on ``post-bench run``; :class:`post_bench.suite.Gate`):
+
+- ``{claim: N, must: hold|not-fail}``: the verdict of PAPER.md claim N (results.json ``claims``) in every
+  matching (dataset, ε) cell.
+- ``{metric: accuracy, ...}``: the per-cell **mean over seeds** (results.json ``aggregates.utility``: one
+  cell per dataset × method × model × ε) must be within ``min``/``max``.
+- ``{metric: auc|tpr|eps_lb, ...}``: **every** matching privacy row must be within ``min``/``max`` (so a
+  ``max`` compares the largest value, a ``min`` the smallest).
+
+A gate that matches no value fails with a line saying so: a misspelt filter never passes silently.
+Failures are one line per gate, ``gate failed: <gate>: <why>``. :func:`write_junit` writes one testcase per
+gate and per claim verdict; :func:`step_summary` is the markdown for ``$GITHUB_STEP_SUMMARY``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from post_bench.errors import UserInputError, problem, short_repr
 from post_bench.methods.base import eps_label
+
+DP_GATE = "eps lower bound <= claimed eps (always on)"
 
 
 def dp_violations(results: dict) -> list[str]:
@@ -21,3 +41,365 @@ def dp_violations(results: dict) -> list[str]:
                      f"eps lower bound {bound:.2f} (confidence {conf}) > claimed eps {eps_label(claimed)}: the DP "
                      "training or its accounting is broken")
     return lines
+
+
+# ---- parsing and checking names ------------------------------------------------------------------------
+
+
+def parse_gate_option(text: str):
+    """A ``--gate`` value (a one-line YAML flow mapping) as a Gate; bad input raises UserInputError."""
+    import yaml
+    from pydantic import ValidationError
+
+    from post_bench.suite import Gate, _pydantic_problems
+
+    source = f"--gate {short_repr(text)}"
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise UserInputError(problem(source, "", f"invalid YAML: {getattr(err, 'problem', err)}",
+                                     "a one-line mapping, e.g. {metric: accuracy, method: post, min: 0.6}")) from None
+    if not isinstance(data, dict):
+        raise UserInputError(problem(source, "", "not a YAML mapping",
+                                     "a one-line mapping, e.g. {metric: accuracy, method: post, min: 0.6}"))
+    try:
+        return Gate.model_validate(data)
+    except ValidationError as err:
+        raise UserInputError(_pydantic_problems(source, err, model=Gate)) from None
+
+
+def _gate_attack_names(suite) -> tuple[list[str], dict[str, list]]:
+    """(names a gate's ``attack`` may use, {name: suite attacks it matches}) for attacks with privacy rows."""
+    from post_bench.attacks.base import ATTACKS, load_attacks
+
+    load_attacks()
+    names: dict[str, list] = {}
+    for attack in suite.attacks:
+        if attack.name not in ATTACKS:
+            continue
+        cls = ATTACKS.get(attack.name)
+        if cls.kind == "membership":
+            names.setdefault(attack.name, []).append(attack)
+            for v in attack.variants or cls.default_variants:
+                names.setdefault(cls().row_name(v), []).append(attack)
+        elif cls.kind == "canaries":  # one_run: privacy rows named after the attack
+            names.setdefault(attack.name, []).append(attack)
+    return list(names), names
+
+
+def gate_problems(gates: Sequence, suite, sources: Sequence[tuple[str, str]]) -> list[str]:
+    """Names in ``gates`` the suite does not have (one line each); ``sources[i]`` = (source, key prefix)."""
+    from post_bench.registry import did_you_mean
+    from post_bench.report.claims import CHANCE, CLAIMS, EPSILON_FREE
+
+    out: list[str] = []
+    claims = [c.number for c in CLAIMS]
+    attack_names, by_name = _gate_attack_names(suite)
+    methods, datasets = suite.method_names, suite.datasets.private
+    eps_allowed = ", ".join(eps_label(e) for e in suite.epsilons)
+    for gate, (source, prefix) in zip(gates, sources):
+        def bad(key: str, what: str, allowed: str | None = None, _s=source, _p=prefix):
+            out.append(problem(_s, f"{_p}{key}", what, allowed))
+
+        if gate.claim is not None and gate.claim not in claims:
+            bad("claim", f"no claim {gate.claim}", ", ".join(map(str, claims)))
+        elif gate.claim is not None:
+            claim = next(c for c in CLAIMS if c.number == gate.claim)
+            needed = sorted({t.method for c in claim.checks for t in (c.a, c.b)} - {CHANCE})
+            if missing := [m for m in needed if m not in methods]:
+                bad("claim", f"claim {gate.claim} ({claim.statement}) compares {', '.join(needed)}; the suite does not "
+                    f"run {', '.join(missing)}, so its verdict can only be inconclusive", "a claim whose methods the suite runs")
+            if len(suite.seeds) < 2:
+                bad("claim", f"claim {gate.claim}: with one seed every claim is inconclusive (no CI over seeds), so this "
+                    "gate could never " + ("hold" if (gate.must or "hold") == "hold" else "fail"), "seeds: at least 2")
+        if gate.method is not None and gate.method not in methods:
+            bad("method", f"{gate.method!r} is not among the suite's methods{did_you_mean(gate.method, methods)}",
+                ", ".join(methods))
+        if gate.dataset is not None and gate.dataset not in datasets:
+            bad("dataset", f"{gate.dataset!r} is not among datasets.private{did_you_mean(gate.dataset, datasets)}",
+                ", ".join(datasets))
+        if gate.epsilon_given and gate.epsilon not in suite.epsilons and not (
+                gate.epsilon is None and gate.method in EPSILON_FREE):
+            bad("epsilon", f"{eps_label(gate.epsilon)} is not among the suite's epsilons", eps_allowed)
+        if gate.metric in ("auc", "tpr", "eps_lb"):
+            if not attack_names:
+                bad("metric", f"{gate.metric}: the suite has no membership or one_run attack, so no privacy rows",
+                    "accuracy, or add an attack")
+            elif gate.attack is not None and gate.attack not in by_name:
+                bad("attack", f"{gate.attack!r} is not among the suite's attacks{did_you_mean(gate.attack, attack_names)}",
+                    ", ".join(attack_names))
+            elif gate.method is not None and gate.method in methods:
+                attacked = {m for a in (by_name.get(gate.attack) if gate.attack else
+                                        [a for v in by_name.values() for a in v]) for m in a.methods}
+                if gate.method not in attacked:
+                    bad("method", f"{gate.method!r} is not attacked by {gate.attack or 'any attack'}",
+                        ", ".join(sorted(attacked)))
+    return out
+
+
+def cli_gates(texts: Iterable[str], suite) -> list:
+    """``--gate`` values parsed and checked against the suite; every problem in one UserInputError."""
+    gates, problems = [], []
+    for text in texts:  # problems in the order of the options
+        try:
+            gate = parse_gate_option(text)
+        except UserInputError as err:
+            problems += err.problems
+            continue
+        problems += gate_problems([gate], suite, [(f"--gate {short_repr(text)}", "")])
+        gates.append(gate)
+    if problems:
+        raise UserInputError(problems)
+    return gates
+
+
+# ---- evaluation -----------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class GateResult:
+    name: str
+    passed: bool
+    value: str  # the compared (worst) value or verdict, for tables
+    detail: str  # what was compared, or why it failed
+    line: str = ""  # the failure line ("" when passed)
+    lines: tuple[str, ...] = ()  # every failure line (the always-on DP gate may have several)
+
+
+def describe(gate) -> str:
+    """``accuracy >= 0.6 (method=post, epsilon=8)`` / ``claim 1 must hold``: the gate in one phrase."""
+    if gate.name:
+        return gate.name
+    filters = [f"{k}={eps_label(gate.epsilon) if k == 'epsilon' else getattr(gate, k)}"
+               for k in ("dataset", "method", "attack", "epsilon")
+               if (gate.epsilon_given if k == "epsilon" else getattr(gate, k) is not None)]
+    where = f" ({', '.join(filters)})" if filters else ""
+    if gate.claim is not None:
+        return f"claim {gate.claim} must {gate.must or 'hold'}{where}"
+    metric = f"tpr@{gate.fpr:g}" if gate.metric == "tpr" else gate.metric
+    bounds = " and ".join(b for b in ((f">= {gate.min:g}" if gate.min is not None else ""),
+                                      (f"<= {gate.max:g}" if gate.max is not None else "")) if b)
+    return f"{metric} {bounds}{where}"
+
+
+def _eps(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _matches(gate, row: dict, epsilon_key: str = "epsilon") -> bool:
+    if gate.method is not None and row.get("method") != gate.method:
+        return False
+    if gate.dataset is not None and row.get("dataset") != gate.dataset:
+        return False
+    if gate.epsilon_given and _eps(row.get(epsilon_key)) != gate.epsilon:
+        return False
+    if gate.attack is not None:
+        attack = str(row.get("attack"))
+        if attack != gate.attack and not attack.startswith(gate.attack + "-"):
+            return False
+    return True
+
+
+def _outside(gate, value: float) -> str:
+    if gate.min is not None and value < gate.min:
+        return f"< min {gate.min:g}"
+    if gate.max is not None and value > gate.max:
+        return f"> max {gate.max:g}"
+    return ""
+
+
+def _claim_gate(gate, results: dict) -> GateResult:
+    from post_bench.report.claims import from_results
+
+    name = describe(gate)
+    claims = results["claims"] if isinstance(results.get("claims"), list) else from_results(results)
+    found = next((c for c in claims if isinstance(c, dict) and c.get("claim") == gate.claim), None)
+    if found is None:
+        why = f"claim {gate.claim} is not in the results (no utility rows?)"
+        return GateResult(name, False, "—", why, f"gate failed: {name}: {why}")
+    cells = [c for c in found.get("cells") or []
+             if (gate.dataset is None or c.get("dataset") == gate.dataset)
+             and (not gate.epsilon_given or _eps(c.get("epsilon")) == gate.epsilon)]
+    if not cells:
+        why = "no (dataset, ε) cell of this claim matches"
+        return GateResult(name, False, "—", why, f"gate failed: {name}: {why}")
+    must = gate.must or "hold"
+    bad = [c for c in cells if (c.get("verdict") != "holds" if must == "hold" else c.get("verdict") == "does not hold")]
+    verdicts = sorted({str(c.get("verdict")) for c in cells})
+    value = ", ".join(verdicts)
+    if not bad:
+        return GateResult(name, True, value, f"{len(cells)} cell(s): {value}")
+    first = bad[0]
+    reasons = "; ".join(str(k.get("reason")) for k in first.get("checks") or [] if k.get("reason"))
+    why = (f"{first.get('dataset')} ε={eps_label(_eps(first.get('epsilon')))}: {first.get('verdict')}"
+           + (f" ({reasons})" if reasons else "") + (f" [+{len(bad) - 1} more cell(s)]" if len(bad) > 1 else ""))
+    return GateResult(name, False, value, why, f"gate failed: {name}: {why}")
+
+
+def _accuracy_gate(gate, results: dict) -> GateResult:
+    name = describe(gate)
+    cells = [c for c in utility_aggregates(results) if _matches(gate, c)]
+    if not cells:
+        why = "no accuracy cell matches (check method, dataset and epsilon against the run's results)"
+        return GateResult(name, False, "—", why, f"gate failed: {name}: {why}")
+    failing = [(c, _outside(gate, c["mean"])) for c in cells if _outside(gate, c["mean"])]
+    worst = min(cells, key=lambda c: c["mean"]) if gate.min is not None else max(cells, key=lambda c: c["mean"])
+    if failing:
+        worst = min((c for c, _ in failing), key=lambda c: c["mean"]) if failing[0][1].startswith("<") \
+            else max((c for c, _ in failing), key=lambda c: c["mean"])
+    where = (f"{worst['dataset']} {worst['method']} ({worst['model']}) ε={eps_label(worst['epsilon'])}: mean "
+             f"{worst['mean']:.3f} over {len(worst['seeds'])} seed(s)")
+    if not failing:
+        return GateResult(name, True, f"{worst['mean']:.3f}", f"{len(cells)} cell(s); worst {where}")
+    why = f"{where} {_outside(gate, worst['mean'])}" + (f" [+{len(failing) - 1} more cell(s)]" if len(failing) > 1 else "")
+    return GateResult(name, False, f"{worst['mean']:.3f}", why, f"gate failed: {name}: {why}")
+
+
+def _privacy_value(gate, row: dict):
+    if gate.metric == "auc":
+        return row.get("auc")
+    if gate.metric == "eps_lb":
+        return row.get("eps_lower_bound")
+    return (row.get("tpr_at_fpr") or {}).get(f"{gate.fpr:g}")
+
+
+def _privacy_gate(gate, results: dict) -> GateResult:
+    name = describe(gate)
+    rows = [r for r in results.get("privacy") or [] if isinstance(r, dict)
+            and _matches(gate, {**r, "epsilon": r.get("epsilon", r.get("claimed_epsilon"))})]
+    valued = [(r, v) for r in rows if isinstance(v := _privacy_value(gate, r), (int, float)) and not isinstance(v, bool)]
+    if not valued:
+        if rows:
+            reasons = {str((r.get("tpr_null_reason") or {}).get(f"{gate.fpr:g}")) for r in rows} - {"None"} \
+                if gate.metric == "tpr" else set()
+            why = (f"{len(rows)} privacy row(s) match but none has a {gate.metric} value"
+                   + (f" ({'; '.join(sorted(reasons))})" if reasons else ""))
+        else:
+            why = "no privacy row matches (check attack, method, dataset and epsilon against the run's results)"
+        return GateResult(name, False, "—", why, f"gate failed: {name}: {why}")
+    failing = [(r, v) for r, v in valued if _outside(gate, v)]
+    pool = failing or valued
+    low_side = (failing and _outside(gate, failing[0][1]).startswith("<")) or (not failing and gate.max is None)
+    row, value = (min if low_side else max)(pool, key=lambda rv: rv[1])
+    where = (f"{row.get('dataset')} {row.get('method')} {row.get('attack')} "
+             f"ε={eps_label(_eps(row.get('epsilon', row.get('claimed_epsilon'))))} seed={row.get('seed')}: "
+             f"{gate.metric} {value:.3f}")
+    if not failing:
+        return GateResult(name, True, f"{value:.3f}", f"{len(valued)} row(s); worst {where}")
+    why = f"{where} {_outside(gate, value)}" + (f" [+{len(failing) - 1} more row(s)]" if len(failing) > 1 else "")
+    return GateResult(name, False, f"{value:.3f}", why, f"gate failed: {name}: {why}")
+
+
+def evaluate_gate(gate, results: dict) -> GateResult:
+    if gate.claim is not None:
+        r = _claim_gate(gate, results)
+    elif gate.metric == "accuracy":
+        r = _accuracy_gate(gate, results)
+    else:
+        r = _privacy_gate(gate, results)
+    return dataclasses.replace(r, lines=(r.line,) if r.line else ())
+
+
+def evaluate(gates: Sequence, results: dict) -> list[GateResult]:
+    """The always-on DP gate, then every user gate, in order."""
+    dp = dp_violations(results)
+    n_bounds = sum(1 for r in results.get("privacy") or [] if isinstance(r, dict)
+                   and r.get("eps_lower_bound") is not None and r.get("claimed_epsilon") is not None)
+    out = [GateResult(DP_GATE, not dp, f"{len(dp)} violation(s)",
+                      dp[0].removeprefix("gate failed: ") if dp else f"{n_bounds} bound(s) against a finite claimed ε",
+                      dp[0] if dp else "", tuple(dp))]
+    out += [evaluate_gate(g, results) for g in gates]
+    return out
+
+
+def utility_aggregates(results: dict) -> list[dict]:
+    aggregates = results.get("aggregates")
+    if isinstance(aggregates, dict) and isinstance(aggregates.get("utility"), list):
+        return aggregates["utility"]
+    from post_bench.runner.results import utility_aggregates as compute
+
+    return compute(results.get("utility"))
+
+
+# ---- JUnit and the GitHub step summary ------------------------------------------------------------------
+
+
+def _claims(results: dict) -> list[dict]:
+    from post_bench.report.claims import from_results
+
+    claims = results["claims"] if isinstance(results.get("claims"), list) else from_results(results)
+    return [c for c in claims if isinstance(c, dict)]
+
+
+def junit_xml(outcomes: Sequence[GateResult], results: dict) -> str:
+    """JUnit XML: testsuite ``gates`` (a testcase per gate, failed gates as failures) and testsuite
+    ``claims`` (a testcase per claim verdict: informational; inconclusive ones are skipped, a claim fails
+    CI only through a claim gate)."""
+    import xml.etree.ElementTree as ET
+
+    suite_name = str((results.get("suite") or {}).get("name", "run"))
+    claims = _claims(results)
+    root = ET.Element("testsuites", name=f"post-bench {suite_name}", tests=str(len(outcomes) + len(claims)),
+                      failures=str(sum(not o.passed for o in outcomes)))
+    gates = ET.SubElement(root, "testsuite", name=f"post-bench gates ({suite_name})", tests=str(len(outcomes)),
+                          failures=str(sum(not o.passed for o in outcomes)), errors="0",
+                          skipped="0")
+    for o in outcomes:
+        case = ET.SubElement(gates, "testcase", classname="post_bench.gates", name=o.name, time="0")
+        if o.passed:
+            ET.SubElement(case, "system-out").text = o.detail
+        else:
+            fail = ET.SubElement(case, "failure", message=o.line, type="gate")
+            fail.text = "\n".join(o.lines or (o.line,))
+    skipped = sum(c.get("verdict") == "inconclusive" for c in claims)
+    csuite = ET.SubElement(root, "testsuite", name=f"post-bench claims ({suite_name})", tests=str(len(claims)),
+                           failures="0", errors="0", skipped=str(skipped))
+    for c in claims:
+        verdict = str(c.get("verdict"))
+        case = ET.SubElement(csuite, "testcase", classname="post_bench.claims",
+                             name=f"claim {c.get('claim')}: {c.get('statement')} — {verdict}", time="0")
+        cells = "\n".join(f"{x.get('dataset')} ε={eps_label(_eps(x.get('epsilon')))}: {x.get('verdict')}"
+                          for x in c.get("cells") or [] if isinstance(x, dict))
+        if verdict == "inconclusive":
+            ET.SubElement(case, "skipped", message=f"inconclusive: {cells.splitlines()[0] if cells else 'no cells'}")
+        ET.SubElement(case, "system-out").text = f"verdict: {verdict}\n{cells}"
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_junit(path: Path, outcomes: Sequence[GateResult], results: dict) -> None:
+    from post_bench.atomic import write_text_atomic
+
+    write_text_atomic(Path(path), junit_xml(outcomes, results))
+
+
+def step_summary(outcomes: Sequence[GateResult], results: dict) -> str:
+    """Markdown for ``$GITHUB_STEP_SUMMARY``: the gates table and the claims summary table."""
+    from post_bench.report.tables import claims_tables, to_markdown
+
+    def esc(s: str) -> str:
+        return str(s).replace("|", "\\|").replace("\n", " ")
+
+    failed = sum(not o.passed for o in outcomes)
+    name = (results.get("suite") or {}).get("name", "run")
+    head = f"## post-bench `{name}`: " + (f"{failed} of {len(outcomes)} gates failed" if failed
+                                          else f"all {len(outcomes)} gates passed")
+    lines = [head, "", "| gate | result | value | detail |", "|---|---|---|---|"]
+    lines += [f"| {esc(o.name)} | {'pass' if o.passed else '**FAIL**'} | {esc(o.value)} | {esc(o.detail)} |"
+              for o in outcomes]
+    claims = _claims(results)
+    if claims:
+        lines += ["", "### Claims", "", to_markdown(claims_tables(claims)[0])]
+    return "\n".join(lines) + "\n\n"
+
+
+def append_step_summary(text: str, env: dict | None = None) -> Path | None:
+    """Append ``text`` to ``$GITHUB_STEP_SUMMARY`` when it is set (GitHub Actions); returns the path."""
+    import os
+
+    path = (env if env is not None else os.environ).get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return None
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(text)
+    return Path(path)

@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from post_bench.errors import UserInputError, problem, short_repr
 from post_bench.registry import did_you_mean
@@ -127,6 +136,88 @@ class AttackConfig(Strict):
     k_minus: Annotated[int, Field(ge=0)] = 0  # one_run: "out" guesses
 
 
+GATE_METRICS = ("accuracy", "auc", "tpr", "eps_lb")
+GATE_FPRS = (0.001, 0.01, 0.1)  # the TPR levels results.json rows carry (tpr_at_fpr keys)
+
+
+class Gate(Strict):
+    """A claim that must hold after a run (``gates:`` in a suite, ``--gate`` on ``post-bench run``).
+
+    Either ``claim`` (a PAPER.md claim verdict) or ``metric`` (a threshold); filters left out match every
+    value. Which value a metric gate compares: ``accuracy``: the per-cell mean over seeds (a cell is a
+    dataset × method × model × ε, as in the report's utility table); ``auc``, ``tpr``, ``eps_lb``: every
+    matching privacy row (so the largest value is what a ``max`` compares). A gate that matches nothing fails.
+    """
+
+    claim: int | None = Field(None, description="Claim number (1–4 or 6, as in the report's "
+                              "claims table) whose verdict is gated; not together with `metric`.")
+    must: Literal["hold", "not-fail"] | None = Field(None, description="Claim gates: `hold` (default): the "
+                                                     "verdict is `holds` in every matching (dataset, ε) cell; "
+                                                     "`not-fail`: no matching cell `does not hold` (inconclusive "
+                                                     "passes).")
+    metric: Literal["accuracy", "auc", "tpr", "eps_lb"] | None = Field(
+        None, description="What a threshold gate compares: `accuracy` (per-cell mean over seeds), `auc`, `tpr` "
+        "(at `fpr`) or `eps_lb` (the empirical ε lower bound) of every matching privacy row.")
+    method: str | None = Field(None, description="Only this method (a name or label of the suite's methods).")
+    attack: str | None = Field(None, description="Only this attack: a suite attack name (`lira`: all its "
+                               "variants) or a results row name (`lira-online`, `rmia-offline`, `one_run`).")
+    dataset: str | None = Field(None, description="Only this private data set.")
+    epsilon: Epsilon = Field(None, description="Only this ε (`inf`: non-private); left out: every ε.")
+    fpr: Annotated[float, Field(gt=0, lt=1)] | None = Field(None, description="`tpr` gates: the FPR level "
+                                                               "(0.001, 0.01 or 0.1).")
+    min: float | None = Field(None, description="Lower bound: every compared value must be ≥ min.")
+    max: float | None = Field(None, description="Upper bound: every compared value must be ≤ max.")
+    name: str | None = Field(None, description="A name for the gate in messages and the JUnit file "
+                             "(default: made from its keys).")
+
+    @model_validator(mode="after")
+    def _shape(self):
+        given = self.model_fields_set
+        wrong = []
+        if (self.claim is None) == (self.metric is None):
+            wrong.append("give either claim or metric" + (", not both" if self.claim is not None else ""))
+        if self.claim is not None:
+            extra = sorted(k for k in ("attack", "fpr", "min", "max", "method") if k in given)
+            if extra:
+                wrong.append(f"a claim gate takes no {', '.join(extra)}")
+        if self.metric is not None:
+            if "must" in given:
+                wrong.append("must is for claim gates; a metric gate takes min and/or max")
+            if self.min is None and self.max is None:
+                wrong.append("min and max both missing")
+            for k in ("min", "max"):
+                v = getattr(self, k)
+                if v is not None and not math.isfinite(v):
+                    wrong.append(f"{k} must be a finite number")
+                elif v is not None and self.metric != "eps_lb" and not 0 <= v <= 1:
+                    wrong.append(f"{k} {v:g} is not in [0, 1]: {self.metric} is a fraction (0.6, not 60)")
+                elif v is not None and v < 0:
+                    wrong.append(f"{k} {v:g} < 0: an ε lower bound is ≥ 0")
+            if self.min is not None and self.max is not None and self.min > self.max:
+                wrong.append(f"min {self.min:g} > max {self.max:g}")
+            if self.metric == "tpr" and self.fpr is None:
+                wrong.append("a tpr gate needs fpr (0.001, 0.01 or 0.1)")
+            if self.metric != "tpr" and self.fpr is not None:
+                wrong.append("fpr is for tpr gates only")
+            if self.fpr is not None and not any(math.isclose(self.fpr, f) for f in GATE_FPRS):
+                wrong.append(f"fpr {self.fpr:g} is not a level results carry; allowed: 0.001, 0.01, 0.1")
+            if self.metric == "accuracy" and self.attack is not None:
+                wrong.append("an accuracy gate takes no attack")
+        if wrong:
+            raise ValueError("; ".join(wrong))
+        return self
+
+    @model_serializer(mode="wrap")
+    def _only_given(self, handler):
+        """Dump only the keys the gate was written with: ``epsilon: null`` then means inf, never "any"."""
+        data = handler(self)
+        return {k: v for k, v in data.items() if k in self.model_fields_set}
+
+    @property
+    def epsilon_given(self) -> bool:
+        return "epsilon" in self.model_fields_set
+
+
 class MethodEntry(Strict):
     model_config = ConfigDict(extra="allow", frozen=True)  # method parameters, checked per method
     name: str
@@ -148,6 +239,11 @@ class Suite(Strict):
     tuning: TuningConfig = TuningConfig()
     methods: list[MethodEntry] = Field(min_length=1)
     attacks: list[AttackConfig] = []
+    gates: list[Gate] = Field(default=[], description="Checks the finished run must pass, else `post-bench run` "
+                              "exits 3 (after writing results and report): `{claim: 1, must: hold}`, "
+                              "`{metric: accuracy, method: post, epsilon: 8, min: 0.6}`, `{metric: auc, attack: "
+                              "lira-online, method: post, epsilon: inf, max: 0.6}`, `{metric: tpr, fpr: 0.01, "
+                              "max: 0.05}`, `{metric: eps_lb, max: 1}`; see docs/ci.md.")
     ray_address: str | None = None
 
     @field_validator("methods", mode="before")

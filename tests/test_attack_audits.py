@@ -11,8 +11,15 @@ from scipy import special, stats
 
 from post_bench.attacks import one_run
 from post_bench.attacks.base import ATTACKS, load_attacks
-from post_bench.attacks.membership import membership_rows
-from post_bench.attacks.metrics import attack_metrics, auc_and_tpr, bootstrap_ci, epsilon_lower_bound
+from post_bench.attacks.membership import leave_one_out, membership_rows
+from post_bench.attacks.metrics import (
+    ExampleOutcomes,
+    attack_metrics,
+    auc_and_tpr,
+    bootstrap_ci,
+    epsilon_lower_bound,
+    example_bootstrap_ci,
+)
 from post_bench.attacks.rmia import rmia_scores
 from post_bench.attacks.shadows import keep_masks, scored_examples
 
@@ -77,11 +84,30 @@ def test_membership_rows_fields():
     rows = membership_rows("lira", ["online", "offline"], scores, keep, delta=1e-3, base={"method": "m"}, n_boot=50)
     assert [r["attack"] for r in rows] == ["lira-online", "lira-offline"]
     r = rows[0]
-    assert r["n_members"] == r["n_nonmembers"] == 400 and r["n_shadows"] == 7
+    assert r["method"] == "m" and r["n_prompts"] == 8 and r["n_shadows"] == 7 and r["n_examples"] == 100
+    assert r["attacked"] == "the suite's prompt and its 7 shadows, each attacked in turn"
+    assert r["n_members"] == r["n_nonmembers"] == 400
     assert r["tpr_at_fpr"]["0.001"] is None and "400 non-members < 1/FPR = 1000" == r["tpr_null_reason"]["0.001"]
-    assert r["ci"]["auc"][0] <= r["auc"] <= r["ci"]["auc"][1] and r["ci"]["tpr_at_fpr"]["0.001"] is None
+    ci = r["ci"]
+    assert ci["auc"][0] <= r["auc"] <= ci["auc"][1] and ci["tpr_at_fpr"]["0.001"] is None
+    assert ci["n_units"] == 100 and ci["n_boot"] == 50 and ci["confidence"] == 0.95
+    assert ci["unit"] == "examples (the 8 prompts' outcomes on one example resampled together)"
+    assert ci["method"].startswith("symmetric studentized bootstrap")
+    one = attack_metrics(*leave_one_out(ATTACKS.get("lira")(), scores, keep, "online", targets=[0]))
+    assert r["auc_attacked_prompt"] == pytest.approx(one.auc, abs=1e-12)
+    assert r["ci_attacked_prompt"]["auc"][0] <= one.auc <= r["ci_attacked_prompt"]["auc"][1]
+    assert r["ci_attacked_prompt"]["n_units"] == 100 and "the suite's prompt" in r["ci_attacked_prompt"]["unit"]
     assert r["eps_lower_bound_confidence"] == 0.95 and r["eps_lower_bound_threshold"] == "split"
-    assert r["eps_lower_bound"] >= 0 and "50 outcomes" in r["eps_lower_bound_trials"]
+    assert r["eps_lower_bound"] > 0.5  # shift 1.5 vs noise 1 on 400 held-out outcomes
+    assert r["eps_lower_bound_trials"] == ("400 outcomes of 8 prompts x 50 examples (the held-out half of 100; "
+                                           "the other 50 picked the threshold)")
+    assert "not a certified bound" in r["eps_lower_bound_assumption"]
+    audit = membership_rows("loss", ["default"], scores, keep, delta=1e-3, base={}, n_boot=20, prompt0="shadow 0")
+    assert audit[0]["attacked"] == "shadow 0 and 7 other prompts, each attacked in turn"
+    assert membership_rows("loss", ["default"], scores, keep, delta=1e-3, base={}, n_boot=20,
+                           bound_on="shadow 0")[0]["attacked"] == audit[0]["attacked"]
+    with pytest.raises(ValueError, match="shape"):
+        membership_rows("loss", ["default"], scores, keep[:, :5], delta=1e-3, base={})
 
 
 # ---- shadows protocol --------------------------------------------------------------------------------
@@ -123,6 +149,85 @@ def test_bootstrap_ci_covers_true_auc_and_shrinks():
         widths.append(ci["auc"][1] - ci["auc"][0])
     assert widths[1] < widths[0] / 2  # ~1/sqrt(n)
     assert ci["tpr_at_fpr"]["0.001"] is not None and ci["confidence"] == 0.95
+    assert ci["method"] == "percentile bootstrap" and ci["n_units"] == 3000 and ci["unit"].startswith("outcomes")
+
+
+def _clustered(rng, m=5, n=60, shift=0.0, decimals=None):
+    """[M, N] statistics with an example effect shared by the M rows, and random membership."""
+    s = rng.normal(0, 2, n) + rng.normal(0, 1, (m, n))
+    y = rng.random((m, n)) < 0.5
+    s = s + shift * y
+    return (np.round(s, decimals) if decimals is not None else s), y
+
+
+def _delong_reference(clusters):
+    """Clustered DeLong variance (Obuchowski 1997) written out cluster by cluster: ``clusters`` is a list of
+    (statistics, is_member) per independent example."""
+    pos = np.concatenate([s[y] for s, y in clusters])
+    neg = np.concatenate([s[~y] for s, y in clusters])
+
+    def psi(a, b):
+        return (a[:, None] > b[None, :]) + 0.5 * (a[:, None] == b[None, :])
+
+    theta = psi(pos, neg).mean()
+    z = [(psi(s[y], neg).sum() / neg.size - y.sum() * theta) / pos.size
+         + (psi(pos, s[~y]).sum() / pos.size - (~y).sum() * theta) / neg.size for s, y in clusters]
+    c = len(clusters)
+    return theta, math.sqrt(c / (c - 1) * np.sum(np.square(z)))
+
+
+@pytest.mark.parametrize("decimals", [None, 0])  # continuous, and heavily tied
+def test_example_outcomes_equal_explicit_resampling(decimals):
+    """Under integer example weights, AUC/TPR equal those of the data set that repeats each example's outcomes
+    that many times, and the AUC's SE equals the clustered DeLong formula on that data set."""
+    rng = np.random.default_rng(9)
+    s, y = _clustered(rng, m=5, n=60, shift=0.7, decimals=decimals)
+    out = ExampleOutcomes.from_arrays(s, y)
+    w = rng.integers(0, 3, size=(6, 60))
+    auc, tprs = out.metrics(w)
+    auc2, se2 = out.auc_se(w)
+    for b in range(6):
+        reps = np.repeat(np.arange(60), w[b])
+        ss, yy = s[:, reps], y[:, reps]
+        ref_auc, ref_tpr = auc_and_tpr(ss[yy][None], ss[~yy][None])
+        assert auc[b] == pytest.approx(ref_auc[0], abs=1e-12) and auc2[b] == pytest.approx(ref_auc[0], abs=1e-12)
+        for lvl in tprs:
+            assert tprs[lvl][b] == pytest.approx(ref_tpr[lvl][0], abs=1e-12)
+        theta, se = _delong_reference([(ss[:, j], yy[:, j]) for j in range(reps.size)])
+        assert theta == pytest.approx(auc[b], abs=1e-12) and se2[b] == pytest.approx(se, rel=1e-10)
+    ones = out.metrics(np.ones((1, 60)))
+    assert ones[0][0] == pytest.approx(attack_metrics(s, y).auc, abs=1e-12)
+    with pytest.raises(ValueError, match="weights"):
+        out.metrics(np.ones((1, 59)))
+    with pytest.raises(ValueError, match="weights"):
+        out.auc_se(-np.ones((1, 60)))
+
+
+def test_example_bootstrap_resamples_examples_not_outcomes():
+    """Eight prompts on 100 examples that share a strong example effect (and here their membership): resampling
+    examples gives a much wider CI than treating the 800 outcomes as independent (which was the bug), and it
+    still covers the truth."""
+    rng = np.random.default_rng(10)
+    s, y = _clustered(rng, m=8, n=100, shift=0.0)
+    y = np.broadcast_to(np.arange(100) % 2 == 0, y.shape)
+    ci = example_bootstrap_ci(s, y, n_boot=400, seed=1)
+    naive = bootstrap_ci(s, y, n_boot=400, seed=1)
+    assert ci["auc"][0] < 0.5 < ci["auc"][1]
+    assert ci["auc"][1] - ci["auc"][0] > 1.7 * (naive["auc"][1] - naive["auc"][0])  # 2.1 here
+    assert ci["n_units"] == 100 and ci["unit"] == "examples (the 8 targets' outcomes on one example resampled together)"
+    pct = example_bootstrap_ci(s, y, n_boot=400, seed=1, interval="percentile")
+    assert pct["method"] == "percentile bootstrap" and pct["auc"] != ci["auc"]
+    lo, hi = ci["tpr_at_fpr"]["0.1"]
+    assert lo < 0.1 < hi and ci["tpr_at_fpr"]["0.001"] is None  # 400 non-members < 1000
+    perfect = example_bootstrap_ci(y.astype(float), y, n_boot=50)  # SE 0: falls back to the percentile interval
+    assert perfect["auc"] == [1.0, 1.0] and perfect["tpr_at_fpr"]["0.01"] == [1.0, 1.0]
+    for kwargs, match in (({"interval": "bca"}, "interval"), ({"n_boot": 1}, "n_boot"), ({"confidence": 1.0}, "confidence")):
+        with pytest.raises(ValueError, match=match):
+            example_bootstrap_ci(s, y, **kwargs)
+    with pytest.raises(ValueError, match="shape"):
+        example_bootstrap_ci(s[0], y[0])
+    with pytest.raises(ValueError, match="2 examples"):
+        example_bootstrap_ci(s[:, :1], np.array([[True], [False]] * 4))
 
 
 # ---- ε lower bound validity -------------------------------------------------------------------------
@@ -149,6 +254,18 @@ def test_eps_lower_bound_record_and_bad_input():
     assert b.direction in ("member-if-above", "nonmember-if-below") and b.to_dict()["value"] == b.value
     with pytest.raises(ValueError, match="threshold_choice"):
         epsilon_lower_bound(y.astype(float), y, delta=0.0, threshold_choice="max")
+
+
+def test_eps_lower_bound_split_by_groups():
+    """With groups, whole groups go to one half: 9 outcomes per group, so the bounded half is whole groups."""
+    rng = np.random.default_rng(11)
+    s, y = _clustered(rng, m=9, n=40, shift=3.0)
+    groups = np.broadcast_to(np.arange(40), (9, 40))
+    b = epsilon_lower_bound(s, y, delta=0.0, groups=groups)
+    assert b.n_trials == 9 * 20 and b.value > 1.0
+    assert epsilon_lower_bound(s, y, delta=0.0, groups=groups, seed=1).n_trials == 180
+    with pytest.raises(ValueError, match="groups"):
+        epsilon_lower_bound(s, y, delta=0.0, groups=np.arange(40))
 
 
 # ---- one-run auditing -------------------------------------------------------------------------------
@@ -208,7 +325,7 @@ def test_vectorised_auc_and_tpr_match_sklearn():
 def test_a_shadows_complement_is_never_its_reference():
     """Shadows come in complementary halves; when shadow t is attacked in turn, its complement (membership
     the exact opposite of t's) is left out of its references, whatever that complement's scores are."""
-    from post_bench.attacks.membership import leave_one_out, references
+    from post_bench.attacks.membership import references
 
     load_attacks()
     rng = np.random.default_rng(0)

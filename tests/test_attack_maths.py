@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from post_bench.attacks.base import ATTACKS, load_attacks
 from post_bench.attacks.exposure import (
     exposure,
     exposure_from_scores,
@@ -16,13 +17,14 @@ from post_bench.attacks.exposure import (
     max_shared_substring,
     rank_of_secret,
 )
-from post_bench.attacks.lira_math import (
-    leave_one_out,
-    lira_scores,
-    logit_scaled_confidence,
-    logit_scaled_from_logits,
-)
+from post_bench.attacks.lira_math import lira_scores, logit_scaled_confidence, logit_scaled_from_logits
+from post_bench.attacks.membership import leave_one_out
 from post_bench.attacks.metrics import attack_metrics, epsilon_lower_bound
+
+
+def _lira():
+    load_attacks()
+    return ATTACKS.get("lira")()
 
 
 def _shadows(rng, k=16, n=400, shift=2.0):
@@ -94,7 +96,7 @@ def test_fixed_variance_uses_pooled_within_example_std():
 def test_lira_separates_members_when_in_and_out_differ(variant):
     rng = np.random.default_rng(1)
     scores, mask = _shadows(rng, shift=2.0)
-    stat, member = leave_one_out(scores, mask, variant, targets=[0, 1, 2, 3])
+    stat, member = leave_one_out(_lira(), scores, mask, variant, targets=[0, 1, 2, 3])
     assert attack_metrics(stat, member).auc > 0.8
     # the per-example mean varies a lot (σ=3): without calibration the raw score is a weak attack
     assert attack_metrics(scores[:4].ravel(), mask[:4].ravel()).auc < 0.75
@@ -103,7 +105,7 @@ def test_lira_separates_members_when_in_and_out_differ(variant):
 def test_lira_chance_when_in_equals_out():
     rng = np.random.default_rng(2)
     scores, mask = _shadows(rng, k=16, n=2000, shift=0.0)
-    stat, member = leave_one_out(scores, mask, "online", targets=[0, 1])
+    stat, member = leave_one_out(_lira(), scores, mask, "online", targets=[0, 1])
     assert abs(attack_metrics(stat, member).auc - 0.5) < 0.03
 
 
@@ -126,10 +128,10 @@ def test_lira_bad_input():
         lira_scores(np.zeros(3), s, m, "online")
     with pytest.raises(ValueError, match="finite"):
         lira_scores(np.array([0, np.nan, 0]), s, m | True)
-    with pytest.raises(ValueError):
-        leave_one_out(np.zeros((1, 3)), np.zeros((1, 3)))
-    with pytest.raises(ValueError):
-        leave_one_out(s, m, targets=[7])
+    with pytest.raises(ValueError, match="M >= 2"):
+        leave_one_out(_lira(), np.zeros((1, 3)), np.zeros((1, 3)), "online")
+    with pytest.raises(ValueError, match="targets"):
+        leave_one_out(_lira(), s, m, "online", targets=[7])
 
 
 # ---- metrics -----------------------------------------------------------------------------------------

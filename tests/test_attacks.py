@@ -1,4 +1,4 @@
-"""Attack units end to end on tiny models: shadows + LiRA, extraction, and ``post-bench audit``."""
+"""Attack units end to end on tiny models: shadows + LiRA, extraction (``post-bench audit``: test_audit_*.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
 from post_bench.cli import main
@@ -95,88 +94,6 @@ def test_ls_attacks_describes_each():
     assert all(len(ln) > 60 for ln in lines)
 
 
-def test_audit_refuses_pickle(tmp_path):
-    bad = tmp_path / "x.pt"
-    bad.write_bytes(b"\x80\x04garbage that must never be unpickled")
-    res = CliRunner().invoke(main, ["audit", str(bad), "--model", TINY, "--dataset", "election-tweets"])
-    assert res.exit_code == 2
-    assert len(res.output.strip().splitlines()) == 1 and "pickle" in res.output
-
-
-def test_audit_malformed_safetensors(tmp_path):
-    bad = tmp_path / "p.safetensors"
-    bad.write_bytes(b"not a safetensors file at all")
-    res = CliRunner().invoke(main, ["audit", str(bad), "--model", TINY, "--dataset", "election-tweets"])
-    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1
-
-
-def test_audit_wrong_hidden_size(tmp_path):
-    from post_bench.models.soft_prompt import save_prompt
-
-    save_prompt(tmp_path / "p", torch.randn(4, 32), base_model=TINY)
-    res = CliRunner().invoke(main, ["audit", str(tmp_path / "p"), "--model", TINY, "--dataset", "election-tweets"])
-    assert res.exit_code == 2
-    assert "(4, 32)" in res.output and "64" in res.output
-
-
-def test_audit_valid_prompt(tmp_path, tiny_backbone):
-    from post_bench.models.soft_prompt import init_prompt, save_prompt
-
-    prompt = init_prompt(tiny_backbone(TINY), 4, init="vocab", seed=1)
-    save_prompt(tmp_path / "p", prompt, base_model=TINY)
-    out = tmp_path / "audit"
-    res = CliRunner().invoke(main, ["audit", str(tmp_path / "p"), "--model", TINY, "--dataset", "election-tweets",
-                                    "--shadows", "4", "--steps", "2", "--out", str(out)])
-    assert res.exit_code == 0, res.output
-    report = json.loads((out / "audit.json").read_text())
-    assert report["prompt"]["shape"] == [4, 64] and len(report["privacy"]) == 5  # lira x3, rmia, loss
-    assert 0.0 <= report["utility"]["accuracy"] <= 1.0
-    assert len(report["target"]["statistics"]) == report["shadows"]["population"]
-    assert report["target"]["top_suspected_members"] and report["nearest_tokens"]["text"] is not None
-
-
-def test_audit_base_model_from_adapter_and_custom_task(tmp_path, tiny_backbone):
-    from post_bench.models.soft_prompt import init_prompt, save_prompt
-
-    save_prompt(tmp_path / "p", init_prompt(tiny_backbone(TINY), 4, init="vocab", seed=1), base_model=TINY)
-    out = tmp_path / "audit"
-    task = tmp_path / "task.yaml"
-    task.write_text('template: "Tweet: {text} Author:"\ninstruction: Who wrote it?\n')
-    res = CliRunner().invoke(main, ["audit", str(tmp_path / "p"), "--dataset", "election-tweets", "--task-file", str(task),
-                                    "--label-words", "Hillary|Clinton,Trump", "--shadows", "4", "--steps", "1",
-                                    "--out", str(out)])
-    assert res.exit_code == 0, res.output
-    report = json.loads((out / "audit.json").read_text())
-    assert report["model"] == TINY  # from adapter_config.json's base_model_name_or_path
-    assert report["task"] == {"template": "Tweet: {text} Author:", "label_words": [[" Hillary", " Clinton"], [" Trump"]],
-                              "instruction": "Who wrote it?"}
-
-
-@pytest.mark.parametrize("args,expect", [
-    (["--label-words", "a,b,c"], "label_words: 3 given but the data set has 2 classes"),
-    (["--shadows", "3"], "--shadows: 3; allowed: an even number"),
-    (["--shadows", "2"], "--shadows: 2; allowed: an even number >= 4"),
-])
-def test_audit_bad_task_or_shadows(tmp_path, tiny_backbone, args, expect):
-    from post_bench.models.soft_prompt import init_prompt, save_prompt
-
-    save_prompt(tmp_path / "p", init_prompt(tiny_backbone(TINY), 4, init="vocab", seed=1), base_model=TINY)
-    res = CliRunner().invoke(main, ["audit", str(tmp_path / "p"), "--dataset", "election-tweets", *args])
-    assert res.exit_code == 2 and expect in res.output and len(res.output.strip().splitlines()) == 1
-
-
-def test_audit_refuses_two_submodule_prompts_and_bad_hub_spec(tmp_path):
-    from post_bench.models.soft_prompt import save_prompt
-
-    save_prompt(tmp_path / "p", torch.randn(4, 64), base_model=TINY)
-    cfg = json.loads((tmp_path / "p" / "adapter_config.json").read_text())
-    (tmp_path / "p" / "adapter_config.json").write_text(json.dumps({**cfg, "num_transformer_submodules": 2}))
-    res = CliRunner().invoke(main, ["audit", str(tmp_path / "p"), "--dataset", "election-tweets"])
-    assert res.exit_code == 2 and "num_transformer_submodules: 2" in res.output and "allowed: 1" in res.output
-    res = CliRunner().invoke(main, ["audit", "hf:no-owner", "--dataset", "election-tweets"])
-    assert res.exit_code == 2 and "expected hf:<owner>/<repo>[@revision]" in res.output
-
-
 def test_attacks_plan_a_labelled_method_without_canaries_in_the_suite_prompts():
     from post_bench.attacks.plan import attack_units
     from post_bench.methods.base import Planner
@@ -190,10 +107,12 @@ def test_attacks_plan_a_labelled_method_without_canaries_in_the_suite_prompts():
                     {"name": "extraction", "methods": ["post"], "canaries": 2}]})
     planner = Planner(suite)
     units = attack_units(planner)
-    shadows, membership, extraction = units
-    assert (shadows.kind, membership.kind, extraction.kind) == ("shadows", "membership", "extraction")
+    trained, shadows, membership, extraction = units
+    assert [u.kind for u in units] == ["shadow_prompts", "shadows", "membership", "extraction"]
     assert membership.config["method"] == "post_lw" and shadows.config["transfer"]["loss"] == "label_words"
-    assert shadows.config["canaries"] is None and extraction.config["canaries"]["count"] == 2
+    assert shadows.deps["shadow_prompts"] is trained
+    assert trained.config["canaries"] is None and shadows.config["canaries"] is None
+    assert extraction.config["canaries"]["count"] == 2
 
     def walk(unit):
         yield unit

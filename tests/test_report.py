@@ -105,7 +105,7 @@ def test_empty_and_odd_results_do_not_fail(tmp_path):
 
 def test_load_results_checks_schema(tmp_path):
     bad = tmp_path / "results.json"
-    bad.write_text(json.dumps({"schema": 2}))
+    bad.write_text(json.dumps({"schema": 99}))
     with pytest.raises(ValueError, match="schema"):
         load_results(bad)
     bad.write_text("[1, 2]")

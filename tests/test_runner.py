@@ -56,7 +56,7 @@ def test_end_to_end_smoke_suite(tmp_path):
     res = CliRunner().invoke(main, ["run", str(ROOT / "suites/smoke.yaml"), "--out", str(out)])
     assert res.exit_code == 0, res.output
     results = json.loads((out / "results.json").read_text())
-    assert results["schema"] == 1 and results["suite"]["name"] == "smoke"
+    assert results["schema"] == 2 and results["suite"]["name"] == "smoke" and "aggregates" in results
     suite = load_suite(ROOT / "suites/smoke.yaml")
     got = {(r["method"], r["epsilon"]) for r in results["utility"]}
     for m in suite.methods:

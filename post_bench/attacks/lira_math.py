@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 Variant = Literal["online", "offline", "fixed_variance", "offline_fixed_variance"]
 VARIANTS: tuple[str, ...] = ("online", "offline", "fixed_variance", "offline_fixed_variance")
@@ -81,6 +81,11 @@ def _masked_mean_std(
     return mean, std, count, pooled
 
 
+def _norm_logpdf(x: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """scipy's ``norm.logpdf(x, mu, sd)`` without its per-call argument handling (LiRA runs it M times a row)."""
+    return -0.5 * ((x - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
+
+
 def _fit(
     scores: np.ndarray, mask: np.ndarray, fixed_variance: bool, group: str
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -139,39 +144,6 @@ def lira_scores(
     fixed = variant in ("fixed_variance", "offline_fixed_variance")
     mu_out, sd_out = _fit(s, ~m, fixed, "out")
     if variant.startswith("offline"):
-        return -stats.norm.logsf(x, loc=mu_out, scale=sd_out)
+        return -special.log_ndtr((mu_out - x) / sd_out)  # -log P(Z >= x), Z ~ N(mu_out, sd_out): scipy's norm.logsf
     mu_in, sd_in = _fit(s, m, fixed, "in")
-    return stats.norm.logpdf(x, loc=mu_in, scale=sd_in) - stats.norm.logpdf(x, loc=mu_out, scale=sd_out)
-
-
-def leave_one_out(
-    scores: np.ndarray,
-    in_masks: np.ndarray,
-    variant: Variant = "online",
-    targets: list[int] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Attack each of M prompts in turn, the other M-1 serving as its shadows.
-
-    Args:
-      scores: ``[M, N]`` logit-scaled confidences of M prompts on N examples.
-      in_masks: ``[M, N]`` bool training-set membership.
-      targets: indices of the prompts to attack (default: all).
-
-    Returns:
-      ``(statistics, is_member)``, each ``[len(targets) * N]``, ready for ``attack_metrics``.
-    """
-    s = np.asarray(scores, dtype=np.float64)
-    m = np.asarray(in_masks).astype(bool)
-    if s.ndim != 2 or s.shape[0] < 2:
-        raise ValueError(f"scores must have shape [M, N] with M >= 2; got {s.shape}")
-    if m.shape != s.shape:
-        raise ValueError(f"in_masks shape {m.shape} must equal scores shape {s.shape}")
-    idx = list(range(s.shape[0])) if targets is None else [int(t) for t in targets]
-    if not idx or any(t < 0 or t >= s.shape[0] for t in idx):
-        raise ValueError(f"targets must be a non-empty list of indices in [0, {s.shape[0] - 1}]")
-    stats_, labels = [], []
-    for t in idx:
-        rest = np.arange(s.shape[0]) != t
-        stats_.append(lira_scores(s[t], s[rest], m[rest], variant))
-        labels.append(m[t])
-    return np.concatenate(stats_), np.concatenate(labels)
+    return _norm_logpdf(x, mu_in, sd_in) - _norm_logpdf(x, mu_out, sd_out)

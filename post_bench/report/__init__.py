@@ -8,15 +8,17 @@ from typing import Any
 
 from .markdown import render_report, roc_filename
 
-SCHEMA = 1
+SCHEMA = 2  # what post-bench run writes (2 = 1 + "aggregates")
+READABLE = (1, 2)  # what the report (and compare) read: schema-1 files carry the same rows, no aggregates
 
-__all__ = ["SCHEMA", "load_results", "render_report", "roc_filename"]
+__all__ = ["READABLE", "SCHEMA", "load_results", "render_report", "roc_filename"]
 
 
 def load_results(path: Path | str) -> dict[str, Any]:
-    """Read ``results.json`` (or ``<run dir>/results.json``) and check that it is schema 1.
+    """Read ``results.json`` (or ``<run dir>/results.json``) and check that it is schema 1 or 2.
 
-    Raises FileNotFoundError when it is missing and ValueError when it is not a schema-1 results object.
+    Raises FileNotFoundError when it is missing and ValueError when it is not a results object of a readable
+    schema (``READABLE``).
     """
     p = Path(path)
     if p.is_dir():
@@ -27,8 +29,9 @@ def load_results(path: Path | str) -> dict[str, Any]:
         raise ValueError(f"{p}: not valid JSON: {e}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{p}: expected a JSON object with a 'schema' key; got {type(data).__name__}")
-    if data.get("schema") != SCHEMA:
-        raise ValueError(f"{p}: schema: unsupported results schema {data.get('schema')!r}; allowed: {SCHEMA}")
+    if data.get("schema") not in READABLE or isinstance(data.get("schema"), bool):
+        raise ValueError(f"{p}: schema: unsupported results schema {data.get('schema')!r}; allowed: "
+                         + ", ".join(map(str, READABLE)))
     if problems := results_problems(data):
         raise ValueError(f"{p}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     return data

@@ -1,0 +1,122 @@
+"""``post-bench audit``'s prompt, model and task inputs, checked before any model is loaded or shadow
+trained; and the backbone, loaded as the suite runner loads it (one cache per process)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from post_bench.errors import UserInputError, problem
+
+SOURCE = "audit"
+
+
+def audit_epsilon(epsilon: float | None) -> float | None:
+    """``--epsilon``: a positive number; inf means non-private (like a suite's ``inf``)."""
+    if epsilon is None or (math.isinf(epsilon) and epsilon > 0):
+        return None
+    if not epsilon > 0:  # also NaN
+        raise UserInputError(problem(SOURCE, "--epsilon", f"{epsilon} is not a privacy budget", "a number > 0, or inf"))
+    return float(epsilon)
+
+
+def model_from_adapter(info: dict, prompt_path) -> str:
+    """The model named by adapter_config.json's base_model_name_or_path: a post-bench model spec as is, a
+    hub id as ``hf:<id>``."""
+    from post_bench.models.loading import check_model_spec
+
+    name = info.get("base_model_name_or_path")
+    if not name:
+        raise UserInputError(f"{prompt_path}: no base_model_name_or_path in adapter_config.json; allowed: pass --model")
+    return name if check_model_spec(name) is None else f"hf:{name}"
+
+
+def check_prompt_fits(prompt_path, prompt, model: str, max_tokens: int) -> None:
+    """The model name is known and, when its config tells the shape without loading weights, the prompt
+    fits its hidden size and positions (with ``max_tokens`` text tokens)."""
+    from post_bench.models.loading import check_model_spec, model_shape
+
+    if msg := check_model_spec(model):
+        raise UserInputError(problem(SOURCE, "--model", msg))
+    shape = model_shape(model)
+    if shape is None:
+        return
+    if prompt.shape[1] != shape.hidden:
+        raise UserInputError(hidden_problem(prompt_path, prompt, model, shape.hidden))
+    if prompt.shape[0] + max_tokens > shape.positions:
+        raise UserInputError(f"{prompt_path}: {prompt.shape[0]} virtual tokens + {max_tokens} text tokens exceed "
+                             f"the {shape.positions} positions of {model!r}; allowed: at most "
+                             f"{shape.positions - max_tokens} virtual tokens")
+
+
+def hidden_problem(prompt_path, prompt, model: str, hidden: int) -> str:
+    return (f"{prompt_path}: prompt shape {tuple(prompt.shape)} does not fit model {model!r}: "
+            f"hidden size {prompt.shape[1]} != model hidden size {hidden}")
+
+
+def read_prompt(source: str):
+    """(prompt [P, H], adapter info, local path) from a PEFT folder, a .safetensors file or
+    ``hf:<repo>[@revision]``; pickle files are refused unopened (``load_prompt``)."""
+    from post_bench.models.soft_prompt import fetch_hub_prompt, load_prompt
+
+    path = fetch_hub_prompt(str(source))
+    prompt, info = load_prompt(path)
+    return prompt, info, path
+
+
+def prompt_name(source: str) -> str:
+    """A short name for the prompt (the default output folder is ``audit-<name>``)."""
+    text = str(source).rstrip("/")
+    if text.startswith("hf:"):
+        text = text[3:].partition("@")[0]
+    return Path(text).name.removesuffix(".safetensors") or "prompt"
+
+
+def task_options(template: str | None = None, label_words: str | None = None, task_file=None) -> dict:
+    """A custom task's template/label words/instruction from CLI strings and/or a small YAML file
+    (keys: template, mlm_template, label_words, instruction); the CLI wins over the file."""
+    from post_bench.audit.recipe import read_yaml
+    from post_bench.data.tasks import TASK_FILE_KEYS, parse_label_words
+
+    opts: dict = {}
+    if task_file is not None:
+        raw = read_yaml(task_file)
+        if not isinstance(raw, dict) or set(raw) - set(TASK_FILE_KEYS):
+            extra = sorted(set(raw) - set(TASK_FILE_KEYS)) if isinstance(raw, dict) else "not a mapping"
+            raise UserInputError(f"{task_file}: unknown keys {extra}; allowed: {', '.join(TASK_FILE_KEYS)}")
+        opts.update(raw)
+        if isinstance(opts.get("label_words"), list):
+            opts["label_words"] = [[w] if isinstance(w, str) else list(w) for w in opts["label_words"]]
+    if template is not None:
+        opts["template"] = template
+    if label_words is not None:
+        opts["label_words"] = parse_label_words(label_words)
+    return opts
+
+
+def apply_task_options(task, options: dict | None):
+    """``task`` with the user's template / label words (a mismatch is one line, exit 2)."""
+    from post_bench.data.tasks import custom_task
+
+    if not options:
+        return task
+    try:
+        return custom_task(task, **options)
+    except (ValueError, TypeError) as err:
+        raise UserInputError(f"task: {err}") from None
+
+
+def load_backbone(model: str, precision: str = "auto", device: str = "auto"):
+    """The frozen model as the suite runner loads it (``RunContext.backbone``: ``load_pretrained`` on
+    ``pick_device``, cached per process under the same key), so a run and an audit in one process share it."""
+    from post_bench.runner.context import _BACKBONES, pick_device
+
+    dev = pick_device(device, SOURCE)
+    key = (model, dev, precision)
+    if key not in _BACKBONES:
+        from post_bench.models.backbone import Backbone
+        from post_bench.models.loading import load_pretrained
+
+        net, tok, kind = load_pretrained(model)
+        _BACKBONES[key] = Backbone(net, tok, kind, name=model, device=dev, precision=precision)
+    return _BACKBONES[key]

@@ -1,0 +1,358 @@
+"""``post-bench compare RUN_A RUN_B``: per-cell differences B − A with 95% confidence intervals.
+
+Cells are the report's: utility (dataset, method, model, ε), privacy (dataset, method, ε, attack). What the
+interval of a difference is:
+
+- accuracy, both runs with ≥ 2 seeds: **Welch t** on the per-seed accuracies (unequal variances,
+  Welch–Satterthwaite df): covers seed-to-seed variation (split and training noise).
+- accuracy otherwise: **Newcombe's hybrid score interval** (the difference of two Wilson score intervals)
+  on each run's test predictions (n_test × seeds): covers test-set sampling only.
+- AUC: from each cell's own 95% CI (results.json ``aggregates.privacy``: t over seeds, or the row's
+  percentile bootstrap over examples with one seed), combined as √(sum of squared half-widths), side by
+  side (Newcombe's construction), assuming the two runs are independent.
+
+A cell **moved** when the interval excludes 0. A threshold gate (``accuracy:0.05``, ``auc:0.05``) fails
+when a cell moved in the bad direction (accuracy down, AUC up) by more than the threshold: |B − A| above the
+threshold and the interval excluding 0, so noise alone never fails it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+
+from post_bench.errors import UserInputError, problem
+
+WELCH = "Welch t over seeds"
+NEWCOMBE = "Newcombe (Wilson score) over test predictions"
+COMBINED = "combined from both CIs (√ of summed squared half-widths)"
+NONE = "none"
+CONFIDENCE = 0.95
+GATE_METRICS = {"accuracy": "down", "auc": "up"}  # the bad direction of each gated metric
+
+
+# ---- inputs ---------------------------------------------------------------------------------------------
+
+
+def load_run(path: str | Path, what: str = "RUN") -> dict:
+    """results.json of a run directory (or the file itself), schema 1 or 2; bad input raises UserInputError."""
+    from post_bench.report import load_results
+
+    p = Path(path)
+    file = p / "results.json" if p.is_dir() else p
+    if not file.is_file():
+        raise UserInputError(problem(str(file), "", f"{what}: not found",
+                                     "a run directory written by post-bench run, or its results.json"))
+    try:
+        return load_results(file)
+    except ValueError as err:
+        raise UserInputError(problem(str(file), "", str(err).removeprefix(f"{file}: "))) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class Threshold:
+    metric: str  # accuracy | auc
+    threshold: float  # in the metric's units (accuracy as a fraction: 0.05 = 5 points)
+
+    @property
+    def label(self) -> str:
+        return f"{self.metric} {'drop' if GATE_METRICS[self.metric] == 'down' else 'rise'} > {self.threshold:g}"
+
+
+def parse_threshold(text: str, option: str = "--gate") -> Threshold:
+    """``accuracy:0.05`` / ``auc:0.05`` (a fraction; accuracy 0.05 = 5 points)."""
+    allowed = "accuracy:<max drop> or auc:<max rise>, e.g. accuracy:0.05"
+    metric, sep, value = str(text).partition(":")
+    metric = metric.strip()
+    if not sep or metric not in GATE_METRICS:
+        raise UserInputError(problem(option, "", f"{text!r}: not METRIC:THRESHOLD with a known metric", allowed))
+    try:
+        threshold = float(value)
+    except ValueError:
+        raise UserInputError(problem(option, "", f"{text!r}: threshold {value.strip()!r} is not a number",
+                                     allowed)) from None
+    if not (math.isfinite(threshold) and 0 <= threshold < 1):
+        raise UserInputError(problem(option, "", f"{text!r}: threshold must be in [0, 1) (a fraction)", allowed))
+    return Threshold(metric, threshold)
+
+
+# ---- differences ----------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Diff:
+    section: str  # utility | privacy
+    key: dict  # the cell's identifying fields
+    a: float
+    b: float
+    seeds_a: int
+    seeds_b: int
+    low: float | None
+    high: float | None
+    ci_method: str
+
+    @property
+    def diff(self) -> float:
+        return self.b - self.a
+
+    @property
+    def moved(self) -> str:
+        """"up" / "down" when the 95% CI of B − A excludes 0, else ""."""
+        if self.low is None or self.high is None:
+            return ""
+        return "up" if self.low > 0 else "down" if self.high < 0 else ""
+
+    def to_json(self) -> dict:
+        return {**self.key, "a": self.a, "b": self.b, "diff": self.diff, "seeds_a": self.seeds_a,
+                "seeds_b": self.seeds_b, "ci": None if self.low is None else [self.low, self.high],
+                "ci_method": self.ci_method, "moved": self.moved or None}
+
+
+def welch_interval(a: list[float], b: list[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """CI of mean(b) − mean(a), unequal variances (Welch–Satterthwaite df); both need ≥ 2 values."""
+    import numpy as np
+    from scipy import stats
+
+    a_, b_ = np.asarray(a, float), np.asarray(b, float)
+    d = float(b_.mean() - a_.mean())
+    va, vb = a_.var(ddof=1) / a_.size, b_.var(ddof=1) / b_.size
+    se = math.sqrt(va + vb)
+    if se == 0.0:
+        return d, d
+    df = (va + vb) ** 2 / (va**2 / (a_.size - 1) + vb**2 / (b_.size - 1))
+    t = float(stats.t.ppf(0.5 + confidence / 2, df))
+    return d - t * se, d + t * se
+
+
+def newcombe_interval(p_a: float, n_a: int, p_b: float, n_b: int,
+                      confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Newcombe's hybrid score CI of p_b − p_a from the two Wilson intervals (``stats.wilson_interval``)."""
+    from post_bench.report.stats import wilson_interval
+
+    wa, wb = wilson_interval(p_a, n_a, confidence), wilson_interval(p_b, n_b, confidence)
+    return side_by_side(p_a, wa.low, wa.high, p_b, wb.low, wb.high)
+
+
+def side_by_side(m_a: float, lo_a: float, hi_a: float, m_b: float, lo_b: float, hi_b: float) -> tuple[float, float]:
+    """CI of m_b − m_a from two independent CIs: each side's distance combined as √(sum of squares)."""
+    d = m_b - m_a
+    return (d - math.sqrt((m_b - lo_b) ** 2 + (hi_a - m_a) ** 2),
+            d + math.sqrt((hi_b - m_b) ** 2 + (m_a - lo_a) ** 2))
+
+
+def _accuracies(results: dict) -> dict[tuple, tuple[dict, int | None]]:
+    """{(dataset, method, model, ε): ({seed: accuracy}, n_test)} from the utility rows."""
+    values: dict[tuple, dict] = defaultdict(dict)
+    n_test: dict[tuple, int | None] = {}
+    for r in results.get("utility") or []:
+        if not isinstance(r, dict) or isinstance(r.get("accuracy"), bool) or not isinstance(r.get("accuracy"), (int, float)):
+            continue
+        key = (str(r.get("dataset", "?")), str(r.get("method", "?")), str(r.get("model", "")),
+               None if r.get("epsilon") is None else float(r["epsilon"]))
+        values[key][r.get("seed", len(values[key]))] = float(r["accuracy"])
+        n = r.get("n_test")
+        n_test[key] = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
+    return {k: (v, n_test[k]) for k, v in values.items()}
+
+
+def utility_diff(key: tuple, a: tuple[dict, int | None], b: tuple[dict, int | None]) -> Diff:
+    (va, na), (vb, nb) = a, b
+    xa, xb = list(va.values()), list(vb.values())
+    ma, mb = sum(xa) / len(xa), sum(xb) / len(xb)
+    if len(xa) >= 2 and len(xb) >= 2:
+        (lo, hi), method = welch_interval(xa, xb), WELCH
+    elif na and nb:
+        (lo, hi), method = newcombe_interval(ma, na * len(xa), mb, nb * len(xb)), NEWCOMBE
+    else:
+        lo = hi = None
+        method = NONE
+    fields = dict(zip(("dataset", "method", "model", "epsilon"), key))
+    return Diff("utility", fields, ma, mb, len(xa), len(xb), lo, hi, method)
+
+
+def _privacy_cells(results: dict) -> dict[tuple, dict]:
+    agg = results.get("aggregates")
+    rows = agg.get("privacy") if isinstance(agg, dict) and isinstance(agg.get("privacy"), list) else None
+    if rows is None:
+        from post_bench.runner.results import privacy_aggregates
+
+        rows = privacy_aggregates(results.get("privacy"))
+    return {(c["dataset"], c["method"], c["epsilon"], c["attack"]): c for c in rows}
+
+
+def privacy_diff(key: tuple, a: dict, b: dict) -> Diff:
+    ma, mb = float(a["mean_auc"]), float(b["mean_auc"])
+    if a.get("ci") and b.get("ci"):
+        (lo, hi), method = side_by_side(ma, *a["ci"], mb, *b["ci"]), COMBINED
+    else:
+        lo = hi = None
+        method = NONE
+    fields = dict(zip(("dataset", "method", "epsilon", "attack"), key))
+    return Diff("privacy", fields, ma, mb, len(a.get("seeds") or []), len(b.get("seeds") or []), lo, hi, method)
+
+
+def _sort(key: tuple):
+    return tuple((1, math.inf) if k is None else (0, k) if isinstance(k, float) else (0, str(k)) for k in key)
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    utility: list[Diff]
+    privacy: list[Diff]
+    only_a: list[dict]  # cells only run A has
+    only_b: list[dict]
+
+
+def compare(a: dict, b: dict) -> Comparison:
+    """Every cell both runs have, and the cells only one has."""
+    acc_a, acc_b = _accuracies(a), _accuracies(b)
+    priv_a, priv_b = _privacy_cells(a), _privacy_cells(b)
+    utility = [utility_diff(k, acc_a[k], acc_b[k]) for k in sorted(set(acc_a) & set(acc_b), key=_sort)]
+    privacy = [privacy_diff(k, priv_a[k], priv_b[k]) for k in sorted(set(priv_a) & set(priv_b), key=_sort)]
+    ukeys, pkeys = ("dataset", "method", "model", "epsilon"), ("dataset", "method", "epsilon", "attack")
+
+    def only(x: dict, y: dict, names: tuple, section: str) -> list[dict]:
+        return [{"section": section, **dict(zip(names, k))} for k in sorted(set(x) - set(y), key=_sort)]
+
+    return Comparison(utility, privacy,
+                      only(acc_a, acc_b, ukeys, "utility") + only(priv_a, priv_b, pkeys, "privacy"),
+                      only(acc_b, acc_a, ukeys, "utility") + only(priv_b, priv_a, pkeys, "privacy"))
+
+
+# ---- gates ----------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ThresholdResult:
+    threshold: Threshold
+    passed: bool
+    lines: tuple[str, ...]
+    checked: int
+
+
+def _eps(e) -> str:
+    return "inf" if e is None else f"{e:g}"
+
+
+def _where(d: Diff) -> str:
+    k = d.key
+    if d.section == "utility":
+        return f"{k['dataset']} {k['method']} ({k['model']}) eps={_eps(k['epsilon'])}"
+    return f"{k['dataset']} {k['method']} {k['attack']} eps={_eps(k['epsilon'])}"
+
+
+def check_thresholds(comparison: Comparison, thresholds: list[Threshold]) -> list[ThresholdResult]:
+    out = []
+    for t in thresholds:
+        diffs = comparison.utility if t.metric == "accuracy" else comparison.privacy
+        if not diffs:
+            out.append(ThresholdResult(t, False, (f"gate failed: {t.label}: the runs have no {t.metric} cell in "
+                                                  "common",), 0))
+            continue
+        bad = [d for d in diffs if d.moved == GATE_METRICS[t.metric] and abs(d.diff) > t.threshold]
+        lines = tuple(f"gate failed: {t.label}: {_where(d)}: {d.a:.3f} -> {d.b:.3f} ({d.diff:+.3f}, 95% CI "
+                      f"[{d.low:+.3f}, {d.high:+.3f}], {d.ci_method})" for d in bad)
+        out.append(ThresholdResult(t, not bad, lines, len(diffs)))
+    return out
+
+
+# ---- output ---------------------------------------------------------------------------------------------
+
+
+def _fmt(x: float | None, scale: float, digits: int, sign: bool = False) -> str:
+    if x is None:
+        return "—"
+    return f"{scale * x:+.{digits}f}" if sign else f"{scale * x:.{digits}f}"
+
+
+def _key_cell(d: Diff, column: str) -> str:
+    if column == "ε":
+        return "∞" if d.key["epsilon"] is None else f"{d.key['epsilon']:g}"
+    return str(d.key[column])
+
+
+def _table(diffs: list[Diff], scale: float, digits: int, cols: tuple[str, ...]) -> list[str]:
+    lines = ["| " + " | ".join((*cols, "seeds A/B", "A", "B", "B − A", "95% CI of B − A", "CI", "moved")) + " |",
+             "|" + "---|" * (len(cols) + 7)]
+    for d in diffs:
+        keys = [_key_cell(d, c) for c in cols]
+        ci = "—" if d.low is None else f"[{_fmt(d.low, scale, digits, True)}, {_fmt(d.high, scale, digits, True)}]"
+        moved = f"**{d.moved}**" if d.moved else "no"
+        cells = [*keys, f"{d.seeds_a}/{d.seeds_b}", _fmt(d.a, scale, digits), _fmt(d.b, scale, digits),
+                 _fmt(d.diff, scale, digits, True), ci, d.ci_method, moved]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return lines
+
+
+def _run_label(path: str, results: dict) -> str:
+    suite = (results.get("suite") or {}).get("name", "?")
+    env = results.get("env") or {}
+    extra = ", ".join(f"{k} {env[k]}" for k in ("git", "device") if env.get(k))
+    return f"`{path}` (suite `{suite}`, schema {results.get('schema')}{', ' + extra if extra else ''})"
+
+
+def to_markdown(comparison: Comparison, a_label: str, b_label: str,
+                gates: list[ThresholdResult] | None = None) -> str:
+    out = ["# post-bench compare", "", f"- A: {a_label}", f"- B: {b_label}", ""]
+    if comparison.utility:
+        moved = sum(bool(d.moved) for d in comparison.utility)
+        out += [f"## Utility: accuracy (%), {moved} of {len(comparison.utility)} cells moved", "",
+                *_table(comparison.utility, 100.0, 1, ("dataset", "method", "model", "ε")), "",
+                f"_Mean over seeds. 95% CI of B − A: {WELCH} when both runs have ≥ 2 seeds (seed-to-seed "
+                f"variation), else {NEWCOMBE} (test-set sampling only). moved: the CI excludes 0._", ""]
+    if comparison.privacy:
+        moved = sum(bool(d.moved) for d in comparison.privacy)
+        out += [f"## Privacy: membership-inference AUC, {moved} of {len(comparison.privacy)} cells moved", "",
+                *_table(comparison.privacy, 1.0, 3, ("dataset", "method", "ε", "attack")), "",
+                f"_Mean AUC over seeds. 95% CI of B − A: {COMBINED}, from each cell's CI (t over seeds, or "
+                "one seed's percentile bootstrap over examples), side by side; assumes independent runs. "
+                "moved: the CI excludes 0._", ""]
+    if not comparison.utility and not comparison.privacy:
+        out += ["No cell is in both runs.", ""]
+    for label, cells in (("only in A", comparison.only_a), ("only in B", comparison.only_b)):
+        if cells:
+            out += [f"**Cells {label}** ({len(cells)}): " + "; ".join(
+                " ".join((("∞" if v is None else f"{v:g}") if k == "epsilon" else str(v)) for k, v in c.items()
+                         if k != "section")
+                for c in cells), ""]
+    if gates:
+        out += ["## Gates", ""]
+        for g in gates:
+            out += [f"- {g.threshold.label}: " + ("pass" if g.passed else "**FAIL**") + f" ({g.checked} cells)"]
+            out += [f"  - {line.removeprefix('gate failed: ')}" for line in g.lines]
+        out.append("")
+    return "\n".join(out)
+
+
+def to_json(comparison: Comparison, a_path: str, b_path: str, gates: list[ThresholdResult] | None = None) -> dict:
+    return {
+        "a": a_path, "b": b_path,
+        "methods": {"utility": {"both >= 2 seeds": WELCH, "otherwise": NEWCOMBE}, "privacy": COMBINED,
+                    "confidence": CONFIDENCE, "moved": "the CI of B - A excludes 0"},
+        "utility": [d.to_json() for d in comparison.utility],
+        "privacy": [d.to_json() for d in comparison.privacy],
+        "only_in_a": comparison.only_a, "only_in_b": comparison.only_b,
+        "gates": [{"gate": f"{g.threshold.metric}:{g.threshold.threshold:g}", "label": g.threshold.label,
+                   "passed": g.passed, "cells": g.checked, "failures": list(g.lines)} for g in gates or []],
+    }
+
+
+def run_compare(a_path: str, b_path: str, thresholds: list[Threshold], json_file: str | None = None,
+                a: dict | None = None, b: dict | None = None) -> tuple[str, list[ThresholdResult]]:
+    """Load (unless given), compare, check thresholds, write ``json_file``: (markdown, threshold results)."""
+    a = a if a is not None else load_run(a_path, "RUN_A")
+    b = b if b is not None else load_run(b_path, "RUN_B")
+    comparison = compare(a, b)
+    gates = check_thresholds(comparison, thresholds)
+    if json_file:
+        from post_bench.atomic import write_text_atomic
+
+        try:
+            write_text_atomic(json_file, json.dumps(to_json(comparison, str(a_path), str(b_path), gates), indent=2) + "\n")
+        except OSError as err:
+            raise UserInputError(problem(str(json_file), "", f"cannot write it ({err.strerror or err})",
+                                         "a writable path")) from None
+    return to_markdown(comparison, _run_label(str(a_path), a), _run_label(str(b_path), b), gates), gates
