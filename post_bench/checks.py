@@ -33,8 +33,11 @@ def name_problems(raw: dict, source: str) -> list[str]:
                 out.append(problem(source, key, msg, ", ".join(model_names())))
     private = _get(raw, "datasets", "private")
     for i, ds in enumerate(private if isinstance(private, list) else []):
+        key = f"datasets.private[{i}]"
+        if isinstance(ds, dict):  # a mapping entry: {name: ..., template: ..., ...}
+            ds, key = ds.get("name"), f"{key}.name"
         if isinstance(ds, str) and (msg := check_dataset_spec(ds)):
-            out.append(problem(source, f"datasets.private[{i}]", msg))
+            out.append(problem(source, key, msg))
     corpus = _get(raw, "models", "source", "distill", "corpus")
     corpus = [corpus] if isinstance(corpus, str) else corpus if isinstance(corpus, list) else []
     for key, ds in [("datasets.public", _get(raw, "datasets", "public")),
@@ -160,22 +163,28 @@ def _device_problems(suite: Suite, source: str, notes: list[str]) -> list[str]:
     from post_bench.runner.context import pick_device
 
     try:
-        pick_device(suite.device, source)
+        device = pick_device(suite.device, source)
     except UserInputError as err:
         return err.problems
+    if suite.precision == "fp16" and not device.startswith("cuda"):
+        return [problem(source, "precision", f"fp16 needs a CUDA device (device {suite.device} is {device} here)",
+                        "auto, fp32, bf16 on CPU")]
     return []
 
 
-def _load(spec: str, key: str, source: str, out: list[str], notes: list[str]):
-    from post_bench.data import load_dataset
+def _load(spec: str, key: str, source: str, out: list[str], notes: list[str], options: dict | None = None):
+    from post_bench.data import load_entry
     from post_bench.errors import UserInputError
 
     if spec.startswith("hf:"):  # needs a network: checked when the run loads it
         return None
     try:
-        ds = load_dataset(spec)
+        ds = load_entry(spec, options)
     except UserInputError as err:
         out.extend(problem(source, key, p) for p in err.problems)
+        return None
+    except ValueError as err:  # the entry's template / label words do not fit the data
+        out.append(problem(source, key, str(err)))
         return None
     if n := ds.meta.get("duplicates_removed"):
         notes.append(f"{source}: {key}: {spec}: note: {n} exact-duplicate texts removed before splitting")
@@ -202,7 +211,7 @@ def _data_problems(suite: Suite, source: str, notes: list[str]) -> list[str]:
         out.append(problem(source, "datasets.private", "a data set is listed twice"))
     for i, name in enumerate(private):
         key = f"datasets.private[{i}]"
-        ds = _load(name, key, source, out, notes)
+        ds = _load(name, key, source, out, notes, suite.datasets.options(name))
         if ds is None:
             continue
         if ds.labels is None or ds.task is None:

@@ -69,13 +69,28 @@ def _plan(suite):
     return plan
 
 
+def _suite_overrides(f):
+    """``--set``, ``--limit``, ``--device``, ``--precision``: applied to the suite's raw YAML before validation."""
+    f = click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None,
+                     help="override the suite's precision (fp16: autocast on CUDA only)")(f)
+    f = click.option("--device", default=None, help="override the suite's device: auto, cpu, cuda, cuda:N")(f)
+    f = click.option("--limit", type=click.IntRange(1), default=None, metavar="N",
+                     help="at most N rows per split (budget train/val/test/public sizes)")(f)
+    f = click.option("--set", "sets", multiple=True, metavar="KEY.PATH=VALUE",
+                     help="override one suite key (repeatable), the value as YAML, e.g. --set tuning.steps=20 "
+                          "--set 'seeds=[0, 1]'")(f)
+    return f
+
+
 @main.command()
 @click.argument("suite_file", type=click.Path(dir_okay=False))
-def validate(suite_file: str) -> None:
+@_suite_overrides
+def validate(suite_file: str, sets: tuple[str, ...], limit: int | None, device: str | None,
+             precision: str | None) -> None:
     """Check a suite without training: keys, types, ranges, names, data files, model shapes, device."""
     from post_bench.suite import load_suite
 
-    suite = load_suite(suite_file)
+    suite = load_suite(suite_file, sets=sets, limit=limit, device=device, precision=precision)
     _preflight(suite, suite_file, here=False)
     plan = _plan(suite)
     kinds: dict[str, int] = {}
@@ -105,16 +120,18 @@ def validate(suite_file: str) -> None:
 @click.option("--baseline-gate", "baseline_gates", multiple=True, metavar="METRIC:THRESHOLD",
               help="with --baseline (repeatable): exit 3 when a cell moved beyond noise in the bad direction by "
                    "more than THRESHOLD: accuracy:0.05 (a drop of 5 points), auc:0.05 (a rise)")
+@_suite_overrides
 def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | None, jobs: int,
         no_report: bool, dry_run: bool, gate_texts: tuple[str, ...], baseline: str | None,
-        baseline_gates: tuple[str, ...]) -> None:
+        baseline_gates: tuple[str, ...], sets: tuple[str, ...] = (), limit: int | None = None,
+        device: str | None = None, precision: str | None = None) -> None:
     """Run a suite; a rerun resumes and skips finished units. Then the gates: exit 3 when one fails."""
     from post_bench.runner.context import RunContext
     from post_bench.runner.results import collect, write_results
     from post_bench.runner.store import RunStore
     from post_bench.suite import load_suite
 
-    suite = load_suite(suite_file)
+    suite = load_suite(suite_file, sets=sets, limit=limit, device=device, precision=precision)
     if dry_run:
         from post_bench.dry_run import dry_suite
 

@@ -17,6 +17,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    WrapValidator,
+    field_serializer,
     field_validator,
     model_serializer,
     model_validator,
@@ -88,9 +90,92 @@ class ModelsConfig(Strict):
     source: SourceConfig | None = None
 
 
+class DatasetEntry(Strict):
+    """A private data set with its own task and columns (``datasets.private[]`` as a mapping)."""
+
+    name: str = Field(description="The data set (same names as a plain entry: an offline alias, `hf:<name>`, "
+                      "`path:<file>`).")
+    template: str | None = Field(None, description="Causal-LM template with `{text}` (e.g. `\"Review: {text}\\n"
+                                 "Sentiment:\"`); masked LMs get it + ` <mask>.`. Default: the data set's.")
+    label_words: list[str | list[str]] | None = Field(None, description="One entry per class (classes in the "
+                                                      "data set's order; for `path:` files the sorted label values): "
+                                                      "a word or a list of alternatives, written as tokenised (a "
+                                                      "leading space for GPT-style tokenisers: `\" great\"`).")
+    instruction: str | None = Field(None, description="The task instruction (text-initialised prompts start "
+                                    "from it).")
+    text_column: str | None = Field(None, description="`path:` files: the text column (default `text`).")
+    label_column: str | None = Field(None, description="`path:` files: the label column (default `label`).")
+
+    @model_validator(mode="after")
+    def _fits(self):
+        wrong = []
+        if self.template is not None and "{text}" not in self.template:
+            wrong.append("template: has no {text}")
+        if self.label_words is not None and (not self.label_words or any(not w for w in self.label_words)):
+            wrong.append("label_words: empty; allowed: one word (or list of words) per class")
+        for key in ("text_column", "label_column"):
+            if getattr(self, key) is not None and not self.name.startswith("path:"):
+                wrong.append(f"{key}: only for path: files (got name {short_repr(self.name)})")
+            elif getattr(self, key) == "":
+                wrong.append(f"{key}: empty")
+        if wrong:
+            raise ValueError("; ".join(wrong))
+        return self
+
+    @property
+    def options(self) -> dict:
+        return {k: v for k, v in self.model_dump(exclude={"name"}).items() if v is not None}
+
+
+class DatasetName(str):
+    """A private data set's name (a ``str`` everywhere names are used) with the entry's options, if any."""
+
+    options: dict
+
+    def __new__(cls, name: str, options: dict | None = None):
+        out = super().__new__(cls, name)
+        out.options = dict(options or {})
+        return out
+
+
+def _dataset_entry(value, handler):
+    """``datasets.private[i]``: a name (kept a plain str: configs stay byte-identical) or a mapping."""
+    if not isinstance(value, dict):
+        return handler(value)
+    try:
+        entry = DatasetEntry.model_validate(value)
+    except ValidationError as err:
+        lines = []
+        for e in err.errors():
+            key = _loc(tuple(e["loc"]))
+            if e["type"] == "extra_forbidden":
+                allowed = sorted(DatasetEntry.model_fields)
+                lines.append(f"{key}: unknown key{did_you_mean(str(e['loc'][-1]), allowed)}; allowed: "
+                             + ", ".join(allowed))
+            elif e["type"] == "missing":
+                lines.append(f"{key}: required key missing")
+            else:
+                msg = e["msg"].removeprefix("Value error, ")
+                lines.append(f"{key}: {msg}" if key else msg)
+        raise ValueError("; ".join(lines)) from None
+    return DatasetName(entry.name, entry.options) if entry.options else entry.name
+
+
 class DatasetsConfig(Strict):
-    private: list[str] = Field(min_length=1)
+    private: list[Annotated[str, WrapValidator(_dataset_entry)]] = Field(min_length=1)
     public: str | None = None
+
+    @field_serializer("private")
+    def _entries(self, private: list[str]):
+        """Entries with options dump as mappings (a plain list of names dumps as before)."""
+        return [{"name": str(n), **n.options} if getattr(n, "options", None) else str(n) for n in private]
+
+    def options(self, name: str) -> dict:
+        """The options of the private data set ``name`` ({} for a plain entry or an unknown name)."""
+        for n in self.private:
+            if n == name:
+                return dict(getattr(n, "options", {}) or {})
+        return {}
 
 
 class Budget(Strict):
@@ -228,9 +313,10 @@ class MethodEntry(Strict):
 class Suite(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     description: str = ""
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: str = "auto"  # auto, cpu, cuda or cuda:N
     threads: Annotated[int, Field(ge=0)] | Literal["auto"] = 0  # 0: torch's default; auto: cores / jobs
-    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 autocast on CUDA and native-bf16 CPUs, else fp32
+    # auto: bf16 autocast on CUDA and native-bf16 CPUs, else fp32; fp16: fp16 autocast (CUDA only)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     seeds: list[int] = Field(default=[0], min_length=1)
     epsilons: list[Epsilon] = Field(default=[None], min_length=1)
     models: ModelsConfig
@@ -245,6 +331,14 @@ class Suite(Strict):
                               "lira-online, method: post, epsilon: inf, max: 0.6}`, `{metric: tpr, fpr: 0.01, "
                               "max: 0.05}`, `{metric: eps_lb, max: 1}`; see docs/ci.md.")
     ray_address: str | None = None
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        kind, colon, index = v.partition(":")
+        if v in ("auto", "cpu", "cuda") or (kind == "cuda" and colon and index.isdigit()):
+            return v
+        raise ValueError(f"{short_repr(v)} is not a device; allowed: auto, cpu, cuda, cuda:N (N an integer >= 0)")
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -360,7 +454,68 @@ def expanded_size(data: Any, limit: int = MAX_VALUES) -> int:
     return size(data)
 
 
-def load_suite(path: str | Path) -> Suite:
+def apply_sets(data: Any, sets, source: str) -> Any:
+    """``--set key.path=value`` (repeatable) on the raw YAML mapping: the value is parsed as YAML (scalars
+    and flow collections); a list item is ``key[0]`` or ``key.0``. A path through a scalar, a list index out
+    of range or a missing ``=`` is one line each; unknown keys are reported by validation as usual."""
+    import re
+
+    if not isinstance(data, dict):
+        return data
+    problems = []
+    for text in sets:
+        key, eq, raw = text.partition("=")
+        key = key.strip()
+        parts = re.findall(r"[^.\[\]]+", key)
+        if not eq or re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+|\[\d+\])*", key) is None:
+            problems.append(problem(source, f"--set {text}", "expected key.path=value", "e.g. budget.train_size=64"))
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as err:
+            problems.append(problem(source, f"--set {key}", f"value {raw!r} is not YAML ({getattr(err, 'problem', err)})"))
+            continue
+        node, where = data, ""
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    problems.append(problem(source, f"--set {key}", f"{where or 'the suite'} is a list of "
+                                            f"{len(node)}; {part!r} is not an index of it", f"0..{len(node) - 1}"))
+                    break
+                part = int(part)
+            elif not isinstance(node, dict):
+                problems.append(problem(source, f"--set {key}", f"{where} is {short_repr(node)}, not a mapping"))
+                break
+            if last:
+                node[part] = value
+            else:
+                if isinstance(node, dict) and node.get(part) is None:
+                    node[part] = {}
+                node = node[part]
+                where += f"[{part}]" if isinstance(part, int) else ("." if where else "") + str(part)
+    if problems:
+        raise UserInputError(problems)
+    return data
+
+
+def apply_limit(data: Any, limit: int | None) -> Any:
+    """``--limit N``: at most N rows per split (budget train/val/test/public sizes)."""
+    if limit is None or not isinstance(data, dict):
+        return data
+    budget = data.get("budget")
+    budget = dict(budget) if isinstance(budget, dict) else {}
+    for key in ("train_size", "val_size", "test_size", "public_size"):
+        current = budget.get(key, Budget.model_fields[key].default)
+        budget[key] = min(current, limit) if isinstance(current, int) and not isinstance(current, bool) else current
+    data["budget"] = budget
+    return data
+
+
+def load_suite(path: str | Path, *, sets=(), limit: int | None = None, device: str | None = None,
+               precision: str | None = None) -> Suite:
+    """The suite in ``path`` with command-line overrides applied to its raw mapping before validation:
+    ``sets`` (``key.path=value``), ``limit`` (rows per split), ``device`` and ``precision``."""
     path = Path(path)
     if not path.is_file():
         raise UserInputError(problem(str(path), "", "suite file not found"))
@@ -380,4 +535,9 @@ def load_suite(path: str | Path) -> Suite:
     if expanded_size(data) > MAX_VALUES:
         raise UserInputError(problem(str(path), "", f"YAML aliases expand to more than {MAX_VALUES} values",
                                      "a suite without alias bombs"))
+    if isinstance(data, dict):
+        for key, value in (("device", device), ("precision", precision)):
+            if value is not None:
+                data[key] = value
+        data = apply_limit(apply_sets(data, sets, str(path)), limit)
     return parse_suite(data, str(path))

@@ -1,6 +1,7 @@
 """Prompt tuning: exact per-example gradients, DP noise scale, stacked prompts equal separate runs."""
 
 import numpy as np
+import pytest
 import torch
 
 from post_bench.data import get_task
@@ -65,3 +66,16 @@ def test_more_noise_for_smaller_epsilon():
     a = calibrate(8.0, 1e-3, 0.1, 50, "rdp").noise_multiplier
     b = calibrate(1.0, 1e-3, 0.1, 50, "rdp").noise_multiplier
     assert b > a > 0
+
+
+def test_fp16_loss_scale_only_under_fp16_autocast_and_overflow_is_one_line():
+    import types
+
+    from post_bench.training.prompt_tuning import FP16_LOSS_SCALE, check_finite, loss_scale
+
+    assert loss_scale(types.SimpleNamespace(autocast=True, autocast_dtype=torch.float16)) == FP16_LOSS_SCALE
+    assert loss_scale(types.SimpleNamespace(autocast=True, autocast_dtype=torch.bfloat16)) == 1.0
+    assert loss_scale(types.SimpleNamespace(autocast=False, autocast_dtype=torch.float16)) == 1.0
+    check_finite(torch.tensor([float("inf")]), 1.0)  # unscaled (fp32/bf16) runs are not checked here
+    with pytest.raises(RuntimeError, match="fp16 gradient overflow"):
+        check_finite(torch.tensor([1.0, float("inf")]), FP16_LOSS_SCALE)

@@ -21,14 +21,18 @@ def audit_epsilon(epsilon: float | None) -> float | None:
 
 
 def model_from_adapter(info: dict, prompt_path) -> str:
-    """The model named by adapter_config.json's base_model_name_or_path: a post-bench model spec as is, a
-    hub id as ``hf:<id>``."""
-    from post_bench.models.loading import check_model_spec
+    """The model a prompt was tuned for: the post-bench name in its metadata (``model``) when it resolves here,
+    else adapter_config.json's base_model_name_or_path: a post-bench name as is, the hub id of an installed
+    offline alias as the alias (no network), a local HF folder as ``path:<dir>``, another hub id as ``hf:<id>``."""
+    from post_bench.models.loading import check_model_spec, model_from_base
 
+    named = (info.get("metadata") or {}).get("model")
+    if named and check_model_spec(named) is None:
+        return named
     name = info.get("base_model_name_or_path")
     if not name:
         raise UserInputError(f"{prompt_path}: no base_model_name_or_path in adapter_config.json; allowed: pass --model")
-    return name if check_model_spec(name) is None else f"hf:{name}"
+    return model_from_base(name)
 
 
 def check_prompt_fits(prompt_path, prompt, model: str, max_tokens: int) -> None:
@@ -94,16 +98,41 @@ def task_options(template: str | None = None, label_words: str | None = None, ta
     return opts
 
 
-def apply_task_options(task, options: dict | None):
-    """``task`` with the user's template / label words (a mismatch is one line, exit 2)."""
+def adapter_defaults(task, info: dict | None) -> dict:
+    """The template / label words / instruction the prompt was tuned with (its metadata), label words put in
+    ``task``'s class order when the metadata names the same classes."""
+    import json
+
+    from post_bench.models.soft_prompt import adapter_task_options
+
+    opts = adapter_task_options(info or {})
+    words = opts.get("label_words")
+    try:
+        names = json.loads((info or {}).get("metadata", {}).get("class_names") or "null")
+    except ValueError:
+        names = None
+    if (words and isinstance(names, list) and len(names) == len(words) and task is not None
+            and sorted(map(str, names)) == sorted(task.class_names)):
+        by_name = dict(zip(map(str, names), words, strict=True))
+        opts["label_words"] = [by_name[c] for c in task.class_names]
+    return opts
+
+
+def apply_task_options(task, options: dict | None, info: dict | None = None):
+    """``task`` with the user's template / label words (a mismatch is one line, exit 2); what the user leaves
+    out comes from the prompt's metadata (``info`` from :func:`read_prompt`), when it has any."""
     from post_bench.data.tasks import custom_task
 
-    if not options:
+    defaults = adapter_defaults(task, info)
+    if not options and not defaults:
         return task
+    merged = {**defaults, **(options or {})}
     try:
-        return custom_task(task, **options)
+        return custom_task(task, **merged)
     except (ValueError, TypeError) as err:
-        raise UserInputError(f"task: {err}") from None
+        where = " (label words from the prompt's metadata; pass --label-words)" if (
+            "label_words" in defaults and "label_words" not in (options or {}) and "label_words" in str(err)) else ""
+        raise UserInputError(f"task: {err}{where}") from None
 
 
 def load_backbone(model: str, precision: str = "auto", device: str = "auto"):

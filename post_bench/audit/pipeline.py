@@ -168,7 +168,7 @@ def _audit_prompt(inp: Inputs, members, nonmembers, candidates, population, data
     else:
         files = [f for f, _ in read] + ([pop_file] if pop_file else [])
         base_task = generic_task("candidates", cand.class_names_from(files))
-    task = apply_task_options(base_task, task_opts)
+    task = apply_task_options(base_task, task_opts, inp.info)
     cands = cand.build_candidates(read, task)
     pop = (cand.population_from_file(pop_file, task, cands) if pop_file is not None
            else cand.population_from_dataset(dataset, cands) if dataset is not None else None)
@@ -332,7 +332,7 @@ def _audit_recipe(inp: Inputs, dataset, task_opts, echo, clock) -> dict:
                                      "recipe's leakage: each shadow is attacked with the others, never its "
                                      "complement, as references)"))
     ds = _dataset(dataset)
-    task = apply_task_options(ds.task, task_opts)
+    task = apply_task_options(ds.task, task_opts, inp.info)
     ds = dataclasses.replace(ds, task=task)
     resolved = resolve_recipe(inp.recipe, inp.recipe_file, prompt_length=int(inp.prompt.shape[0]),
                               default_train_size=RECIPE_TRAIN_SIZE, default_from="post-bench's default for a recipe audit")

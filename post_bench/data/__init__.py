@@ -20,7 +20,7 @@ for _alias, _loader in offline.LOADERS.items():
 
 __all__ = [
     "DATASETS", "TASKS", "Canary", "Splits", "Task", "TextDataset", "canary_sets", "inclusion_mask", "check_dataset_spec",
-    "dataset_names", "drop_duplicates", "generic_task", "get_task", "load_dataset", "load_path", "make_canaries", "make_splits", "population_holdout",
+    "dataset_names", "drop_duplicates", "load_entry", "generic_task", "get_task", "load_dataset", "load_path", "make_canaries", "make_splits", "population_holdout",
     "plant_canaries", "sample_public",
 ]
 
@@ -51,6 +51,29 @@ def load_dataset(spec: str, **path_options) -> TextDataset:
 
         return drop_duplicates(load_synthetic(spec[len("synthetic:"):]))
     return _load_alias(spec)
+
+
+ENTRY_COLUMNS = ("text_column", "label_column")
+
+
+def load_entry(spec: str, options: dict | None = None) -> TextDataset:
+    """A data set with a suite entry's options (``datasets.private[]`` as a mapping): ``text_column`` /
+    ``label_column`` for ``path:`` files; ``template``, ``label_words``, ``instruction`` replace its task's.
+    Without options it is ``load_dataset(spec)``. Raises ValueError when the options do not fit the data."""
+    import dataclasses
+
+    from .tasks import custom_task
+
+    options = dict(options or {})
+    columns = {k: options.pop(k) for k in ENTRY_COLUMNS if k in options}
+    if columns and not spec.startswith("path:"):
+        raise ValueError(f"{', '.join(columns)} only apply to path: files")
+    ds = load_dataset(spec, **columns)
+    if not options:
+        return ds
+    if ds.task is None:
+        raise ValueError(f"{spec!r} has no labels; template and label words need a labelled data set")
+    return dataclasses.replace(ds, task=custom_task(ds.task, **options))
 
 
 def check_dataset_spec(spec: str) -> str | None:

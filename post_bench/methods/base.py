@@ -53,9 +53,12 @@ class Planner:
     # ------------------------------------------------------------------ common pieces
     def data_cfg(self, dataset: str, seed: int) -> dict:
         b = self.suite.budget
-        return {"dataset": dataset, "seed": seed, "train_size": b.train_size, "val_size": b.val_size,
-                "test_size": b.test_size, "max_tokens": b.max_tokens, "canaries": self.canaries,
-                "precision": self.suite.precision}
+        cfg = {"dataset": str(dataset), "seed": seed, "train_size": b.train_size, "val_size": b.val_size,
+               "test_size": b.test_size, "max_tokens": b.max_tokens, "canaries": self.canaries,
+               "precision": self.suite.precision}
+        if options := self.suite.datasets.options(dataset):  # only entries with options: ids of plain ones stay
+            cfg["data_options"] = options
+        return cfg
 
     @property
     def public_dataset(self) -> str:

@@ -62,8 +62,10 @@ def cpu_has_native_bf16() -> bool:
 def uses_bf16_autocast(precision: str, device: str | torch.device) -> bool:
     """Whether ``precision`` (auto, fp32 or bf16) runs the frozen model's matmuls under bf16 autocast on
     ``device``: bf16 always, fp32 never, auto where bf16 is native (CUDA with bf16, AVX512-BF16/AMX CPUs)."""
-    if precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"precision must be auto, fp32 or bf16, got {precision!r}")
+    if precision not in ("auto", "fp32", "bf16", "fp16"):
+        raise ValueError(f"precision must be auto, fp32, bf16 or fp16, got {precision!r}")
+    if precision == "fp16":
+        return False
     if precision != "auto":
         return precision == "bf16"
     return torch.cuda.is_bf16_supported() if torch.device(device).type == "cuda" else cpu_has_native_bf16()
@@ -96,6 +98,12 @@ class Backbone:
         # CUDA when supported and on CPUs with native bf16 (AVX512-BF16/AMX: ~3x faster); elsewhere bf16 is
         # emulated and many times slower than fp32 (seen on an AVX2-only EPYC: 63 s vs ~3 s per evaluation).
         self.autocast = uses_bf16_autocast(precision, self.device)
+        # fp16: fp16 autocast on CUDA (training scales the loss with a GradScaler); refused on CPU by the checks
+        self.autocast_dtype = torch.float16 if precision == "fp16" else torch.bfloat16
+        if precision == "fp16":
+            if self.device.type != "cuda":
+                raise ValueError("precision fp16 needs a CUDA device; allowed on CPU: auto, fp32, bf16")
+            self.autocast = True
 
     # ------------------------------------------------------------------ properties
     @property
@@ -185,7 +193,7 @@ class Backbone:
         n_tokens = int(mask.sum())
         passes = 2 if torch.is_grad_enabled() and emb.requires_grad else 1
         cost.record(self.name, n_tokens, self.n_params, passes)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+        with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast):
             out = self.base(inputs_embeds=emb, attention_mask=mask)
         hidden = out[0] if isinstance(out, tuple) else out.last_hidden_state
         return hidden[torch.arange(B, device=hidden.device), pos].float()

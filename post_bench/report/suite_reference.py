@@ -25,14 +25,17 @@ MEANINGS: dict[str, str] = {
     "Suite.name": "Name of the suite; the default run directory is `runs/<name>` (`runs/<name>-dry-run` for "
                   "`--dry-run`).",
     "Suite.description": "Free text, shown in results.json.",
-    "Suite.device": "Where units run. `auto`: CUDA when available, else CPU. `cuda` without CUDA: `run` refuses "
-                    "the suite (exit 2); `validate` only notes it (the suite may be meant for a GPU machine).",
+    "Suite.device": "Where units run: `auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N` (GPU N). "
+                    "A CUDA device that is not there: `run` refuses the suite (exit 2); `validate` only notes it "
+                    "(the suite may be meant for a GPU machine). CLI override: `--device`.",
     "Suite.threads": "torch threads per process. `0`: torch's default with `--jobs 1`, all cores / N with "
                      "`--jobs N`; `auto`: all cores / N; a number is divided among the `--jobs` workers.",
     "Suite.precision": "Arithmetic of the frozen models. `auto`: bf16 autocast where bf16 matmuls are native "
                        "(CUDA with bf16, AVX512-BF16/AMX CPUs), fp32 elsewhere; `fp32`: the same arithmetic on "
-                       "every CPU (the committed demo reports pin it); `bf16`: always bf16 autocast. results.json "
-                       "`env.precision` records what it meant on the machine.",
+                       "every CPU (the committed demo reports pin it); `bf16`: always bf16 autocast; `fp16`: fp16 "
+                       "autocast on CUDA (GPUs without bf16), with a static loss scale in training; refused on CPU. "
+                       "results.json `env.precision` records what it meant on the machine. CLI override: "
+                       "`--precision`.",
     "Suite.seeds": "Seeds; a seed changes the data split and the training noise. Claims need at least 2.",
     "Suite.epsilons": "Privacy budgets ε; `inf` (or null) = non-private. Private methods run once per ε; "
                       "δ is `tuning.delta` (default 1/N).",
@@ -176,10 +179,12 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (  # (heading, key prefix, model pa
     ("`models.source`", "models.source.", "SourceConfig"),
     ("`models.source.distill`", "models.source.distill.", "DistillConfig"),
     ("`datasets`", "datasets.", "DatasetsConfig"),
+    ("`datasets.private[]` (mapping form)", "datasets.private[].", "DatasetEntry"),
     ("`budget`", "budget.", "Budget"),
     ("`tuning`", "tuning.", "TuningConfig"),
     ("`methods[]`", "methods[].", "MethodEntry"),
     ("`attacks[]`", "attacks[].", "AttackConfig"),
+    ("`gates[]`", "gates[].", "Gate"),
 )
 
 

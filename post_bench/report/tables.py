@@ -143,21 +143,39 @@ def _is_canary_row(r: dict) -> bool:
     return r.get("attack") == "one_run"
 
 
+def _verdict(ci: Any) -> str:
+    """Leak detected when the AUC's CI lies above 0.5; none at this power when it includes 0.5."""
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2 or None in ci:
+        return DASH
+    if ci[0] > 0.5:
+        return "leak detected"
+    return "below chance" if ci[1] < 0.5 else "none detected"
+
+
 def privacy_table(rows: Iterable[dict]) -> Table:
     out = []
     for r in sorted((r for r in _rows(rows) if r.get("auc") is not None and not _is_canary_row(r)), key=_privacy_key):
+        ci = (r.get("ci") or {}).get("auc")
+        alone = r.get("auc_attacked_prompt")
+        alone_cell = DASH if alone is None else num(alone) + _ci((r.get("ci_attacked_prompt") or {}).get("auc"))
         out.append((str(r.get("dataset", "?")), str(r.get("method", "?")), eps_label(r.get("epsilon")),
-                    str(r.get("attack", "?")), num(r.get("auc")) + _ci((r.get("ci") or {}).get("auc")),
+                    str(r.get("attack", "?")), num(r.get("auc")) + _ci(ci), _verdict(ci), alone_cell,
                     _tpr(r, "0.001"), _tpr(r, "0.01"), _tpr(r, "0.1"), num(r.get("n_shadows")),
                     num(r.get("n_examples"))))
+    methods = {str((r.get("ci") or {}).get("method")) for r in _rows(rows) if r.get("ci") and not _is_canary_row(r)}
+    how = ("studentized bootstrap over the scored examples (all prompts' outcomes on one example resampled together, "
+           "as they share it)" if any("studentized" in m for m in methods) else
+           "bootstrap as recorded in each row's ci.method")
     return Table(
         "Privacy (membership inference)",
-        ("dataset", "method", "ε", "attack", "AUC [95% CI]", "TPR@0.1%", "TPR@1%", "TPR@10%", "shadows", "examples"),
+        ("dataset", "method", "ε", "attack", "AUC [95% CI]", "verdict", "attacked prompt alone", "TPR@0.1%",
+         "TPR@1%", "TPR@10%", "shadows", "examples"),
         tuple(out),
-        "Every prompt (the attacked one and each shadow) attacked in turn with the others as references, outcomes "
-        "pooled; [95% CI]: percentile bootstrap over the scored examples (all prompts' outcomes on one example "
-        "resampled together, as they share it). TPR in % at FPR ≤ the level; n/a: fewer than 1/FPR non-members, "
-        "so that FPR cannot be measured.",
+        "AUC: every prompt (the attacked one and each shadow) attacked in turn with the others as references, "
+        f"outcomes pooled; [95% CI]: {how}. verdict: leak detected when the CI lies above 0.5, none detected (at "
+        "this power) when it includes 0.5. attacked prompt alone: the suite's prompt's own outcomes, CI over its "
+        "examples. TPR in % at FPR ≤ the level [95% CI]; n/a: fewer than 1/FPR non-members, so that FPR cannot be "
+        "measured.",
     )
 
 

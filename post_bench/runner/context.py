@@ -15,11 +15,16 @@ def pick_device(setting: str, source: str = "suite") -> str:
 
     if setting == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if setting == "cuda" and not torch.cuda.is_available():
+    if setting.startswith("cuda"):
         from post_bench.errors import UserInputError, problem
 
-        raise UserInputError(problem(source, "device", "cuda is asked for but no CUDA device is available",
-                                     "auto, cpu"))
+        if not torch.cuda.is_available():
+            raise UserInputError(problem(source, "device", f"{setting} is asked for but no CUDA device is available",
+                                         "auto, cpu"))
+        index = int(setting.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise UserInputError(problem(source, "device", f"{setting}: no such device ({torch.cuda.device_count()} "
+                                         "CUDA devices)", ", ".join(f"cuda:{i}" for i in range(torch.cuda.device_count()))))
     return setting
 
 
@@ -79,12 +84,15 @@ class RunContext:
         """Train / validation / test of a private data set; what makes them impossible is bad input."""
         key = (dataset, seed)
         if key not in self._splits:
-            from post_bench.data import load_dataset, make_splits
+            from post_bench.data import make_splits
             from post_bench.errors import UserInputError, problem
 
             b = self.suite.budget
             where = f"datasets.private[{dataset}]"
-            ds = load_dataset(dataset)
+            try:
+                ds = self.load(dataset)
+            except ValueError as err:  # the entry's template / label words do not fit the data
+                raise UserInputError(problem("suite", where, str(err))) from None
             if ds.labels is None or ds.task is None:
                 raise UserInputError(problem("suite", where, f"{dataset!r} has no labels",
                                              "a labelled classification data set"))
@@ -94,6 +102,12 @@ class RunContext:
             except ValueError as err:
                 raise UserInputError(problem("suite", where, str(err), "a larger data set or a smaller budget")) from None
         return self._splits[key]
+
+    def load(self, dataset: str):
+        """A data set by name, with its ``datasets.private`` entry's options (columns, template, label words)."""
+        from post_bench.data import load_entry
+
+        return load_entry(dataset, self.suite.datasets.options(dataset))
 
     def private_train(self, dataset: str, seed: int, canaries: dict | None):
         """The private training split, with canaries planted only when the unit's config asks for them
@@ -106,10 +120,10 @@ class RunContext:
 
         pool = None
         if canaries.get("kind", "secret") != "secret":  # rows of the private distribution outside every split
-            from post_bench.data import load_dataset, population_holdout
+            from post_bench.data import population_holdout
 
             b = self.suite.budget
-            pool = population_holdout(load_dataset(dataset), seed=seed, train_size=len(train), val_size=b.val_size,
+            pool = population_holdout(self.load(dataset), seed=seed, train_size=len(train), val_size=b.val_size,
                                       test_size=b.test_size)
         plan = plan_canaries(canaries, train.task.num_classes, seed, pool=pool)
         pick = [i for i, inc in enumerate(plan.included) if inc]
@@ -119,11 +133,11 @@ class RunContext:
 
     def population(self, dataset: str, seed: int):
         """(private train split, as many held-out rows of the same distribution): a LiRA population."""
-        from post_bench.data import load_dataset, population_holdout
+        from post_bench.data import population_holdout
 
         b = self.suite.budget
         train = self.splits(dataset, seed).train
-        holdout = population_holdout(load_dataset(dataset), seed=seed, train_size=len(train), val_size=b.val_size,
+        holdout = population_holdout(self.load(dataset), seed=seed, train_size=len(train), val_size=b.val_size,
                                      test_size=b.test_size)
         return train, holdout
 
@@ -132,7 +146,7 @@ class RunContext:
 
         # content-disjoint: a public text that is also a private text is never drawn (the set is built once)
         private = self.memo("private_texts", lambda: frozenset(
-            t for name in self.suite.datasets.private for t in load_dataset(name).texts))
+            t for name in self.suite.datasets.private for t in self.load(name).texts))
         return sample_public(load_dataset(dataset), seed=seed, size=size, exclude=private)
 
     def encoded(self, backbone, data, split: str, max_tokens: int, template: str | None = None):

@@ -20,6 +20,21 @@ from tqdm.auto import tqdm
 
 from post_bench.models.backbone import Backbone, Encoded
 
+FP16_LOSS_SCALE = 1024.0
+"""Static loss scale under fp16 autocast (CUDA): the frozen fp16 layers' backward would underflow small
+gradients; the scaled gradient is unscaled before clipping (DP) and the step. A non-finite gradient stops the
+run with one line (use bf16 or fp32) rather than skipping steps, which would change what DP accounted for."""
+
+
+def loss_scale(backbone) -> float:
+    return FP16_LOSS_SCALE if getattr(backbone, "autocast", False) and \
+        getattr(backbone, "autocast_dtype", None) == torch.float16 else 1.0
+
+
+def check_finite(grad: torch.Tensor, scale: float) -> None:
+    if scale != 1.0 and not torch.isfinite(grad).all():
+        raise RuntimeError(f"fp16 gradient overflow at loss scale {scale:g}; allowed: precision bf16 or fp32")
+
 
 @dataclass(frozen=True)
 class TuneSettings:
@@ -91,6 +106,7 @@ def tune_prompts(backbone: Backbone, enc: Encoded, label_ids, init: torch.Tensor
     noise_gen = torch.Generator(device=backbone.device).manual_seed(seed + 1)
     sampler = _BatchSampler([np.asarray(m) for m in members], settings.batch_size, settings.private, rng)
     history = []
+    scale = loss_scale(backbone)
     for _ in tqdm(range(settings.steps), desc=desc, leave=False, mininterval=1.0):
         picks = [sampler.draw(k) for k in range(K)]
         idx = np.concatenate(picks).astype(np.int64)
@@ -105,13 +121,15 @@ def tune_prompts(backbone: Backbone, enc: Encoded, label_ids, init: torch.Tensor
             if settings.private:
                 rows = prompts.detach()[who].requires_grad_(True)
                 losses = per_example_losses(backbone, enc, idx[sl], label_ids, rows)
-                (g,) = torch.autograd.grad(losses.sum(), rows)
-                grad.index_add_(0, who, clip_rows(g, settings.clip))
+                (g,) = torch.autograd.grad(losses.sum() * scale, rows)
+                check_finite(g, scale)
+                grad.index_add_(0, who, clip_rows(g / scale, settings.clip))
             else:
                 losses = per_example_losses(backbone, enc, idx[sl], label_ids, prompts[who])
                 weights = torch.as_tensor(1.0 / denom[owner[sl]], device=losses.device, dtype=losses.dtype)
-                (g,) = torch.autograd.grad((losses * weights).sum(), prompts)
-                grad += g
+                (g,) = torch.autograd.grad((losses * weights).sum() * scale, prompts)
+                check_finite(g, scale)
+                grad += g / scale
             total += float(losses.detach().sum())
         if settings.private:
             noise = torch.randn(prompts.shape, generator=noise_gen, device=backbone.device)

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from post_bench.models.backbone import Backbone, Encoded
+from post_bench.training.prompt_tuning import check_finite, loss_scale
 
 
 def _kl(p_logits: torch.Tensor, q_logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -109,6 +110,7 @@ def transfer_prompts(source: Backbone, target: Backbone, source_prompts: torch.T
     queues = [np.array([], dtype=np.int64) for _ in range(K)]
     owner = torch.as_tensor(np.repeat(np.arange(K), size), device=dev)
     histories: list[list[float]] = [[] for _ in range(K)]
+    scale = loss_scale(target)  # fp16 autocast on CUDA: a static loss scale (training.prompt_tuning)
     for _ in tqdm(range(steps), desc=desc, leave=False, mininterval=1.0):
         picks = []
         for k in range(K):
@@ -125,7 +127,10 @@ def transfer_prompts(source: Backbone, target: Backbone, source_prompts: torch.T
             losses.append(post_loss(s_p[k][rows], s_0[rows], t_p[k * size:(k + 1) * size], t_0[rows], alphas[k],
                                     temperature, cols))
         opt.zero_grad(set_to_none=True)
-        torch.stack(losses).sum().backward()
+        (torch.stack(losses).sum() * scale).backward()
+        if scale != 1.0:
+            check_finite(prompts.grad, scale)
+            prompts.grad /= scale
         opt.step()
         for k, loss in enumerate(losses):
             histories[k].append(float(loss.detach()))

@@ -11,7 +11,7 @@ import json
 
 import torch
 
-from post_bench.models.soft_prompt import init_prompt, load_prompt, save_prompt
+from post_bench.models.soft_prompt import init_prompt, load_prompt, run_metadata, save_prompt
 from post_bench.runner.units import UNIT_KINDS
 from post_bench.training.ptfer import pick_anchors, ptfer_transfer
 from post_bench.training.transfer import auto_alpha, transfer_prompts
@@ -109,7 +109,9 @@ def run_transfer(unit, ctx, work):
                          f"{source.hidden_size}")
     prompt, history, alpha = transfer_one(cfg, ctx, source, target, source_prompt, unit.label or "transfer")
     dp = json.loads((prompt_dir / "done.json").read_text()).get("dp")
-    meta = {"method": cfg["method"], "role": "target", "source": source.name, "epsilon": cfg.get("epsilon")}
+    task = ctx.splits(cfg["dataset"], cfg["seed"]).train.task
+    meta = {**run_metadata(ctx, cfg, task, target.kind), "method": cfg["method"], "role": "target",
+            "source": source.name, "epsilon": cfg.get("epsilon")}
     save_prompt(work / "prompt", prompt, base_model=target.name, metadata=meta,
                 task_type="SEQ_CLS" if target.kind == "mlm" else "CAUSAL_LM")
     every = max(1, len(history) // 200)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from post_bench.models.soft_prompt import init_prompt, save_prompt
+from post_bench.models.soft_prompt import init_prompt, run_metadata, save_prompt
 from post_bench.runner.units import UNIT_KINDS
 from post_bench.training.prompt_tuning import tune_prompts
 from post_bench.training.settings import tune_settings
@@ -26,8 +26,8 @@ def run_tune(unit, ctx, work):
     backbone, train, enc, label_ids, init = private_tuning_inputs(unit, ctx)
     settings, dp = tune_settings(cfg, len(enc))
     prompt, history = tune_prompts(backbone, enc, label_ids, init, settings, seed=cfg["seed"], desc=unit.label)
-    meta = {"method": "tune", "role": cfg["role"], "dataset": cfg["dataset"], "epsilon": cfg["epsilon"],
-            "noise_multiplier": dp["noise_multiplier"] if dp else None}
+    meta = {**run_metadata(ctx, cfg, train.task, backbone.kind), "method": "tune", "role": cfg["role"],
+            "dataset": cfg["dataset"], "epsilon": cfg["epsilon"], "noise_multiplier": dp["noise_multiplier"] if dp else None}
     save_prompt(work / "prompt", prompt, base_model=backbone.name, init_text=train.task.instruction, metadata=meta,
                 task_type="SEQ_CLS" if backbone.kind == "mlm" else "CAUSAL_LM")
     return {"dp": dp, "loss_curve": [round(x, 5) for x in history], "n_train": len(enc), "model_name": backbone.name}
