@@ -376,6 +376,9 @@ def compare_cmd(run_a: str, run_b: str, json_file: str | None, gate_texts: tuple
               help="YAML with template, mlm_template, label_words, instruction (the options above win)")
 @click.option("--shadows", default=0, show_default=True, type=click.IntRange(0, 1024),
               help="shadow prompts for LiRA/RMIA (even; 0: reference-free attacks only)")
+@click.option("--canaries", default=0, show_default=True, type=click.IntRange(0, 100_000),
+              help="plant M random-word canaries in balanced halves of the shadows' training sets: a positive "
+                   "control that the shadow recipe memorises (even, >= 8; needs --shadows)")
 @click.option("--recipe", "recipe_file", type=click.Path(dir_okay=False), default=None,
               help="YAML like a suite's tuning: block (+ epochs, max_tokens, train_size, epsilon): how the shadows "
                    "are tuned; the options below win")
@@ -393,7 +396,7 @@ def compare_cmd(run_a: str, run_b: str, json_file: str | None, gate_texts: tuple
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
               help="bf16 autocast of the frozen model (auto: where bf16 matmuls are native: CUDA, AVX512/AMX CPUs)")
 def audit(prompt, members, nonmembers, candidates, population, dataset, model, template, label_words, task_file,
-          shadows, recipe_file, steps, epochs, lr, batch_size, init, epsilon, max_tokens, out_dir, seed,
+          shadows, canaries, recipe_file, steps, epochs, lr, batch_size, init, epsilon, max_tokens, out_dir, seed,
           precision) -> None:
     """Does PROMPT (PEFT folder, .safetensors or hf:<repo>[@revision]) leak its training data? Attacks the
     prompt itself on known members and non-members: LOSS, zero-shot-calibrated LOSS, and with --shadows K
@@ -406,7 +409,8 @@ def audit(prompt, members, nonmembers, candidates, population, dataset, model, t
     task = task_options(template, label_words, task_file)
     run_audit(prompt, members=members, nonmembers=nonmembers, candidates=candidates, population=population,
               dataset=dataset, model=model, task=task, shadows=shadows, recipe_file=recipe_file,
-              recipe_options=options, seed=seed, precision=precision, out_dir=out_dir, echo=click.echo)
+              recipe_options=options, seed=seed, precision=precision, out_dir=out_dir, echo=click.echo,
+              canaries=canaries)
 
 
 @main.command()

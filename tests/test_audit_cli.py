@@ -139,6 +139,21 @@ def test_audit_with_shadows_and_a_recipe_file(planted, tmp_path):
     assert sum("eps_lb" in line for line in res.output.splitlines()) == 7  # one summary line per attack
 
 
+def test_audit_canary_control_in_the_shadows(planted, tmp_path):
+    out = tmp_path / "out"
+    res = _audit(planted, out, "--dataset", "election-tweets", "--population", str(planted["population"]), "--shadows",
+                 "2", "--canaries", "8", "--steps", "6", "--batch-size", "4", "--lr", "0.05")
+    assert res.exit_code == 0, res.output
+    control = json.loads((out / "audit.json").read_text())["canary_control"]
+    assert control["m"] == 8 and control["shadows"] == 2 and control["kind"] == "random-words"
+    lo, hi = control["ci"]["auc"]
+    assert 0.0 <= lo <= control["auc"] <= hi <= 1.0 and control["detected"] == (lo > 0.5)
+    assert "canaries" in control["ci"]["unit"] and "canary control:" in res.output
+    assert "## Positive control (canaries in the shadows)" in (out / "report.md").read_text()
+    bad = _audit(planted, tmp_path / "bad", "--canaries", "8")  # no shadows to plant them in
+    assert bad.exit_code == 2 and bad.output.count("\n") == 1 and "--canaries" in bad.output
+
+
 def test_audit_output_is_replaced_on_rerun_and_kept_whole(planted, tmp_path):
     out = tmp_path / "out"
     assert _audit(planted, out, "--seed", "1").exit_code == 0

@@ -127,7 +127,7 @@ def read_inputs(prompt_source, *, model, recipe_file, recipe_options: dict, out_
 
 def run_audit(prompt_source, *, members=None, nonmembers=None, candidates=None, population=None, dataset=None,
               model=None, task=None, shadows: int = 0, recipe_file=None, recipe_options: dict | None = None,
-              seed: int = 0, precision: str = "auto", out_dir=None, echo=print) -> dict:
+              seed: int = 0, precision: str = "auto", out_dir=None, echo=print, canaries: int = 0) -> dict:
     """Audit the prompt at ``prompt_source`` (PEFT folder, .safetensors, ``hf:<repo>[@rev]``). With candidate
     files: the given prompt; with ``dataset`` only: a recipe's leakage. ``task``: custom template / label
     words (``inputs.task_options``). Returns the result written to ``out_dir/audit.json``."""
@@ -135,7 +135,8 @@ def run_audit(prompt_source, *, members=None, nonmembers=None, candidates=None, 
     inputs = read_inputs(prompt_source, model=model, recipe_file=recipe_file, recipe_options=recipe_options or {},
                          out_dir=out_dir, shadows=shadows, seed=seed, precision=precision)
     if members is not None or nonmembers is not None or candidates is not None:
-        result = _audit_prompt(inputs, members, nonmembers, candidates, population, dataset, task, echo, clock)
+        result = _audit_prompt(inputs, members, nonmembers, candidates, population, dataset, task, echo, clock,
+                               canaries)
     elif dataset is not None:
         if population is not None:
             raise UserInputError(problem(SOURCE, "--population", "given without candidates",
@@ -153,13 +154,17 @@ def run_audit(prompt_source, *, members=None, nonmembers=None, candidates=None, 
 
 
 # ------------------------------------------------------------------------------------------ the given prompt
-def _audit_prompt(inp: Inputs, members, nonmembers, candidates, population, dataset, task_opts, echo, clock) -> dict:
+def _audit_prompt(inp: Inputs, members, nonmembers, candidates, population, dataset, task_opts, echo, clock,
+                  canaries: int = 0) -> dict:
     from post_bench.audit import candidates as cand
     from post_bench.audit.inputs import apply_task_options
     from post_bench.audit.recipe import resolve_recipe, settings_for
     from post_bench.data import generic_task
 
     _check_shadows(inp.shadows, 2, "shadows come in complementary halves")
+    if canaries and (not inp.shadows or canaries % 2 or canaries < 8):
+        raise UserInputError(problem(SOURCE, "--canaries", f"{canaries}", "0, or an even number >= 8 with --shadows "
+                                     "K > 0 (canaries are planted in the shadows' training sets)"))
     read = cand.read_candidate_files(members, nonmembers, candidates)
     pop_file = cand.read_labelled(population, "--population") if population is not None else None
     if dataset is not None:
@@ -214,7 +219,7 @@ def _audit_prompt(inp: Inputs, members, nonmembers, candidates, population, data
         enc = backbone.encode_task(cands.texts, task, inp.recipe.max_tokens, labels)
         target, zero_shot, utility = _score(backbone, enc, label_ids, inp.prompt, member)
         clock.stage("score")
-        shadow_scores = shadow_in = used = None
+        shadow_scores = shadow_in = used = control = None
         if K:
             used = int(need)
             pick = np.sort(np.random.default_rng([inp.seed, 0xA0D]).permutation(len(pop.texts))[:need])
@@ -222,9 +227,16 @@ def _audit_prompt(inp: Inputs, members, nonmembers, candidates, population, data
             u_labels = np.r_[labels, np.asarray([pop.labels[i] for i in pick], dtype=np.int64)]
             echo(f"tuning {K} shadow prompts at once: {resolved.steps} steps, batch {settings.batch_size} of {T} "
                  f"examples each ({'non-private' if dp is None else f'DP-SGD eps={inp.recipe.epsilon:g}'})")
-            shadow_scores, keep = _shadows(backbone, backbone.encode_task(texts, task, inp.recipe.max_tokens, u_labels),
-                                           enc, label_ids, task, inp, K, settings)
+            planted = _canaries(canaries, texts, u_labels, task, inp.seed) if canaries else None
+            if planted is not None:
+                texts, u_labels = texts + planted[0], np.r_[u_labels, planted[1]]
+            shadow_scores, keep, canary_scores = _shadows(
+                backbone, backbone.encode_task(texts, task, inp.recipe.max_tokens, u_labels), enc, label_ids, task,
+                inp, K, settings, n_canaries=canaries)
             shadow_in = keep[:, :n_c]  # the candidates are the universe's first n_c examples
+            if planted is not None:
+                control = _canary_control(canary_scores, keep[:, universe:], inp.seed)
+                echo(control["line"])
             clock.stage("shadows")
         stats = candidate_statistics(target, zero_shot, shadow_scores, shadow_in)
         rows = [attack_row(name, s, member, delta=delta, n_attacks=len(stats), seed=inp.seed)
@@ -248,6 +260,7 @@ def _audit_prompt(inp: Inputs, members, nonmembers, candidates, population, data
                        "resolved": resolved.to_dict(), "dp": dp,
                        "settings": None if settings is None else dataclasses.asdict(settings)},
             "attacks": rows,
+            "canary_control": control,
             "epsilon_lower_bound": {
                 "confidence": CONFIDENCE, "threshold_choice": THRESHOLD_CHOICE, "delta": delta, "trials": n_c,
                 "assumption": INDEPENDENCE,
@@ -276,16 +289,55 @@ def _score(backbone, enc, label_ids, prompt, member: np.ndarray):
     return logit_scaled_from_logits(with_prompt, enc.labels), logit_scaled_from_logits(zero, enc.labels), utility
 
 
-def _shadows(backbone, universe_enc, candidates_enc, label_ids, task, inp: Inputs, k: int, settings):
-    """K shadow prompts tuned at once on balanced halves of the universe (``keep_masks``); their scores on
-    the candidates [K, N] and the keep masks [K, universe]."""
+def _canaries(m: int, texts, labels, task, seed: int):
+    """``m`` random-word canaries (texts, random labels) drawn from the universe's own vocabulary."""
+    from post_bench.data.canaries import text_canaries
+    from post_bench.data.types import TextDataset
+
+    pool = TextDataset("universe", tuple(texts), tuple(int(v) for v in labels), task)
+    cans, planted = text_canaries("random-words", m, task.num_classes, seed=seed, pool=pool)
+    return tuple(c.text for c in cans), np.asarray(planted, dtype=np.int64)
+
+
+def _canary_control(scores: np.ndarray, included: np.ndarray, seed: int) -> dict:
+    """Positive control of the shadow recipe: do shadows tuned by it memorise the canaries they saw? AUC of the
+    planted label's confidence, included vs left-out canaries, pooled over the K shadows, with a bootstrap over
+    canaries (each canary's K outcomes resampled together)."""
+    from post_bench.attacks.metrics import attack_metrics, example_bootstrap_ci
+
+    m = attack_metrics(scores.ravel(), included.ravel())
+    ci = example_bootstrap_ci(scores, included, seed=seed, unit="canaries (a canary's outcomes in all shadows "
+                              "resampled together)")
+    lo, hi = ci["auc"]
+    seen = lo > 0.5
+    line = (f"canary control: shadows tuned by this recipe {'memorise' if seen else 'show no memorisation of'} the "
+            f"{scores.shape[1]} random-word canaries planted in half of them: AUC {m.auc:.3f} [{lo:.3f}, {hi:.3f}]"
+            + ("" if seen else " — a recipe that does not memorise these may also hide a member's signal; "
+               "read 'no leakage detected' with that in mind"))
+    return {"kind": "random-words", "m": int(scores.shape[1]), "shadows": int(scores.shape[0]), "auc": m.auc,
+            "ci": ci, "detected": bool(seen), "line": line,
+            "note": "each shadow trained on half of the canaries (balanced halves) on top of its train_size rows"}
+
+
+def _shadows(backbone, universe_enc, candidates_enc, label_ids, task, inp: Inputs, k: int, settings,
+             n_canaries: int = 0):
+    """K shadow prompts tuned at once on balanced halves of the universe (``keep_masks``) — plus, with
+    ``n_canaries``, balanced halves of the canaries appended after it; their scores on the candidates [K, N],
+    the keep masks [K, universe + canaries] and their scores on the canaries [K, n_canaries] (or None)."""
     from post_bench.attacks.shadows import keep_masks, logit_scaled, train_shadows
     from post_bench.models.soft_prompt import init_prompt
 
-    keep = keep_masks(k, len(universe_enc), inp.seed)
+    n_universe = len(universe_enc) - n_canaries
+    keep = keep_masks(k, n_universe, inp.seed)
+    if n_canaries:
+        keep = np.hstack([keep, keep_masks(k, n_canaries, inp.seed + 1)])
     init = init_prompt(backbone, int(inp.prompt.shape[0]), init=inp.recipe.init, text=task.instruction, seed=inp.seed)
     prompts = train_shadows(backbone, universe_enc, label_ids, init, keep, settings, inp.seed, desc="audit shadows")
-    return logit_scaled(backbone, candidates_enc, label_ids, prompts), keep
+    canary_scores = None
+    if n_canaries:
+        canary_scores = logit_scaled(backbone, universe_enc.subset(np.arange(n_universe, len(universe_enc))),
+                                     label_ids, prompts)
+    return logit_scaled(backbone, candidates_enc, label_ids, prompts), keep, canary_scores
 
 
 def _measured_prompt(cands, k: int, resolved) -> list[str]:

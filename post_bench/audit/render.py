@@ -114,6 +114,9 @@ def report_md(result: dict, left_out: list[str]) -> str:
                          + f" | {pt['fpr']:.3f} | {thr} | {pt['tp']} / {pt['n_members']} | {pt['fp']} / {pt['n_nonmembers']} |")
     e = result["epsilon_lower_bound"]
     lines += ["", f"ε lower bound: {e['description']}", ""]
+    if result.get("canary_control"):
+        lines += ["## Positive control (canaries in the shadows)", "", result["canary_control"]["line"] + ".",
+                  "", f"_{result['canary_control']['note']}._", ""]
     lines += ["## Shadow recipe", ""]
     if result["recipe"]["used"]:
         lines += [f"- {k}: {val}" for k, val in result["recipe"]["resolved"].items() if val is not None]

@@ -258,6 +258,16 @@ def epsilon_table(rows: Iterable[dict]) -> Table:
     )
 
 
+EXTRACTION_NOTES = {
+    "canary-exposure": (
+        "Exposure (Carlini et al. 2019), in bits: each planted canary's rank among never-planted canaries of the "
+        "same construction (log2 of the candidates at most; ~1 bit is chance). A low exposure is evidence of "
+        "privacy only where a non-private (ε = ∞) prompt tuned the same way shows high exposure: without that "
+        "control it may only mean the classification objective could not memorise the secret. Canaries here are "
+        "repeated, so a DP prompt protects them by group privacy only."),
+}
+
+
 def extraction_tables(rows: Iterable[dict]) -> list[Table]:
     """One table per extraction attack; its columns are the union of that attack's metric keys."""
     fixed = ("dataset", "method", "epsilon", "attack")
@@ -276,7 +286,7 @@ def extraction_tables(rows: Iterable[dict]) -> list[Table]:
             + tuple(_cell(r.get(k)) for k in keys)
             for r in rs
         )
-        tables.append(Table(f"Extraction: {attack}", ("dataset", "method", "ε", *keys), out))
+        tables.append(Table(f"Extraction: {attack}", ("dataset", "method", "ε", *keys), out, EXTRACTION_NOTES.get(attack, "")))
     return tables
 
 
