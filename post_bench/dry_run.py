@@ -129,6 +129,9 @@ def dry_suite(suite: Suite, source: str, cuda: bool = False) -> tuple[Suite, lis
         for attack in d["attacks"]:
             if attack.get("datasets"):
                 attack["datasets"] = [data(x) for x in attack["datasets"]]
+            if attack.get("name") == "one_run":  # the fixed guesses must fit the capped canaries
+                attack["k_plus"] = min(attack.get("k_plus") or 1, ATTACK_CAPS["canaries"])
+                attack["k_minus"] = min(attack.get("k_minus") or 0, ATTACK_CAPS["canaries"] - attack["k_plus"])
     except ValueError as err:
         raise UserInputError(problem(source, "", f"dry run: {err}")) from None
     d["name"] = f"{suite.name}-dry-run"

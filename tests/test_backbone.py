@@ -90,8 +90,9 @@ def test_precision_resolves_per_machine_and_is_recorded_in_the_report(tmp_path):
 
     assert uses_bf16_autocast("bf16", "cpu") and not uses_bf16_autocast("fp32", "cpu")
     assert uses_bf16_autocast("auto", "cpu") == cpu_has_native_bf16()
-    with pytest.raises(ValueError, match="precision must be auto, fp32 or bf16"):
-        uses_bf16_autocast("fp16", "cpu")
+    assert not uses_bf16_autocast("fp16", "cpu")  # fp16 is fp16 autocast (CUDA only), never bf16
+    with pytest.raises(ValueError, match="precision must be auto, fp32, bf16 or fp16"):
+        uses_bf16_autocast("fp8", "cpu")
     env = environment("cpu", 1, "fp32")
     assert env["precision"] == "fp32: fp32"
     assert environment("cpu", 1, "auto")["precision"] == "auto: " + ("bf16 autocast" if cpu_has_native_bf16() else "fp32")

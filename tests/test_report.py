@@ -195,7 +195,8 @@ def test_privacy_tables_ci_na_and_paper_table3():
                  "attack": "one_run", "auc": None, "eps_lower_bound": 0.3, "eps_lower_bound_confidence": 0.95})
     priv = privacy_table(rows)
     assert len(priv.rows) == 3 and priv.rows[0][4] == "0.550 [0.500, 0.600]"
-    assert priv.rows[0][5] == "n/a" and priv.rows[0][6] == "2.0 [0.0, 5.0]"
+    assert priv.rows[0][5] == "none detected" and priv.rows[0][6] == "—"  # verdict; no attacked-prompt-alone AUC
+    assert priv.rows[0][7] == "n/a" and priv.rows[0][8] == "2.0 [0.0, 5.0]"
     eps = epsilon_table(rows)
     assert [(r[2], r[3], r[4], r[5]) for r in eps.rows] == [
         ("1", "lira-online", "0.00", "95%"), ("1", "one_run", "0.30", "95%"), ("8", "lira-online", "0.00", "95%"),
