@@ -9,7 +9,6 @@ a live process's files.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -20,10 +19,10 @@ from pathlib import Path
 
 from post_bench.atomic import write_atomic
 from post_bench.errors import UserInputError, problem
+from post_bench.runner import verify
+from post_bench.runner.verify import DONE, OWNER, checksums, file_sha256  # noqa: F401  (re-exported)
 
-DONE = "done.json"
 LOCK = ".lock"
-OWNER = ".owner"
 
 
 def write_json_atomic(path: Path, data) -> None:
@@ -40,20 +39,6 @@ def _json_default(obj):
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def checksums(folder: Path) -> dict[str, str]:
-    """SHA-256 of every regular file below ``folder`` (``done.json`` excluded), by relative path."""
-    return {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name not in (DONE, OWNER)}
 
 
 def _alive(pid: int) -> bool:
@@ -96,27 +81,7 @@ class RunStore:
         return why
 
     def _verify(self, unit_id: str) -> str | None:
-        folder = self.unit_dir(unit_id)
-        try:
-            record = json.loads((folder / DONE).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return "not finished"
-        except (OSError, ValueError) as err:
-            return f"{DONE} is unreadable ({type(err).__name__})"
-        if not isinstance(record, dict):
-            return f"{DONE} is not a JSON object"
-        files = record.get("files")
-        if files is None:  # written before checksums existed: nothing to verify
-            return None
-        if not isinstance(files, dict):
-            return f"{DONE}: files is not an object"
-        for name, digest in files.items():
-            path = folder / name
-            if not path.is_file():
-                return f"artifact {name} is missing"
-            if file_sha256(path) != digest:
-                return f"artifact {name} does not match its checksum"
-        return None
+        return verify.damage(self.unit_dir(unit_id))
 
     def is_done(self, unit_id: str) -> bool:
         return self.damage(unit_id) is None
@@ -125,16 +90,54 @@ class RunStore:
         return json.loads((self.unit_dir(unit_id) / DONE).read_text(encoding="utf-8"))
 
     def pending(self, units, echo=print) -> list:
-        """The units still to run; a finished unit whose files are damaged is redone, with one notice line."""
-        todo = []
+        """The units still to run, in the given (dependency) order. A finished unit whose files are damaged is
+        redone with every finished unit that depends on it (their outputs came from the damaged one), with
+        one notice line per damaged unit; their folders are moved aside first, so an interrupted rerun
+        still redoes them."""
+        units = list(units)
+        todo, stale, reason = [], set(), {}
         for unit in units:
             why = self.damage(unit.id)
-            if why is None:
+            deps = getattr(unit, "deps", {}) or {}
+            upstream = next((d.id for d in deps.values() if d.id in stale), None)
+            if why is None and upstream is None:
                 continue
-            if why != "not finished":
-                echo(f"unit {unit.id}: {why}; redoing it")
+            if why is not None and why != "not finished":
+                reason[unit.id] = why
+                stale.add(unit.id)
+            elif why is None:  # intact, but built from a damaged unit's outputs
+                reason[unit.id] = upstream
+                stale.add(unit.id)
             todo.append(unit)
+        for unit in units:
+            if unit.id in reason and reason[unit.id] not in stale:  # a damaged unit (not a dependent)
+                below = self._downstream(unit.id, units, reason)
+                extra = f" and {below} dependent unit(s)" if below else ""
+                echo(f"unit {unit.id}: {reason[unit.id]}; redoing it{extra}")
+        for unit_id in reason:
+            self.discard(unit_id)
         return todo
+
+    @staticmethod
+    def _downstream(unit_id: str, units: list, reason: dict) -> int:
+        """How many units are redone only because ``unit_id`` (directly or through others) is damaged."""
+        hit, found = {unit_id}, 0
+        for unit in units:
+            if unit.id in reason and reason[unit.id] in hit and unit.id not in hit:
+                hit.add(unit.id)
+                found += 1
+        return found
+
+    def discard(self, unit_id: str) -> None:
+        """Move a finished unit's folder aside (a ``.work-`` name, so a failed removal is cleaned up later) and
+        remove it: the unit counts as not done from now on."""
+        self._intact.discard(unit_id)
+        folder = self.unit_dir(unit_id)
+        if not folder.exists():
+            return
+        aside = Path(tempfile.mkdtemp(dir=self.units_dir, prefix=f".work-{unit_id}-stale-"))
+        os.replace(folder, aside / "unit")
+        shutil.rmtree(aside, ignore_errors=True)
 
     # ------------------------------------------------------------------ ownership
     def lock(self) -> None:
