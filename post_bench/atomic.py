@@ -52,3 +52,13 @@ def writable_dir(path: str | Path, option: str) -> Path:
         raise UserInputError(problem(str(path), option, f"cannot write here ({err.strerror or err})",
                                      "a writable directory")) from None
     return path
+
+
+def write_text_or_stdout(text: str, path: str | Path | None) -> None:
+    """``text`` to ``path`` atomically, or to stdout when ``path`` is None (the doc generators' ``--out``)."""
+    if path is None:
+        import sys
+
+        sys.stdout.write(text)
+    else:
+        write_text_atomic(path, text)

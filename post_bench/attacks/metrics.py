@@ -42,7 +42,8 @@ class AttackMetrics:
         }
 
 
-def _check(statistics: np.ndarray, is_member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def check_outcomes(statistics: np.ndarray, is_member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat float statistics and bool membership, or a ValueError (empty, shapes, non-0/1, one class, NaN)."""
     s = np.asarray(statistics, dtype=np.float64).ravel()
     y = np.asarray(is_member).ravel()
     if s.size == 0:
@@ -94,7 +95,7 @@ def tpr_at_fpr(fpr: np.ndarray, tpr: np.ndarray, n_nonmembers: int) -> tuple[dic
 
 def attack_metrics(statistics: np.ndarray, is_member: np.ndarray) -> AttackMetrics:
     """AUC, best balanced accuracy, TPR at FPR ≤ 0.1%/1%/10% (None below 1/FPR non-members) and a ROC."""
-    s, y = _check(statistics, is_member)
+    s, y = check_outcomes(statistics, is_member)
     tp, fp = _counts(s, y)  # the full ROC (sklearn's roc_curve without drop_intermediate), in counts
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     tpr, fpr = tp / n_pos, fp / n_neg
@@ -147,7 +148,7 @@ def bootstrap_ci(statistics: np.ndarray, is_member: np.ndarray, *, n_boot: int =
     "confidence", "n_boot", "method", "unit", "n_units"}``; a TPR level that is null in ``attack_metrics`` is
     null here too."""
     _check_ci_args(n_boot, confidence, "percentile")
-    s, y = _check(statistics, is_member)
+    s, y = check_outcomes(statistics, is_member)
     pos, neg = s[y], s[~y]
     rng = np.random.default_rng([seed, 0xB00])
     aucs, tprs = auc_and_tpr(pos[rng.integers(pos.size, size=(n_boot, pos.size))],
@@ -194,7 +195,7 @@ class ExampleOutcomes:
         y2 = np.asarray(is_member)
         if s2.ndim != 2 or y2.shape != s2.shape:
             raise ValueError(f"need statistics and is_member of one shape [M, N]; got {s2.shape}, {y2.shape}")
-        s, y = _check(s2.T, y2.T)  # pooled example by example: outcome l is on example l // M
+        s, y = check_outcomes(s2.T, y2.T)  # pooled example by example: outcome l is on example l // M
         n = s2.shape[1]
         ex = np.repeat(np.arange(n), s2.shape[0])
         n_pos = np.bincount(ex[y], minlength=n).astype(np.float64)
@@ -459,7 +460,7 @@ def epsilon_lower_bound(statistics: np.ndarray, is_member: np.ndarray, *, delta:
         raise ValueError(f"confidence must lie in (0, 1); got {confidence}")
     if threshold_choice not in THRESHOLD_CHOICES:
         raise ValueError(f"threshold_choice must be one of {', '.join(THRESHOLD_CHOICES)}; got {threshold_choice!r}")
-    s, y = _check(statistics, is_member)
+    s, y = check_outcomes(statistics, is_member)
     if groups is not None:
         groups = np.asarray(groups).ravel()
         if groups.shape != s.shape:

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from post_bench.attacks.metrics import check_outcomes
+
 FPR_TARGETS: tuple[float, ...] = (0.1, 0.01, 0.001)
 
 
@@ -48,27 +50,9 @@ class OperatingPoint:
         return d
 
 
-def _check(statistics, is_member) -> tuple[np.ndarray, np.ndarray]:
-    s = np.asarray(statistics, dtype=np.float64).ravel()
-    y = np.asarray(is_member).ravel()
-    if s.size == 0:
-        raise ValueError("statistics is empty")
-    if y.shape != s.shape:
-        raise ValueError(f"is_member has {y.size} entries, statistics {s.size}")
-    if y.dtype != bool:
-        if not np.isin(y, (0, 1)).all():
-            raise ValueError("is_member must be boolean or 0/1")
-        y = y.astype(bool)
-    if y.all() or not y.any():
-        raise ValueError("is_member needs both members and non-members")
-    if np.isnan(s).any():
-        raise ValueError("statistics contain NaN")
-    return s, y
-
-
 def operating_points(statistics, is_member, targets=FPR_TARGETS) -> tuple[OperatingPoint, ...]:
     """One ``OperatingPoint`` per target FPR (each in (0, 1)), in the order given."""
-    s, y = _check(statistics, is_member)
+    s, y = check_outcomes(statistics, is_member)
     targets = tuple(float(t) for t in targets)
     for t in targets:
         if not 0.0 < t < 1.0:

@@ -60,6 +60,18 @@ def _dataset(dataset: str):
     return ds
 
 
+def _load(inp: Inputs, task, clock):
+    """(backbone, label token ids) for the audited prompt's model; the prompt must fit its hidden size."""
+    from post_bench.audit.inputs import hidden_problem, load_backbone
+
+    backbone = load_backbone(inp.model, inp.precision)
+    if inp.prompt.shape[1] != backbone.hidden_size:
+        raise UserInputError(hidden_problem(inp.source, inp.prompt, inp.model, backbone.hidden_size))
+    label_ids = _label_ids(backbone, task)
+    clock.stage("load_model")
+    return backbone, label_ids
+
+
 def _label_ids(backbone, task):
     try:
         return backbone.label_token_ids(task)
@@ -201,7 +213,6 @@ def _audit_prompt(inp: Inputs, members, nonmembers, candidates, population, data
     member = cands.member_mask
     labels = np.asarray(cands.labels)
 
-    from post_bench.audit.inputs import hidden_problem, load_backbone
     from post_bench.audit.output import staged
     from post_bench.audit.render import write_outputs
     from post_bench.audit.rows import CONFIDENCE, INDEPENDENCE, THRESHOLD_CHOICE, attack_row, verdict
@@ -209,11 +220,7 @@ def _audit_prompt(inp: Inputs, members, nonmembers, candidates, population, data
 
     clock.stage("inputs")
     with staged(inp.out) as stage:
-        backbone = load_backbone(inp.model, inp.precision)
-        if inp.prompt.shape[1] != backbone.hidden_size:
-            raise UserInputError(hidden_problem(inp.source, inp.prompt, inp.model, backbone.hidden_size))
-        label_ids = _label_ids(backbone, task)
-        clock.stage("load_model")
+        backbone, label_ids = _load(inp, task, clock)
         echo(f"scoring {n_c} candidates ({cands.n_members} members, {cands.n_nonmembers} non-members) with the prompt "
              f"{tuple(inp.prompt.shape)} on {inp.model}")
         enc = backbone.encode_task(cands.texts, task, inp.recipe.max_tokens, labels)
@@ -370,7 +377,7 @@ def _not_measured_prompt(k: int, n_attacks: int) -> list[str]:
 def _audit_recipe(inp: Inputs, dataset, task_opts, echo, clock) -> dict:
     from post_bench.attacks.base import ATTACKS, load_attacks
     from post_bench.attacks.membership import leave_one_out
-    from post_bench.audit.inputs import apply_task_options, hidden_problem, load_backbone
+    from post_bench.audit.inputs import apply_task_options
     from post_bench.audit.output import staged
     from post_bench.audit.recipe import resolve_recipe, settings_for
     from post_bench.audit.render import write_outputs
@@ -403,11 +410,7 @@ def _audit_recipe(inp: Inputs, dataset, task_opts, echo, clock) -> dict:
         from post_bench.models.backbone import accuracy
         from post_bench.models.soft_prompt import init_prompt
 
-        backbone = load_backbone(inp.model, inp.precision)
-        if inp.prompt.shape[1] != backbone.hidden_size:
-            raise UserInputError(hidden_problem(inp.source, inp.prompt, inp.model, backbone.hidden_size))
-        label_ids = _label_ids(backbone, task)
-        clock.stage("load_model")
+        backbone, label_ids = _load(inp, task, clock)
         test = backbone.encode_task(splits.test.texts, task, inp.recipe.max_tokens, splits.test.labels)
         pop = backbone.encode_task(splits.train.texts, task, inp.recipe.max_tokens, splits.train.labels)
         utility = {"test": {"accuracy": accuracy(backbone.score_dataset(test, label_ids, inp.prompt), test.labels),

@@ -27,6 +27,18 @@ def _eps(value) -> str:
     return "∞" if value is None else f"{value:g}"
 
 
+def _upstream(unit: str, by_id: dict) -> set:
+    """``unit`` and every unit it depends on, directly or not (ids of recorded cost rows only)."""
+    seen, stack = set(), [unit]
+    while stack:
+        uid = stack.pop()
+        if uid in seen or uid not in by_id:
+            continue
+        seen.add(uid)
+        stack.extend(by_id[uid].get("deps") or [])
+    return seen
+
+
 def pipeline_costs(cost_rows: Iterable[dict]) -> list[dict]:
     """One row per evaluate unit: dataset, method, ε, seed, total wall time and FLOPs, and per (kind, role)
     segments. ``dataset`` and ``seed`` are None for cost rows written before they carried them."""
@@ -36,13 +48,7 @@ def pipeline_costs(cost_rows: Iterable[dict]) -> list[dict]:
     for r in rows:
         if r.get("kind") != "evaluate":
             continue
-        seen, stack = set(), [r["unit"]]
-        while stack:
-            uid = stack.pop()
-            if uid in seen or uid not in by_id:
-                continue
-            seen.add(uid)
-            stack.extend(by_id[uid].get("deps") or [])
+        seen = _upstream(r["unit"], by_id)
         segments: dict = defaultdict(lambda: {"wall_s": 0.0, "flops": 0.0})
         for uid in seen:
             u = by_id[uid]
@@ -117,13 +123,7 @@ def suite_costs(cost_rows: Iterable[dict]) -> dict:
         if kind != "evaluate" and kind not in ATTACK_KINDS:
             continue
         method = str(r.get("method") or UNATTRIBUTED)
-        seen, stack = set(), [r["unit"]]
-        while stack:
-            uid = stack.pop()
-            if uid in seen or uid not in by_id:
-                continue
-            seen.add(uid)
-            stack.extend(by_id[uid].get("deps") or [])
+        seen = _upstream(r["unit"], by_id)
         for uid in seen:
             serves[uid].add(method)
             if kind == "evaluate":

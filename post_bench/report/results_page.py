@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+from post_bench.atomic import write_text_or_stdout
 
 from . import load_results
 from .claims import from_results
@@ -310,12 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="write here instead of stdout")
     args = parser.parse_args(argv)
     text = render(args.reports, args.suites)
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        from post_bench.atomic import write_text_atomic
-
-        write_text_atomic(args.out, text)
+    write_text_or_stdout(text, args.out)
     return 0
 
 

@@ -10,7 +10,6 @@ field has no meaning here or when the committed page differs from ``render()``. 
 from __future__ import annotations
 
 import argparse
-import sys
 import types
 import typing
 from pathlib import Path
@@ -19,6 +18,8 @@ import annotated_types as at
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
+
+from post_bench.atomic import write_text_or_stdout
 
 MEANINGS: dict[str, str] = {
     # ---- top level
@@ -390,12 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="write here instead of stdout")
     args = parser.parse_args(argv)
     text = render()
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        from post_bench.atomic import write_text_atomic
-
-        write_text_atomic(args.out, text)
+    write_text_or_stdout(text, args.out)
     return 0
 
 

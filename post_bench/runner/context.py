@@ -118,13 +118,8 @@ class RunContext:
         from post_bench.data import plant_canaries
         from post_bench.data.canaries import plan_canaries
 
-        pool = None
-        if canaries.get("kind", "secret") != "secret":  # rows of the private distribution outside every split
-            from post_bench.data import population_holdout
-
-            b = self.suite.budget
-            pool = population_holdout(self.load(dataset), seed=seed, train_size=len(train), val_size=b.val_size,
-                                      test_size=b.test_size)
+        # mislabeled / random-words canaries: drawn from rows of the private distribution outside every split
+        pool = self.population(dataset, seed)[1] if canaries.get("kind", "secret") != "secret" else None
         plan = plan_canaries(canaries, train.task.num_classes, seed, pool=pool)
         pick = [i for i, inc in enumerate(plan.included) if inc]
         out = plant_canaries(train, [plan.canaries[i] for i in pick], [plan.labels[i] for i in pick],
