@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from post_bench.runner import cost
+from post_bench import cost
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from post_bench.data.types import MASK, Task
-from post_bench.runner import cost
+from post_bench import cost
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from post_bench.runner import cost
+from post_bench import cost
 
 _LAYER_PATHS = ("layers", "h", "encoder.layer")  # under model.base_model: Llama-style, GPT-2, BERT/RoBERTa
 

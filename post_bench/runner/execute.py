@@ -11,7 +11,7 @@ import click
 from tqdm.auto import tqdm
 
 from post_bench.errors import UserInputError
-from post_bench.runner import cost
+from post_bench import cost
 from post_bench.runner.context import RunContext
 from post_bench.runner.plan import Plan, Unit
 from post_bench.runner.store import RunStore
