@@ -15,7 +15,7 @@ from post_bench.runner.context import RunContext
 from post_bench.runner.execute import run_local, unit_failure
 from post_bench.runner.plan import Plan, Unit
 from post_bench.runner.store import RunStore
-from post_bench.runner.units import UNIT_KINDS, load_unit_kinds
+from post_bench.units import UNIT_KINDS, load_unit_kinds
 from post_bench.suite import parse_suite
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from post_bench import cost
 from post_bench.runner.context import RunContext
 from post_bench.runner.plan import Plan, Unit
 from post_bench.runner.store import RunStore
-from post_bench.runner.units import UNIT_KINDS, load_unit_kinds
+from post_bench.units import UNIT_KINDS, load_unit_kinds
 
 
 def run_unit(unit: Unit, ctx: RunContext, store: RunStore) -> dict:

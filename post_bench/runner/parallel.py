@@ -69,7 +69,7 @@ def _init_worker(suite_dict: dict, root: str, threads: int | None, parent: int) 
     import torch
     import transformers  # noqa: F401  (imported here, not inside the first unit's measured wall time)
 
-    from post_bench.runner.units import load_unit_kinds
+    from post_bench.units import load_unit_kinds
     from post_bench.suite import Suite
 
     if threads:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from post_bench.models.distill import distill, lm_loss, n_layers, resolve_layers, truncate_model
-from post_bench.runner.units import UNIT_KINDS
+from post_bench.units import UNIT_KINDS
 
 SETTINGS = ("steps", "batch_size", "max_tokens", "lr", "warmup", "grad_clip", "temperature", "kd_weight", "seed",
             "schedule", "freeze_embeddings")

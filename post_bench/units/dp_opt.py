@@ -17,7 +17,7 @@ import numpy as np
 
 from post_bench.privacy.dp_opt_accounting import dp_top1, plan_budget, select_candidate
 from post_bench import cost
-from post_bench.runner.units import UNIT_KINDS
+from post_bench.units import UNIT_KINDS
 
 HEADER = ("I gave a friend an instruction and some inputs. The friend read the instruction and wrote an output "
           "for every one of the inputs. Here are the input-output pairs:\n\n")

@@ -6,7 +6,7 @@ import json
 
 from post_bench.models.backbone import accuracy
 from post_bench.models.soft_prompt import load_prompt
-from post_bench.runner.units import UNIT_KINDS
+from post_bench.units import UNIT_KINDS
 
 
 def prompt_of(ctx, unit):

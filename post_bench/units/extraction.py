@@ -16,7 +16,7 @@ from post_bench.attacks.extraction import (
     nearest_tokens,
     shared_substring,
 )
-from post_bench.runner.units import UNIT_KINDS
+from post_bench.units import UNIT_KINDS
 from post_bench.units.evaluate import prompt_of
 
 

@@ -8,7 +8,7 @@ import json
 import numpy as np
 
 from post_bench.attacks.membership import membership_rows
-from post_bench.runner.units import UNIT_KINDS
+from post_bench.units import UNIT_KINDS
 
 
 @UNIT_KINDS.register("membership")

@@ -12,7 +12,7 @@ import numpy as np
 from post_bench.attacks.extraction import canary_scores
 from post_bench.attacks.metrics import attack_metrics, bootstrap_ci
 from post_bench.attacks.one_run import audit
-from post_bench.runner.units import UNIT_KINDS
+from post_bench.units import UNIT_KINDS
 from post_bench.units.evaluate import prompt_of
 
 

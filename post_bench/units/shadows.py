@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 from post_bench.attacks.shadows import keep_masks, logit_scaled, scored_examples, train_shadows
 from post_bench.data.types import TextDataset
 from post_bench.models.soft_prompt import init_prompt, load_prompt
-from post_bench.runner.units import UNIT_KINDS
+from post_bench.units import UNIT_KINDS
 from post_bench.training.settings import mechanism, tune_settings
 
 SHADOW_FILE = "shadow_prompts.safetensors"

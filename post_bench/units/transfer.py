@@ -12,7 +12,7 @@ import json
 import torch
 
 from post_bench.models.soft_prompt import init_prompt, load_prompt, run_metadata, save_prompt
-from post_bench.runner.units import UNIT_KINDS
+from post_bench.units import UNIT_KINDS
 from post_bench.training.ptfer import pick_anchors, ptfer_transfer
 from post_bench.training.transfer import auto_alpha, transfer_prompts
 
