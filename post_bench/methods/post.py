@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from post_bench.methods.base import METHODS, Method, eps_label
-from post_bench.runner.plan import Unit
+from post_bench.unit import Unit
 
 
 class SourceTuning(BaseModel):
@@ -41,6 +41,14 @@ class PostParams(SourceTuning):
     init: Literal["text", "source", "vocab", "random"] = "text"  # source: p_s itself when hidden sizes match
     public_template: Literal["own", "private"] = "own"  # own: the public set's template (private one if it has none)
     loss: Literal["full", "label_words"] = "full"  # label_words: KL over the private task's label words (ablation)
+    # steps: a fixed number of steps (the paper's rule); plateau: ``steps`` is a ceiling and each prompt stops once
+    # its loss on public_val_size held-out public texts has not fallen by min_delta (relative) for `patience`
+    # checks, one every check_every steps; its best checkpoint is kept (training.transfer.Plateau)
+    stop: Literal["steps", "plateau"] = "steps"
+    public_val_size: Annotated[int, Field(ge=8)] = 32
+    check_every: Annotated[int, Field(ge=1)] = 8
+    patience: Annotated[int, Field(ge=1)] = 3
+    min_delta: Annotated[float, Field(ge=0, lt=1)] = 0.01
 
     def check(self, suite) -> list[tuple[str, str]]:
         """(key, problem) pairs that need the rest of the suite."""
@@ -83,5 +91,8 @@ class Post(Method):
                     "steps": params.steps, "batch_size": params.batch_size, "lr": params.lr,
                     "alpha": (params.alpha_by_dataset or {}).get(dataset, params.alpha), "temperature": params.temperature,
                     "public_template": params.public_template, "loss": params.loss}
+        if params.stop == "plateau":  # only then: configs (and content hashes) of fixed-step suites stay as they were
+            settings.update(stop="plateau", public_val_size=params.public_val_size, check_every=params.check_every,
+                            patience=params.patience, min_delta=params.min_delta)
         transfer = transfer_unit(planner, "post", dataset, seed, epsilon, tune, settings, self.label)
         return planner.evaluate(self.label, "target", dataset, seed, epsilon, transfer)

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+from post_bench import cost
 from post_bench.models.distill import distill, lm_loss, n_layers, resolve_layers, truncate_model
+from post_bench.models.loading import cache_dir
 from post_bench.units import UNIT_KINDS
+
+CACHE_VERSION = 1  # raise when distillation changes what a config produces
 
 SETTINGS = ("steps", "batch_size", "max_tokens", "lr", "warmup", "grad_clip", "temperature", "kd_weight", "seed",
             "schedule", "freeze_embeddings")
@@ -25,9 +35,52 @@ def corpus_texts(ctx, names: list[str], size: int, seed: int) -> list[str]:
     return [t for name, n in zip(names, share) for t in ctx.public(name, seed, n).texts]
 
 
+def cache_key(cfg: dict) -> str:
+    """The distilled model's cache key: its whole unit config (target, layers, settings, corpus, seed, precision)."""
+    text = json.dumps({"version": CACHE_VERSION, **cfg}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def cached_source(cfg: dict) -> Path:
+    """Where the distilled model for ``cfg`` is kept between runs: ``<cache>/distilled/<key>/`` holding ``model/``
+    and ``record.json`` (the distillation's own row and its one-off cost)."""
+    return cache_dir() / "distilled" / cache_key(cfg)
+
+
+def _store(folder: Path, work: Path, record: dict) -> None:
+    """Copy the finished model into the cache (a temporary folder renamed into place: never half-written)."""
+    tmp = folder.with_name(f".{folder.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(work / "model", tmp / "model")
+    (tmp / "record.json").write_text(json.dumps(record, indent=1))
+    try:
+        tmp.rename(folder)
+    except OSError:  # another run stored it first
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 @UNIT_KINDS.register("distill")
 def run_distill(unit, ctx, work):
+    """Distil once per config: a cached student (``cached_source``) is copied in and its recorded row returned with
+    ``cached: true``; the row's ``one_off`` keeps the original distillation's wall time and FLOPs either way."""
     cfg = unit.config
+    folder = cached_source(cfg)
+    if (folder / "record.json").is_file() and (folder / "model").is_dir():
+        record = json.loads((folder / "record.json").read_text())
+        shutil.copytree(folder / "model", work / "model")
+        return {"distill": [{**record["row"], "cached": True, "cache_key": folder.name}],
+                "model_name": record["model_name"]}
+    start = time.perf_counter()
+    out = _distill(cfg, ctx, work)
+    meter = cost.current()
+    out["distill"][0]["one_off"] = {"wall_s": round(time.perf_counter() - start, 2),
+                                    "flops": meter.flops if meter else None, "device": str(ctx.device)}
+    _store(folder, work, {"row": out["distill"][0], "model_name": out["model_name"]})
+    out["distill"][0].update(cached=False, cache_key=folder.name)
+    return out
+
+
+def _distill(cfg, ctx, work):
     backbone = ctx.backbone(cfg["model"])
     teacher, tok, kind = backbone.model, backbone.tokenizer, backbone.kind
     train, held = split_public(corpus_texts(ctx, cfg["corpus"], cfg["corpus_size"], cfg["seed"]), cfg["seed"])

@@ -7,14 +7,15 @@ prompt's DP guarantee (post-processing), which is passed on as ``dp``. The one e
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import torch
 
 from post_bench.models.soft_prompt import init_prompt, load_prompt, run_metadata, save_prompt
-from post_bench.units import UNIT_KINDS
 from post_bench.training.ptfer import pick_anchors, ptfer_transfer
-from post_bench.training.transfer import auto_alpha, transfer_prompts
+from post_bench.training.transfer import Plateau, auto_alpha, transfer_prompts
+from post_bench.units import UNIT_KINDS
 
 
 def _public_task(name: str, private_task):
@@ -48,11 +49,25 @@ def _post(cfg, ctx, source, target, source_prompts, label):
     """(target prompts, loss histories, α records) by POST's loss on the public set, all K source prompts
     transferred at once (stacked in one batch through the target)."""
     task = ctx.splits(cfg["dataset"], cfg["seed"]).train.task  # the template and label words only
-    public = ctx.public(cfg["public"], cfg["seed"], cfg["public_size"])
+    plateau = cfg.get("stop") == "plateau"
+    n_val = cfg["public_val_size"] if plateau else 0
+    drawn = ctx.public(cfg["public"], cfg["seed"], cfg["public_size"] + n_val)
     public_task = _public_task(cfg["public"], task) if cfg["public_template"] == "own" else task
     split = f"public-{cfg['seed']}"
-    enc_s = ctx.encoded(source, public, split, cfg["max_tokens"], public_task.template(source.kind))
-    enc_t = ctx.encoded(target, public, split, cfg["max_tokens"], public_task.template(target.kind))
+
+    def encode(backbone, data, name):
+        return ctx.encoded(backbone, data, name, cfg["max_tokens"], public_task.template(backbone.kind))
+
+    stopping = {}
+    if plateau:  # the last public_val_size drawn texts are held out for the stopping rule only
+        public = dataclasses.replace(drawn, texts=drawn.texts[:cfg["public_size"]])
+        held = dataclasses.replace(drawn, texts=drawn.texts[cfg["public_size"]:])
+        stopping = {"plateau": Plateau(cfg["check_every"], cfg["patience"], cfg["min_delta"]),
+                    "validation": (encode(source, held, f"{split}-val"), encode(target, held, f"{split}-val")),
+                    "label_columns": [ids[0] for ids in target.label_token_ids(task)], "stops": []}
+    else:
+        public = drawn
+    enc_s, enc_t = encode(source, public, split), encode(target, public, split)
     if cfg["init"] == "source" and source_prompts.shape[2] == target.hidden_size:
         init = source_prompts
     else:  # "source" across hidden sizes falls back to the task text
@@ -70,8 +85,9 @@ def _post(cfg, ctx, source, target, source_prompts, label):
                                           lr=cfg["lr"], batch_size=cfg["batch_size"], alphas=list(alphas),
                                           temperature=cfg["temperature"], init=init,
                                           seeds=[cfg["seed"]] * len(source_prompts), desc=label, s_0=s_0, t_0=t_0,
-                                          columns=columns)
-    return prompts, histories, list(records)
+                                          columns=columns, **stopping)
+    stops = stopping.get("stops") or [None] * len(source_prompts)
+    return prompts, histories, [{"alpha": a, "stop": st} for a, st in zip(records, stops)]
 
 
 def _ptfer(cfg, source, target, source_prompt):
@@ -81,18 +97,19 @@ def _ptfer(cfg, source, target, source_prompt):
 
 
 def transfer_many(cfg, ctx, source, target, source_prompts, label: str = "transfer"):
-    """(target prompts [K, P', H_t], K loss histories, K α records or Nones) for source prompts [K, P, H_s],
+    """(target prompts [K, P', H_t], K loss histories, K {"alpha": record or None, "stop": record or None}) for
+    source prompts [K, P, H_s],
     each moved exactly as one would be alone, by ``cfg["method"]`` (POST: stacked in one batch; PTfer: in turn)."""
     if cfg["method"] == "post":
         return _post(cfg, ctx, source, target, source_prompts, label)
     if cfg["method"] == "ptfer":
         moved = [_ptfer(cfg, source, target, p) for p in source_prompts]
-        return torch.stack([m[0] for m in moved]), [m[1] for m in moved], [None] * len(moved)
+        return torch.stack([m[0] for m in moved]), [m[1] for m in moved], [{"alpha": None, "stop": None}] * len(moved)
     raise ValueError(f"unknown transfer method {cfg['method']!r}; allowed: post, ptfer")
 
 
 def transfer_one(cfg, ctx, source, target, source_prompt, label: str = "transfer"):
-    """(target prompt, loss history, α record or None) for one source prompt."""
+    """(target prompt, loss history, {"alpha": record or None, "stop": record or None}) for one source prompt."""
     prompts, histories, records = transfer_many(cfg, ctx, source, target, source_prompt.unsqueeze(0), label)
     return prompts[0], histories[0], records[0]
 
@@ -107,7 +124,7 @@ def run_transfer(unit, ctx, work):
     if source_prompt.shape[1] != source.hidden_size:
         raise ValueError(f"source prompt is {tuple(source_prompt.shape)} but {source.name!r} has hidden size "
                          f"{source.hidden_size}")
-    prompt, history, alpha = transfer_one(cfg, ctx, source, target, source_prompt, unit.label or "transfer")
+    prompt, history, record = transfer_one(cfg, ctx, source, target, source_prompt, unit.label or "transfer")
     dp = json.loads((prompt_dir / "done.json").read_text()).get("dp")
     task = ctx.splits(cfg["dataset"], cfg["seed"]).train.task
     meta = {**run_metadata(ctx, cfg, task, target.kind), "method": cfg["method"], "role": "target",
@@ -115,5 +132,8 @@ def run_transfer(unit, ctx, work):
     save_prompt(work / "prompt", prompt, base_model=target.name, metadata=meta,
                 task_type="SEQ_CLS" if target.kind == "mlm" else "CAUSAL_LM")
     every = max(1, len(history) // 200)
-    return {"dp": dp, "loss_curve": [round(x, 6) for x in history[::every]], "final_loss": history[-1] if history else None,
-            "model_name": target.name, "source_model": source.name, "alpha": alpha}
+    out = {"dp": dp, "loss_curve": [round(x, 6) for x in history[::every]], "final_loss": history[-1] if history else None,
+           "model_name": target.name, "source_model": source.name, "alpha": record["alpha"]}
+    if record["stop"] is not None:
+        out["stop"] = record["stop"]
+    return out
