@@ -35,16 +35,19 @@ def corpus_texts(ctx, names: list[str], size: int, seed: int) -> list[str]:
     return [t for name, n in zip(names, share) for t in ctx.public(name, seed, n).texts]
 
 
-def cache_key(cfg: dict) -> str:
-    """The distilled model's cache key: its whole unit config (target, layers, settings, corpus, seed, precision)."""
-    text = json.dumps({"version": CACHE_VERSION, **cfg}, sort_keys=True, default=str)
+def cache_key(cfg: dict, texts: list[str]) -> str:
+    """The distilled model's cache key: its whole unit config (target, layers, settings, corpus, seed, precision)
+    and the corpus texts themselves (the draw leaves out every private text of the suite, so two suites with the
+    same config but other private sets may distil on other texts)."""
+    text = json.dumps({"version": CACHE_VERSION, **cfg, "texts": hashlib.sha256("\x00".join(texts).encode()).hexdigest()},
+                      sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def cached_source(cfg: dict) -> Path:
+def cached_source(cfg: dict, texts: list[str]) -> Path:
     """Where the distilled model for ``cfg`` is kept between runs: ``<cache>/distilled/<key>/`` holding ``model/``
     and ``record.json`` (the distillation's own row and its one-off cost)."""
-    return cache_dir() / "distilled" / cache_key(cfg)
+    return cache_dir() / "distilled" / cache_key(cfg, texts)
 
 
 def _store(folder: Path, work: Path, record: dict) -> None:
@@ -64,14 +67,15 @@ def run_distill(unit, ctx, work):
     """Distil once per config: a cached student (``cached_source``) is copied in and its recorded row returned with
     ``cached: true``; the row's ``one_off`` keeps the original distillation's wall time and FLOPs either way."""
     cfg = unit.config
-    folder = cached_source(cfg)
+    texts = corpus_texts(ctx, cfg["corpus"], cfg["corpus_size"], cfg["seed"])
+    folder = cached_source(cfg, texts)
     if (folder / "record.json").is_file() and (folder / "model").is_dir():
         record = json.loads((folder / "record.json").read_text())
         shutil.copytree(folder / "model", work / "model")
         return {"distill": [{**record["row"], "cached": True, "cache_key": folder.name}],
                 "model_name": record["model_name"]}
     start = time.perf_counter()
-    out = _distill(cfg, ctx, work)
+    out = _distill(cfg, ctx, work, texts)
     meter = cost.current()
     out["distill"][0]["one_off"] = {"wall_s": round(time.perf_counter() - start, 2),
                                     "flops": meter.flops if meter else None, "device": str(ctx.device)}
@@ -80,10 +84,10 @@ def run_distill(unit, ctx, work):
     return out
 
 
-def _distill(cfg, ctx, work):
+def _distill(cfg, ctx, work, texts):
     backbone = ctx.backbone(cfg["model"])
     teacher, tok, kind = backbone.model, backbone.tokenizer, backbone.kind
-    train, held = split_public(corpus_texts(ctx, cfg["corpus"], cfg["corpus_size"], cfg["seed"]), cfg["seed"])
+    train, held = split_public(texts, cfg["seed"])
     layers = resolve_layers(cfg["layers"], n_layers(teacher))
     student = truncate_model(teacher, layers)
 
