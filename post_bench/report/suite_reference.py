@@ -120,7 +120,7 @@ MEANINGS: dict[str, str] = {
                         "guarantee).",
     "PostParams.alpha_by_dataset": "α per private data set (the paper's Table 12); the others use `alpha`.",
     "PostParams.temperature": "Temperature T of both KL terms (each scaled by T²).",
-    "PostParams.steps": "Transfer steps (Adam on the target prompt only; no checkpoint selection).",
+    "PostParams.steps": "Transfer steps (Adam on the target prompt only); with `stop: plateau` the ceiling.",
     "PostParams.lr": "Transfer learning rate.",
     "PostParams.batch_size": "Public texts per transfer step.",
     "PostParams.public_size": "Public texts used for the transfer (default `budget.public_size`).",
@@ -131,6 +131,16 @@ MEANINGS: dict[str, str] = {
                                   "task's template.",
     "PostParams.loss": "`full`: the paper's loss over the full vocabulary; `label_words`: both KL terms over the "
                        "private task's label words only (an ablation).",
+    "PostParams.stop": "`steps`: a fixed number of steps (the paper's rule, no checkpoint selection); `plateau`: each "
+                       "prompt stops once its POST loss on `public_val_size` held-out *public* texts has not fallen by "
+                       "`min_delta` (relative) for `patience` checks, one every `check_every` steps, and its best "
+                       "checkpoint is kept (no private data is read; the checks also record the label words' "
+                       "agreement between source and target).",
+    "PostParams.public_val_size": "`stop: plateau`: public texts held out for the stopping rule (drawn after the "
+                                  "transfer's own public texts, never trained on).",
+    "PostParams.check_every": "`stop: plateau`: steps between two checks (the first check is before step 1).",
+    "PostParams.patience": "`stop: plateau`: checks in a row without an improvement before the prompt stops.",
+    "PostParams.min_delta": "`stop: plateau`: the relative fall of the held-out loss that counts as an improvement.",
     "PtferParams.steps": "Steps of the search for a target prompt with p_s's relative encoding.",
     "PtferParams.lr": "Learning rate of that search.",
     "PtferParams.anchors": "Anchor tokens shared by both vocabularies that the relative encoding is taken against.",
