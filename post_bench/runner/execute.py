@@ -1,18 +1,16 @@
-"""Run one unit (shared by every executor), what a failed unit means (:func:`unit_failure`), and the
-local in-process executor."""
+"""Run one unit (shared by every backend of the executor core, :mod:`post_bench.runner.executor`), torch
+threads per worker, and the local backend: units one at a time in this process, in plan order."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import traceback
 
 import click
-from tqdm.auto import tqdm
 
-from post_bench.errors import UserInputError
 from post_bench import cost
 from post_bench.runner.context import RunContext
+from post_bench.runner.executor import Backend, Finished, execute, unit_failure  # noqa: F401  (re-exported)
 from post_bench.runner.plan import Plan, Unit
 from post_bench.runner.store import RunStore
 from post_bench.units import UNIT_KINDS, load_unit_kinds
@@ -49,17 +47,6 @@ def model_role(unit: Unit) -> str:
     return unit.config.get("role") or ("source" if unit.config.get("model") == "@model" else "target")
 
 
-def unit_failure(unit: Unit, err: BaseException) -> Exception:
-    """What an executor raises when a unit failed: our own bad-input error unchanged (exit 2 with its one
-    line), anything else a RuntimeError naming the unit (exit 1). Every executor goes through here."""
-    from post_bench.errors import input_error_of, one_line
-
-    found = input_error_of(err)
-    if found is not None:
-        return found
-    return RuntimeError(one_line(f"unit {unit.id} ({unit.label}) failed: {type(err).__name__}: {err}"))
-
-
 def cores() -> int:
     """CPU cores this process may use."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -83,24 +70,25 @@ def apply_threads(ctx: RunContext, jobs: int = 1) -> int | None:
     return threads
 
 
+class LocalBackend(Backend):
+    """Each unit runs in this process when it starts (one at a time, plan order, a progress bar)."""
+
+    slots, progress_bar = 1, True
+
+    def open(self, plan: Plan, ctx: RunContext, store: RunStore, echo) -> None:
+        self.ctx, self.store, self.stopped = ctx, store, []
+
+    def start(self, unit: Unit) -> None:
+        try:
+            self.stopped.append(Finished(unit, cost=run_unit(unit, self.ctx, self.store)["cost"][0]))
+        except Exception as err:
+            self.stopped.append(Finished(unit, error=err))
+
+    def wait(self) -> list[Finished]:
+        stopped, self.stopped = self.stopped, []
+        return stopped
+
+
 def run_local(plan: Plan, ctx: RunContext, store: RunStore, echo=click.echo) -> None:
     apply_threads(ctx)
-    removed = store.clean_partial()
-    if removed:
-        echo(f"removed {removed} unfinished unit dir(s) from an interrupted run")
-    todo = store.pending(plan, echo)
-    skipped = len(plan) - len(todo)
-    if skipped:
-        echo(f"resuming: {skipped} of {len(plan)} units already done, skipped")
-    bar = tqdm(todo, desc="units", unit="unit", dynamic_ncols=True)
-    for unit in bar:
-        bar.set_postfix_str(unit.label or unit.id)
-        try:
-            record = run_unit(unit, ctx, store)
-        except Exception as err:
-            failure = unit_failure(unit, err)
-            if not isinstance(failure, UserInputError):
-                tqdm.write(traceback.format_exc())
-            raise failure from err
-        c = record["cost"][0]
-        tqdm.write(f"done {unit.id:<26} {unit.label:<48} {c['wall_s']:8.1f}s")
+    execute(plan, ctx, store, LocalBackend(), echo)

@@ -175,6 +175,15 @@ class RunStore:
         finally:
             self.unlock()
 
+    @contextmanager
+    def held(self):
+        """Own the run directory for the block; a store that already owns it keeps owning it afterwards."""
+        if self._lock_fd is not None:
+            yield self
+            return
+        with self.locked():
+            yield self
+
     # ------------------------------------------------------------------ work directories
     def clean_partial(self) -> int:
         """Remove work directories left by killed runs (never one whose owner still runs); returns how many."""
