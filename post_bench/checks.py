@@ -1,12 +1,48 @@
-"""Cross-field checks of a suite that need the registries (names known, parameters valid, files exist)."""
+"""Loading a suite with every check: the schema (:mod:`post_bench.suite`), then the cross-field checks that
+need the registries (names known, parameters valid, files exist), and the preflight of ``run`` and ``validate``
+(data, model shapes, the machine)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from pydantic import ValidationError
 
-from post_bench.errors import problem
+from post_bench.attacks.base import ATTACKS, load_attacks
+from post_bench.data import check_dataset_spec, load_entry, make_splits
+from post_bench.epsilon import eps_label
+from post_bench.errors import UserInputError, problem
+from post_bench.gates import gate_problems
+from post_bench.methods import METHODS
+from post_bench.methods.attack_plan import LIRA_ROLES
+from post_bench.models.distill import resolve_layers
+from post_bench.models.loading import check_model_spec, model_names, model_shape, model_vocab
 from post_bench.registry import did_you_mean
-from post_bench.suite import Suite, _pydantic_problems
+from post_bench.runner.context import pick_device
+from post_bench.suite import Suite, _pydantic_problems, read_suite
+
+
+def load_suite(path: str | Path, *, sets=(), limit: int | None = None, device: str | None = None,
+               precision: str | None = None) -> Suite:
+    """The suite in ``path`` with command-line overrides (:func:`post_bench.suite.read_suite`), validated and
+    checked: a :class:`Suite` or one UserInputError listing every problem."""
+    return parse_suite(read_suite(path, sets=sets, limit=limit, device=device, precision=precision), str(path))
+
+
+def parse_suite(data: Any, source: str) -> Suite:
+    """Validate a loaded YAML mapping; collect every problem into one UserInputError."""
+    if not isinstance(data, dict):
+        raise UserInputError(problem(source, "", "a suite must be a YAML mapping at the top level"))
+    names = name_problems(data, source)
+    try:
+        suite = Suite.model_validate(data)
+    except ValidationError as err:
+        raise UserInputError(_pydantic_problems(source, err, model=Suite) + names) from None
+    problems = names + cross_check(suite, source)
+    if problems:
+        raise UserInputError(problems)
+    return suite
 
 
 def _get(raw, *keys):
@@ -20,9 +56,6 @@ def _get(raw, *keys):
 def name_problems(raw: dict, source: str) -> list[str]:
     """Unknown model, data set and method names, checked on the raw YAML (so they are reported even
     when other keys fail type validation)."""
-    from post_bench.data import check_dataset_spec
-    from post_bench.methods import METHODS
-    from post_bench.models.loading import check_model_spec, model_names
 
     out: list[str] = []
     for key, name in (("models.target", _get(raw, "models", "target")),
@@ -61,9 +94,6 @@ IN_REFERENCE_VARIANTS = {"lira": {"online", "fixed_variance"}, "rmia": {"online"
 def cross_check(suite: Suite, source: str) -> list[str]:
     """Checks across keys of a type-valid suite (names are checked by name_problems)."""
     # LIRA_ROLES: the methods whose private prompt shadows can re-make (tune, and transfer for POST/PTfer)
-    from post_bench.attacks.base import ATTACKS, load_attacks
-    from post_bench.attacks.plan import LIRA_ROLES
-    from post_bench.methods import METHODS
 
     load_attacks()
 
@@ -121,7 +151,7 @@ def cross_check(suite: Suite, source: str) -> list[str]:
         for j, eps in enumerate(attack.epsilons or []):
             if eps not in suite.epsilons:
                 out.append(problem(source, f"attacks[{i}].epsilons[{j}]", f"{eps if eps is not None else 'inf'} is not among the suite's epsilons",
-                                   ", ".join("inf" if e is None else f"{e:g}" for e in suite.epsilons)))
+                                   ", ".join(map(eps_label, suite.epsilons))))
         for j, ds in enumerate(attack.datasets or []):
             if ds not in suite.datasets.private:
                 out.append(problem(source, f"attacks[{i}].datasets[{j}]", f"{ds!r} is not among datasets.private"
@@ -136,7 +166,6 @@ def cross_check(suite: Suite, source: str) -> list[str]:
         if attack.name == "one_run" and (attack.k_plus or attack.canaries // 4) + attack.k_minus > attack.canaries:
             out.append(problem(source, f"attacks[{i}].k_plus", "k_plus + k_minus exceed the number of canaries"))
     if suite.gates:
-        from post_bench.gates import gate_problems
 
         out += gate_problems(suite.gates, suite, [(source, f"gates[{i}].") for i in range(len(suite.gates))])
     return out
@@ -159,8 +188,6 @@ def preflight(suite: Suite, source: str, here: bool = True) -> tuple[list[str], 
 
 
 def _device_problems(suite: Suite, source: str, notes: list[str]) -> list[str]:
-    from post_bench.errors import UserInputError
-    from post_bench.runner.context import pick_device
 
     try:
         device = pick_device(suite.device, source)
@@ -173,8 +200,6 @@ def _device_problems(suite: Suite, source: str, notes: list[str]) -> list[str]:
 
 
 def _load(spec: str, key: str, source: str, out: list[str], notes: list[str], options: dict | None = None):
-    from post_bench.data import load_entry
-    from post_bench.errors import UserInputError
 
     if spec.startswith("hf:"):  # needs a network: checked when the run loads it
         return None
@@ -192,7 +217,6 @@ def _load(spec: str, key: str, source: str, out: list[str], notes: list[str], op
 
 
 def _data_problems(suite: Suite, source: str, notes: list[str]) -> list[str]:
-    from post_bench.data import make_splits
 
     out: list[str] = []
     b = suite.budget
@@ -227,8 +251,6 @@ def _data_problems(suite: Suite, source: str, notes: list[str]) -> list[str]:
 
 
 def _model_problems(suite: Suite, source: str, notes: list[str]) -> list[str]:
-    from post_bench.models.distill import resolve_layers
-    from post_bench.models.loading import model_shape, model_vocab
 
     out: list[str] = []
     b = suite.budget

@@ -20,11 +20,23 @@ gate and per claim verdict; :func:`step_summary` is the markdown for ``$GITHUB_S
 from __future__ import annotations
 
 import dataclasses
+import os
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import yaml
+from pydantic import ValidationError
+
+from post_bench.atomic import write_text_atomic
+from post_bench.attacks.base import ATTACKS, load_attacks
+from post_bench.epsilon import eps_label
 from post_bench.errors import UserInputError, problem, short_repr
-from post_bench.methods.base import eps_label
+from post_bench.registry import did_you_mean
+from post_bench.report import aggregates as report_aggregates
+from post_bench.report.claims import CHANCE, CLAIMS, EPSILON_FREE, from_results
+from post_bench.report.tables import claims_tables, to_markdown
+from post_bench.suite import Gate, _pydantic_problems
 
 DP_GATE = "eps lower bound <= claimed eps (always on)"
 
@@ -48,10 +60,6 @@ def dp_violations(results: dict) -> list[str]:
 
 def parse_gate_option(text: str):
     """A ``--gate`` value (a one-line YAML flow mapping) as a Gate; bad input raises UserInputError."""
-    import yaml
-    from pydantic import ValidationError
-
-    from post_bench.suite import Gate, _pydantic_problems
 
     source = f"--gate {short_repr(text)}"
     try:
@@ -70,8 +78,6 @@ def parse_gate_option(text: str):
 
 def _gate_attack_names(suite) -> tuple[list[str], dict[str, list]]:
     """(names a gate's ``attack`` may use, {name: suite attacks it matches}) for attacks with privacy rows."""
-    from post_bench.attacks.base import ATTACKS, load_attacks
-
     load_attacks()
     names: dict[str, list] = {}
     for attack in suite.attacks:
@@ -89,9 +95,6 @@ def _gate_attack_names(suite) -> tuple[list[str], dict[str, list]]:
 
 def gate_problems(gates: Sequence, suite, sources: Sequence[tuple[str, str]]) -> list[str]:
     """Names in ``gates`` the suite does not have (one line each); ``sources[i]`` = (source, key prefix)."""
-    from post_bench.registry import did_you_mean
-    from post_bench.report.claims import CHANCE, CLAIMS, EPSILON_FREE
-
     out: list[str] = []
     claims = [c.number for c in CLAIMS]
     attack_names, by_name = _gate_attack_names(suite)
@@ -209,8 +212,6 @@ def _outside(gate, value: float) -> str:
 
 
 def _claim_gate(gate, results: dict) -> GateResult:
-    from post_bench.report.claims import from_results
-
     name = describe(gate)
     claims = results["claims"] if isinstance(results.get("claims"), list) else from_results(results)
     found = next((c for c in claims if isinstance(c, dict) and c.get("claim") == gate.claim), None)
@@ -316,17 +317,14 @@ def utility_aggregates(results: dict) -> list[dict]:
     aggregates = results.get("aggregates")
     if isinstance(aggregates, dict) and isinstance(aggregates.get("utility"), list):
         return aggregates["utility"]
-    from post_bench.runner.results import utility_aggregates as compute
 
-    return compute(results.get("utility"))
+    return report_aggregates.utility_aggregates(results.get("utility"))
 
 
 # ---- JUnit and the GitHub step summary ------------------------------------------------------------------
 
 
 def _claims(results: dict) -> list[dict]:
-    from post_bench.report.claims import from_results
-
     claims = results["claims"] if isinstance(results.get("claims"), list) else from_results(results)
     return [c for c in claims if isinstance(c, dict)]
 
@@ -335,8 +333,6 @@ def junit_xml(outcomes: Sequence[GateResult], results: dict) -> str:
     """JUnit XML: testsuite ``gates`` (a testcase per gate, failed gates as failures) and testsuite
     ``claims`` (a testcase per claim verdict: informational; inconclusive ones are skipped, a claim fails
     CI only through a claim gate)."""
-    import xml.etree.ElementTree as ET
-
     suite_name = str((results.get("suite") or {}).get("name", "run"))
     claims = _claims(results)
     root = ET.Element("testsuites", name=f"post-bench {suite_name}", tests=str(len(outcomes) + len(claims)),
@@ -368,15 +364,11 @@ def junit_xml(outcomes: Sequence[GateResult], results: dict) -> str:
 
 
 def write_junit(path: Path, outcomes: Sequence[GateResult], results: dict) -> None:
-    from post_bench.atomic import write_text_atomic
-
     write_text_atomic(Path(path), junit_xml(outcomes, results))
 
 
 def step_summary(outcomes: Sequence[GateResult], results: dict) -> str:
     """Markdown for ``$GITHUB_STEP_SUMMARY``: the gates table and the claims summary table."""
-    from post_bench.report.tables import claims_tables, to_markdown
-
     def esc(s: str) -> str:
         return str(s).replace("|", "\\|").replace("\n", " ")
 
@@ -395,8 +387,6 @@ def step_summary(outcomes: Sequence[GateResult], results: dict) -> str:
 
 def append_step_summary(text: str, env: dict | None = None) -> Path | None:
     """Append ``text`` to ``$GITHUB_STEP_SUMMARY`` when it is set (GitHub Actions); returns the path."""
-    import os
-
     path = (env if env is not None else os.environ).get("GITHUB_STEP_SUMMARY")
     if not path:
         return None

@@ -1,6 +1,7 @@
-"""Suite schema: typed, strict (unknown keys are errors), with cross-field checks.
+"""Suite schema: typed, strict (unknown keys are errors); reading a suite file and its command-line overrides.
 
-``load_suite(path)`` returns a :class:`Suite` or raises :class:`UserInputError` listing every problem in
+The checks that need the registries (names, method parameters, attacks, gates) are in :mod:`post_bench.checks`,
+whose ``load_suite(path)`` returns a :class:`Suite` or raises :class:`UserInputError` listing every problem in
 the file, one line each: ``FILE: key.path: what is wrong; allowed: ...``.
 """
 
@@ -411,23 +412,6 @@ def _allowed_keys(model, loc: tuple) -> list[str] | None:
     return sorted(current.model_fields) if current is not None else None
 
 
-def parse_suite(data: Any, source: str) -> Suite:
-    """Validate a loaded YAML mapping; collect every problem into one UserInputError."""
-    if not isinstance(data, dict):
-        raise UserInputError(problem(source, "", "a suite must be a YAML mapping at the top level"))
-    from post_bench.checks import cross_check, name_problems
-
-    names = name_problems(data, source)
-    try:
-        suite = Suite.model_validate(data)
-    except ValidationError as err:
-        raise UserInputError(_pydantic_problems(source, err, model=Suite) + names) from None
-    problems = names + cross_check(suite, source)
-    if problems:
-        raise UserInputError(problems)
-    return suite
-
-
 MAX_VALUES = 100_000  # a suite is small; more values means YAML aliases expanding (an alias bomb)
 
 
@@ -512,10 +496,11 @@ def apply_limit(data: Any, limit: int | None) -> Any:
     return data
 
 
-def load_suite(path: str | Path, *, sets=(), limit: int | None = None, device: str | None = None,
-               precision: str | None = None) -> Suite:
-    """The suite in ``path`` with command-line overrides applied to its raw mapping before validation:
-    ``sets`` (``key.path=value``), ``limit`` (rows per split), ``device`` and ``precision``."""
+def read_suite(path: str | Path, *, sets=(), limit: int | None = None, device: str | None = None,
+               precision: str | None = None) -> Any:
+    """The raw YAML mapping in ``path`` (UTF-8, no alias bombs) with command-line overrides applied before
+    validation: ``sets`` (``key.path=value``), ``limit`` (rows per split), ``device`` and ``precision``.
+    :func:`post_bench.checks.load_suite` validates it into a :class:`Suite`."""
     path = Path(path)
     if not path.is_file():
         raise UserInputError(problem(str(path), "", "suite file not found"))
@@ -540,4 +525,4 @@ def load_suite(path: str | Path, *, sets=(), limit: int | None = None, device: s
             if value is not None:
                 data[key] = value
         data = apply_limit(apply_sets(data, sets, str(path)), limit)
-    return parse_suite(data, str(path))
+    return data

@@ -95,7 +95,7 @@ def test_ls_attacks_describes_each():
 
 
 def test_attacks_plan_a_labelled_method_without_canaries_in_the_suite_prompts():
-    from post_bench.attacks.plan import attack_units
+    from post_bench.methods.attack_plan import attack_units
     from post_bench.methods.base import Planner
     from post_bench.suite import Suite
 

@@ -84,9 +84,9 @@ def test_bf16_autocast_scores_close_to_fp32():
 
 def test_precision_resolves_per_machine_and_is_recorded_in_the_report(tmp_path):
     """auto means bf16 autocast only where bf16 is native; results.json and the report header say which."""
+    from post_bench.commands.results import environment
     from post_bench.models.backbone import cpu_has_native_bf16, uses_bf16_autocast
     from post_bench.report import render_report
-    from post_bench.runner.results import environment
 
     assert uses_bf16_autocast("bf16", "cpu") and not uses_bf16_autocast("fp32", "cpu")
     assert uses_bf16_autocast("auto", "cpu") == cpu_has_native_bf16()

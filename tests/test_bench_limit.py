@@ -3,7 +3,7 @@
 
 import torch
 
-from post_bench.bench_limit import bench_limit, matmul_rate
+from post_bench.commands.bench_limit import bench_limit, matmul_rate
 from post_bench.models.backbone import Backbone, cpu_has_native_bf16
 
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from post_bench.checks import load_suite
 from post_bench.cli import main
 from post_bench.errors import UserInputError
-from post_bench.suite import load_suite
 
 SMOKE = Path(__file__).resolve().parents[1] / "suites/smoke.yaml"
 

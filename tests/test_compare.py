@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from scipy import stats
 
 from post_bench.cli import main
-from post_bench.compare import (
+from post_bench.commands.compare import (
     NEWCOMBE,
     WELCH,
     check_thresholds,

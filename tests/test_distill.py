@@ -146,8 +146,8 @@ def test_distill_corpus_is_its_own_and_evenly_drawn(tmp_path, run_suite):
 
 
 def test_distill_corpus_must_not_be_private(tmp_path):
+    from post_bench.checks import load_suite
     from post_bench.errors import UserInputError
-    from post_bench.suite import load_suite
 
     path = tmp_path / "s.yaml"
     path.write_text(SUITE.replace("max_tokens: 32}", "max_tokens: 32, corpus: [election-tweets]}"))

@@ -7,11 +7,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from post_bench.checks import load_suite, parse_suite
 from post_bench.cli import main
+from post_bench.commands.dry_run import dry_suite, standin_model
 from post_bench.data import load_dataset
-from post_bench.dry_run import dry_suite, standin_model
 from post_bench.errors import UserInputError
-from post_bench.suite import load_suite, parse_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = sorted((ROOT / "suites/paper").glob("*.yaml"))

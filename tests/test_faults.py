@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from post_bench.checks import parse_suite
 from post_bench.errors import MAX_LINE, UserInputError, input_error_of, one_line, short_repr
 from post_bench.runner.context import RunContext
 from post_bench.runner.execute import run_local, unit_failure
 from post_bench.runner.plan import Plan, Unit
 from post_bench.runner.store import RunStore
 from post_bench.units import UNIT_KINDS, load_unit_kinds
-from post_bench.suite import parse_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -298,7 +298,7 @@ def test_cuda_without_cuda_is_an_input_error():
 
 # ----------------------------------------------------------------- suite files
 def test_suite_file_hazards(tmp_path):
-    from post_bench.suite import load_suite
+    from post_bench.checks import load_suite
 
     bomb = tmp_path / "bomb.yaml"
     lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
@@ -355,7 +355,7 @@ def test_audit_inputs_are_checked_before_any_work(tmp_path):
     import torch
     from safetensors.torch import save_file
 
-    from post_bench.attacks.audit_inputs import audit_epsilon, check_audit_inputs
+    from post_bench.audit.inputs import audit_epsilon, check_audit_inputs
     from post_bench.models.soft_prompt import load_prompt
 
     def check(path, **kw):

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from post_bench.checks import load_suite
 from post_bench.cli import main
 from post_bench.errors import UserInputError
 from post_bench.gates import dp_violations, evaluate, junit_xml, parse_gate_option, step_summary
-from post_bench.suite import Gate, load_suite
+from post_bench.suite import Gate
 
 
 def _row(claimed, bound, attack="one_run"):
@@ -238,7 +239,7 @@ def _workflow_commands() -> list[list[str]]:
 def test_the_example_gpu_workflow_commands_parse_and_their_suites_validate():
     """Every ``post-bench`` command of .github/workflows/gpu-example.yml parses (options exist, values have their
     types), its suites validate, its gates parse and name what the suite has, and its baseline is readable."""
-    from post_bench.compare import load_run, parse_threshold
+    from post_bench.commands.compare import load_run, parse_threshold
     from post_bench.gates import cli_gates
 
     text = WORKFLOW.read_text()

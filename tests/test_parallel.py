@@ -8,10 +8,11 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner
 
-from post_bench.cli import _plan, main
+from post_bench.checks import load_suite, parse_suite
+from post_bench.cli import main
+from post_bench.commands.run import plan_suite
 from post_bench.runner.execute import threads_per_job
 from post_bench.runner.parallel import priorities
-from post_bench.suite import load_suite, parse_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +65,7 @@ def test_threads_divided_among_jobs(monkeypatch):
 
 
 def test_long_chains_start_first():
-    plan = _plan(load_suite(ROOT / "suites/smoke.yaml"))
+    plan = plan_suite(load_suite(ROOT / "suites/smoke.yaml"))
     rank = priorities(plan)
     by_kind = {}
     for u in plan:

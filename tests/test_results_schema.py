@@ -10,9 +10,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from post_bench.report import READABLE, SCHEMA, load_results
+from post_bench.report import READABLE, SCHEMA, load_results, schema_path
+from post_bench.report.aggregates import aggregates
 from post_bench.report.tables import utility_table
-from post_bench.runner.results import aggregates, schema_path
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = sorted((ROOT / "reports").glob("*/results.json"))

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from post_bench.cli import _plan, main
+from post_bench.checks import load_suite
+from post_bench.cli import main
+from post_bench.commands.run import plan_suite
 from post_bench.runner.plan import Plan, Unit
 from post_bench.runner.store import RunStore
-from post_bench.suite import load_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +44,7 @@ def test_store_publishes_units_atomically(tmp_path):
 
 
 def test_smoke_plan_shares_source_prompt():
-    plan = _plan(load_suite(ROOT / "suites/smoke.yaml"))
+    plan = plan_suite(load_suite(ROOT / "suites/smoke.yaml"))
     kinds = [u.kind for u in plan]
     assert kinds.count("distill") <= 1
     tune_ids = {u.deps["prompt"].id for u in plan if u.kind == "evaluate" and "prompt" in u.deps
@@ -102,7 +103,7 @@ def test_resume_after_sigkill(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     after = _done_times(out)
     assert all(after[k] == v for k, v in before.items()), "a finished unit was redone"
-    assert len(after) == len(_plan(load_suite(ROOT / "suites/smoke.yaml")))
+    assert len(after) == len(plan_suite(load_suite(ROOT / "suites/smoke.yaml")))
     assert not [p for p in (out / "units").iterdir() if p.name.startswith(".work-")]
 
 

@@ -7,8 +7,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from post_bench.checks import load_suite
 from post_bench.cli import main
-from post_bench.suite import load_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = "Review: {text}\nVerdict:"
@@ -59,8 +59,8 @@ def test_csv_with_custom_columns_and_template_runs(tmp_path, run_suite):
     assert meta["template"] == TEMPLATE and json.loads(meta["label_words"]) == [[" bad"], [" good", " great"]]
     assert meta["instruction"] == "Is the review good or bad?" and meta["suite"] == "data-options"
     # the options are part of the units' identity: another template plans other units
+    from post_bench.checks import parse_suite
     from post_bench.methods.base import Planner
-    from post_bench.suite import parse_suite
 
     a = parse_suite(_suite(entry), "s")
     b = parse_suite(_suite({**entry, "template": "{text} =>"}), "s")

@@ -5,9 +5,9 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
+from post_bench.checks import load_suite
 from post_bench.cli import main
 from post_bench.errors import UserInputError
-from post_bench.suite import load_suite
 
 GOOD = """
 name: t

@@ -14,10 +14,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from post_bench import cost
 from post_bench.attacks.base import ATTACKS, Attack
 from post_bench.attacks.exposure import exposure_from_scores, max_shared_substring
 from post_bench.attacks.lira_math import logit_scaled_from_logits
-from post_bench import cost
 
 
 def canary_scores(backbone, prompt: torch.Tensor, canaries, labels, task, max_tokens: int,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from post_bench.atomic import writable_dir
 from post_bench.errors import UserInputError, problem
 
 SOURCE = "audit"
@@ -149,3 +150,17 @@ def load_backbone(model: str, precision: str = "auto", device: str = "auto"):
         net, tok, kind = load_pretrained(model)
         _BACKBONES[key] = Backbone(net, tok, kind, name=model, device=dev, precision=precision)
     return _BACKBONES[key]
+
+
+def check_audit_inputs(prompt_path, prompt, *, model: str, dataset: str, epsilon: float | None, out_dir,
+                       max_tokens: int) -> tuple[float | None, Path]:
+    """(epsilon, a writable output folder) or a UserInputError naming the bad input, before any work (the
+    audit itself stages its folder and never leaves a half-written one)."""
+    from post_bench.data import check_dataset_spec  # on demand, like the model checks above: start-up time
+
+    epsilon = audit_epsilon(epsilon)
+    check_prompt_fits(prompt_path, prompt, model, max_tokens)
+    if not dataset.startswith("synthetic:") and (msg := check_dataset_spec(dataset)):
+        raise UserInputError(problem("audit", "--dataset", msg))
+    name = Path(prompt_path).name.removesuffix(".safetensors") or "prompt"
+    return epsilon, writable_dir(Path(out_dir or f"audit-{name}"), "--out")

@@ -6,9 +6,10 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from post_bench.epsilon import eps_label
 from post_bench.registry import Registry
-from post_bench.runner.plan import Unit
 from post_bench.suite import Suite
+from post_bench.unit import Unit
 
 
 class NoParams(BaseModel):
@@ -33,10 +34,6 @@ class Method:
 
 
 METHODS: Registry[type[Method]] = Registry("method")
-
-
-def eps_label(epsilon: float | None) -> str:
-    return "inf" if epsilon is None else f"{epsilon:g}"
 
 
 class Planner:

@@ -10,9 +10,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from post_bench.epsilon import eps_label
 from post_bench.errors import UserInputError
-from post_bench.methods.base import METHODS, Method, eps_label
-from post_bench.runner.plan import Unit
+from post_bench.methods.base import METHODS, Method
+from post_bench.unit import Unit
 
 
 class GeneratorError(UserInputError, ValueError):

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from post_bench.data.types import MASK, Task
 from post_bench import cost
+from post_bench.data.types import MASK, Task
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,12 @@ from .markdown import render_report, roc_filename
 SCHEMA = 2  # what post-bench run writes (2 = 1 + "aggregates")
 READABLE = (1, 2)  # what the report (and compare) read: schema-1 files carry the same rows, no aggregates
 
-__all__ = ["READABLE", "SCHEMA", "load_results", "render_report", "roc_filename"]
+__all__ = ["READABLE", "SCHEMA", "load_results", "render_report", "roc_filename", "schema_path"]
+
+
+def schema_path() -> Path:
+    """The JSON Schema (draft 2020-12) of results.json, shipped as package data."""
+    return Path(__file__).resolve().parent.parent / "schemas" / "results.schema.json"
 
 
 def load_results(path: Path | str) -> dict[str, Any]:

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from post_bench.atomic import write_text_atomic
+from post_bench.epsilon import eps_symbol
 
-from .cost import plot_cost
+from .cost import cost_vs_tuning_caption, plot_cost, plot_cost_vs_tuning, tuning_cost_model
 from .roc import plot_roc
 from .tables import build_tables, to_latex, to_markdown
 from .tradeoff import plot_privacy_utility, tradeoff_points
@@ -40,7 +41,7 @@ def _header(results: dict) -> list[str]:
     elif models:
         lines.append(f"- **models:** {_fmt(models)}")
     if suite.get("epsilons"):
-        lines.append("- **ε:** " + ", ".join("∞" if e is None else f"{e:g}" for e in suite["epsilons"])
+        lines.append("- **ε:** " + ", ".join(map(eps_symbol, suite["epsilons"]))
                      + f"; seeds: {_fmt(suite.get('seeds'))}")
     if suite.get("budget"):
         lines.append(f"- **budget:** {_fmt(suite['budget'])}")
@@ -69,7 +70,8 @@ def render_report(results: dict, out_dir: Path | str) -> list[Path]:
 
     Figures, each as PNG (embedded in report.md) and PDF (vector, for papers): roc_<dataset> (per dataset
     with privacy rows), utility_vs_epsilon (when there are utility rows), privacy_utility (when a prompt has
-    both an accuracy and a membership AUC) and cost (when there are cost rows).
+    both an accuracy and a membership AUC), cost (when there are cost rows) and cost_vs_tuning (when the run has
+    direct and POST pipelines and the suite's tuning steps; with its caption).
     Every section of ``results`` may be missing or empty.
     """
     if not isinstance(results, dict):
@@ -80,20 +82,21 @@ def render_report(results: dict, out_dir: Path | str) -> list[Path]:
     tables = build_tables(results)
     md = _header(results)
 
-    def section(title: str, key: str, figures: list[tuple[str, str]] = ()) -> None:
+    def section(title: str, key: str, figures: list[tuple[str, ...]] = ()) -> None:
         if not tables[key] and not figures:
             return
         md.extend([f"## {title}", ""])
-        for alt, name in figures:
-            md.extend([f"![{alt}]({name})", "", f"[{alt}: PDF]({Path(name).with_suffix('.pdf').name})", ""])
+        for alt, name, *caption in figures:
+            md.extend([f"![{alt}]({name})", "", *caption[:1], *([""] if caption else []),
+                       f"[{alt}: PDF]({Path(name).with_suffix('.pdf').name})", ""])
         for t in tables[key]:
             if len(tables[key]) > 1 or t.title != title:
                 md.extend([f"### {t.title}", ""])
             md.extend([to_markdown(t), ""])
 
-    def figure(path: Path, alt: str) -> tuple[str, str]:
+    def figure(path: Path, alt: str, caption: str = "") -> tuple[str, ...]:
         written.extend([path, path.with_suffix(".pdf")])
-        return alt, path.name
+        return (alt, path.name, caption) if caption else (alt, path.name)
 
     utility = [r for r in results.get("utility") or [] if isinstance(r, dict)]
     figs = []
@@ -116,7 +119,11 @@ def render_report(results: dict, out_dir: Path | str) -> list[Path]:
     cost = [r for r in results.get("cost") or [] if isinstance(r, dict)]
     figs = []
     if cost:
-        figs.append(figure(plot_cost(cost, out / "cost.png", pdf=True), "cost"))
+        figs.append(figure(plot_cost(cost, out / "cost.png", pdf=True, distill_rows=results.get("distill")), "cost"))
+        model = tuning_cost_model(cost, results.get("suite"))  # needs direct and POST pipelines
+        if model:
+            figs.append(figure(plot_cost_vs_tuning(model, out / "cost_vs_tuning.png", pdf=True),
+                               "cost vs private tuning length", cost_vs_tuning_caption(model)))
     section("Cost", "cost", figs)
 
     if len(md) <= len(_header(results)):

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from post_bench.atomic import write_text_or_stdout
+from post_bench.epsilon import eps_key, eps_symbol
 
 from . import load_results
 from .claims import from_results
 from .cost import suite_costs
 from .stats import cell_interval
-from .tables import ZERO_SHOT, ablation_table, canary_table, eps_key, eps_label, paper_table3, to_markdown
+from .tables import ZERO_SHOT, ablation_table, canary_table, paper_table3, to_markdown
 
 ORDER = ("quickstart", "fidelity", "transfer-bbc", "privacy", "canaries")  # report folders first, in this order
 CANARY_ATTACK = "one_run"
@@ -72,7 +73,7 @@ def setting_lines(results: dict, folder: str, suite_file: str | None) -> list[st
             "private " + ", ".join(f"`{d}`" for d in (suite.get("datasets") or {}).get("private") or []),
             f"public `{(suite.get('datasets') or {}).get('public')}`" if (suite.get("datasets") or {}).get("public")
             else None,
-            "ε ∈ {" + ", ".join(eps_label(e) for e in suite.get("epsilons") or []) + "}",
+            "ε ∈ {" + ", ".join(eps_symbol(e) for e in suite.get("epsilons") or []) + "}",
             f"{len(suite.get('seeds') or [])} seed" + ("s" if len(suite.get("seeds") or []) != 1 else ""),
             f"{budget.get('train_size')} training and {budget.get('test_size')} test rows per seed"
             if budget.get("train_size") else None,
@@ -108,7 +109,7 @@ def utility_tables(results: dict) -> list[str]:
         seeds = max(len(v) for k, v in groups.items() if k[0] == ds)
         ci = "t over seeds" if seeds > 1 else "Wilson on the test set (one seed)"
         out += [f"Accuracy (%) on `{ds}`, mean over seeds [95% CI, {ci}]:", "",
-                "| method | " + " | ".join(f"ε={eps_label(e)}" for e in eps) + " |",
+                "| method | " + " | ".join(f"ε={eps_symbol(e)}" for e in eps) + " |",
                 "|---|" + "---|" * len(eps)]
         for m in methods:
             cells = []
@@ -150,7 +151,7 @@ def claim_lines(results: dict) -> list[str]:
                       if _num(chk.get("ci_low")) else "")
                 value = _pts(chk.get("mean"), metric) if _num(chk.get("mean")) else f"— ({chk.get('reason') or 'missing'})"
                 checks.append(f"{chk.get('check')}: {value}{ci} → {chk.get('verdict')}")
-            out.append(f"  - {cell.get('dataset')}, ε={eps_label(cell.get('epsilon'))}: {cell.get('verdict')} "
+            out.append(f"  - {cell.get('dataset')}, ε={eps_symbol(cell.get('epsilon'))}: {cell.get('verdict')} "
                        f"({'; '.join(checks)})")
     return out + [""]
 
@@ -183,7 +184,7 @@ def privacy_lines(results: dict) -> list[str]:
         best = max(rs, key=lambda r: r["auc"])
         c = ci(best)
         bounds = [float(r["eps_lower_bound"]) for r in rs if _num(r.get("eps_lower_bound"))]
-        out.append(f"| {ds} | {method} | {eps_label(eps)} | {best.get('attack')} | {best['auc']:.3f}"
+        out.append(f"| {ds} | {method} | {eps_symbol(eps)} | {best.get('attack')} | {best['auc']:.3f}"
                    + (f" [{c[0]:.3f}, {c[1]:.3f}]" if c else "") + f" | {tpr(best, '0.01')} | {tpr(best, '0.001')} | "
                    + (f"{max(bounds):.2f}" if bounds else "—") + " |")
     cis = [ci(r) for r in rows]
@@ -228,12 +229,12 @@ def extraction_lines(results: dict) -> list[str]:
     out = []
     for r in _rows(results, "extraction"):
         if _num(r.get("mean_exposure")):
-            out.append(f"- canary exposure, {r.get('dataset')} {r.get('method')} ε={eps_label(r.get('epsilon'))}: mean "
+            out.append(f"- canary exposure, {r.get('dataset')} {r.get('method')} ε={eps_symbol(r.get('epsilon'))}: mean "
                        f"{r['mean_exposure']:.2f} bits, max {r.get('max_exposure', float('nan')):.2f} of a possible "
                        f"{r.get('max_possible', float('nan')):.2f} ({r.get('n_canaries')} canaries × "
                        f"{r.get('repetitions')} copies against {r.get('n_candidates')} candidates).")
         elif r.get("attack") == "nearest-tokens" and r.get("text"):
-            out.append(f"- nearest-token decoding of the prompt, {r.get('method')} ε={eps_label(r.get('epsilon'))}: "
+            out.append(f"- nearest-token decoding of the prompt, {r.get('method')} ε={eps_symbol(r.get('epsilon'))}: "
                        f"\"{r['text']}\" (mean cosine {r.get('mean_cosine', float('nan')):.2f}).")
     return (["Extraction:", "", *out, ""]) if out else []
 

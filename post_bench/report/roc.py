@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from post_bench.epsilon import eps_key, eps_symbol
+
 from .figures import GREY, LINESTYLES, save, style
-from .tables import eps_key, eps_label
 
 MAX_CURVES = 6
 MIN_FPR = 1e-3
@@ -113,7 +114,7 @@ def roc_panels(privacy_rows: Iterable[dict], dataset: str | None = None) -> list
     panels: list[Panel] = []
 
     def where(method: str, eps) -> str:
-        return method + (f", ε={eps_label(eps)}" if show_eps else "")
+        return method + (f", ε={eps_symbol(eps)}" if show_eps else "")
 
     membership: dict[tuple, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     canaries: dict[str, dict[tuple, list[dict]]] = defaultdict(lambda: defaultdict(list))
@@ -145,7 +146,7 @@ def roc_panels(privacy_rows: Iterable[dict], dataset: str | None = None) -> list
         eps_order = sorted({ek for _, ek in by_kind}, reverse=True)  # ∞ first: solid
         for (kind, ek), rs in sorted(by_kind.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
             r = _median_row(rs)
-            name = f"{kind}" + (f", ε={eps_label(r.get('epsilon'))}" if show_eps else "")
+            name = f"{kind}" + (f", ε={eps_symbol(r.get('epsilon'))}" if show_eps else "")
             curves.append(Curve(f"canary:{kind}", curve_label(r, name, len(rs)), r, len(rs), eps_order.index(ek)))
         panels += _chunks(f"canaries (one-run audit): {method}", curves, (), True)
     return panels

@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .claims import accuracy_values, from_results
+from post_bench.epsilon import eps_key, eps_symbol
+
+from .claims import PAPER_GAP, accuracy_values, from_results
 from .stats import T_SEEDS, WILSON, Interval, cell_interval, paired_difference, verdict
 
 DASH = "—"
@@ -30,17 +32,6 @@ class Table:
 
 
 # ---- formatting helpers (shared with the plots) ---------------------------------------------------------
-
-
-def eps_key(eps: Any) -> float:
-    """Sort key for ε: finite values ascending, non-private (None) last."""
-    return math.inf if eps is None else float(eps)
-
-
-def eps_label(eps: Any) -> str:
-    if eps is None or (isinstance(eps, float) and math.isinf(eps)):
-        return "∞"
-    return f"{float(eps):g}"
 
 
 def num(x: Any, digits: int = 3) -> str:
@@ -108,7 +99,7 @@ def utility_table(rows: Iterable[dict]) -> Table:
         ds, method, model, eps = key
         n = n_test[key] if isinstance(n_test[key], int) and not isinstance(n_test[key], bool) else None
         iv = cell_interval(groups[key], n)
-        eps_cell = DASH if method == ZERO_SHOT and eps is None else eps_label(eps)
+        eps_cell = DASH if method == ZERO_SHOT and eps is None else eps_symbol(eps)
         out.append((ds, method, model, eps_cell, f"{100 * iv.mean:.1f}", ci_cell(iv), CI_KIND.get(iv.kind, DASH),
                     str(len(groups[key])), num(n_test[key])))
     return Table(
@@ -158,7 +149,7 @@ def privacy_table(rows: Iterable[dict]) -> Table:
         ci = (r.get("ci") or {}).get("auc")
         alone = r.get("auc_attacked_prompt")
         alone_cell = DASH if alone is None else num(alone) + _ci((r.get("ci_attacked_prompt") or {}).get("auc"))
-        out.append((str(r.get("dataset", "?")), str(r.get("method", "?")), eps_label(r.get("epsilon")),
+        out.append((str(r.get("dataset", "?")), str(r.get("method", "?")), eps_symbol(r.get("epsilon")),
                     str(r.get("attack", "?")), num(r.get("auc")) + _ci(ci), _verdict(ci), alone_cell,
                     _tpr(r, "0.001"), _tpr(r, "0.01"), _tpr(r, "0.1"), num(r.get("n_shadows")),
                     num(r.get("n_examples"))))
@@ -193,7 +184,7 @@ def canary_table(rows: Iterable[dict]) -> Table:
             verdict = "memorisation detected"
         else:
             verdict = "not detected at this power"
-        out.append((str(r.get("dataset", "?")), str(r.get("method", "?")), eps_label(claimed),
+        out.append((str(r.get("dataset", "?")), str(r.get("method", "?")), eps_symbol(claimed),
                     str(r.get("canary_kind", r.get("attack"))), num(r.get("seed")),
                     f"{num(r.get('n_members'))} / {num(r.get('n_nonmembers'))}",
                     num(r.get("auc")) + _ci(auc_ci), f"{num(one.get('correct'))} / {num(one.get('guesses'))}",
@@ -224,7 +215,7 @@ def paper_table3(rows: Iterable[dict]) -> Table:
         if r.get("method") != "post" or not str(r.get("attack", "")).startswith("lira") or eps not in PAPER_TABLE3:
             continue
         paper = PAPER_TABLE3[eps]
-        out.append((str(r.get("dataset", "?")), eps_label(eps), str(r.get("attack")),
+        out.append((str(r.get("dataset", "?")), eps_symbol(eps), str(r.get("attack")),
                     num(r.get("auc")) + _ci((r.get("ci") or {}).get("auc")),
                     " / ".join(f"{v:.3f}" for v in paper["auc"]), _tpr(r, "0.01"),
                     " / ".join(f"{100 * v:.1f}" for v in paper["tpr_1"]), num(r.get("n_shadows"))))
@@ -245,7 +236,7 @@ def epsilon_table(rows: Iterable[dict]) -> Table:
             continue
         conf = r.get("eps_lower_bound_confidence")
         out.append((str(r.get("dataset", "?")), str(r.get("method", "?")),
-                    eps_label(r.get("claimed_epsilon", r.get("epsilon"))), str(r.get("attack", "?")),
+                    eps_symbol(r.get("claimed_epsilon", r.get("epsilon"))), str(r.get("attack", "?")),
                     num(r.get("eps_lower_bound"), 2), DASH if conf is None else f"{100 * conf:g}%",
                     str(r.get("eps_lower_bound_threshold", DASH)), str(r.get("eps_lower_bound_trials", DASH))))
     return Table(
@@ -282,7 +273,7 @@ def extraction_tables(rows: Iterable[dict]) -> list[Table]:
         )
         keys = list(dict.fromkeys(k for r in rs for k in r if k not in fixed))
         out = tuple(
-            (str(r.get("dataset", "?")), str(r.get("method", "?")), eps_label(r.get("epsilon")))
+            (str(r.get("dataset", "?")), str(r.get("method", "?")), eps_symbol(r.get("epsilon")))
             + tuple(_cell(r.get(k)) for k in keys)
             for r in rs
         )
@@ -337,7 +328,7 @@ def source_capability_table(rows: Iterable[dict]) -> Table:
     return Table(
         "Source capability per task",
         ("dataset", "chance (%)", "target zero-shot (%)", "source zero-shot (%)",
-         *(f"source + p_s, ε={eps_label(e)} (%)" for e in epsilons)),
+         *(f"source + p_s, ε={eps_symbol(e)} (%)" for e in epsilons)),
         out,
         "Accuracy on the test split, mean over seeds [95% CI] as in the utility table: POST needs a source that "
         "does the task (the POST paper's claim 3: compressed PT well above chance); the student's LM loss alone does not tell.",
@@ -363,7 +354,7 @@ def ablation_table(results: dict) -> Table:
             continue
         iv = diff.interval
         ci = f"[{100 * iv.low:+.1f}, {100 * iv.high:+.1f}]" if iv.available else DASH
-        out.append((ds, eps_label(eps), f"{label} − {base_of[label]}", str(len(diff.seeds)),
+        out.append((ds, eps_symbol(eps), f"{label} − {base_of[label]}", str(len(diff.seeds)),
                     f"{100 * iv.mean:+.1f}", ci, verdict(iv)[0]))
     return Table("Ablations (labelled method entries vs their method)",
                  ("dataset", "ε", "difference", "seeds", "mean d (points)", "95% CI of d", "d > 0"), tuple(out),
@@ -400,6 +391,20 @@ def cost_table(rows: Iterable[dict]) -> Table:
     )
 
 
+def distill_cost_table(distill_rows: Any, cost_rows: Any) -> Table:
+    """The one-off distillation: what it cost when it was run, and whether this run took it from the cache."""
+    from .cost import distillation_one_off
+
+    origin = {True: "cache (an earlier run)", False: "this run", None: DASH}
+    out = tuple((origin[e["cached"]], num(e["wall_s"], 1), num(e["flops"]), str(e.get("device") or DASH),
+                 num(e["run_wall_s"], 1), "one_off record" if e["source"] == "one_off" else "distill unit")
+                for e in distillation_one_off(distill_rows, cost_rows))
+    return Table("Distillation (one-off)", ("distilled by", "one-off wall (s)", "one-off FLOPs", "device",
+                                            "this run's distill unit (s)", "from"), out,
+                 "Shared by every source-based prompt and not counted in claim 6's checks. A cached student was "
+                 "distilled by an earlier run; this run only copied it.")
+
+
 def pipeline_table(rows: Iterable[dict]) -> Table:
     """Per (dataset, method, ε): the mean over seeds of the cost of everything behind one prompt, with the
     source/target FLOPs split."""
@@ -413,7 +418,7 @@ def pipeline_table(rows: Iterable[dict]) -> Table:
         return float(np.mean([p[key] for p in items]))
 
     out = tuple(
-        (ds, method, DASH if method == ZERO_SHOT else eps_label(eps), str(len(items)),
+        (ds, method, DASH if method == ZERO_SHOT else eps_symbol(eps), str(len(items)),
          num(mean(items, "units"), 0), num(mean(items, "wall_s"), 1), num(mean(items, "flops")),
          num(mean(items, "target_flops")), num(mean(items, "source_flops")))
         for (ds, method, eps), items in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], eps_key(kv[0][2])))
@@ -430,7 +435,31 @@ def pipeline_table(rows: Iterable[dict]) -> Table:
 def _diff(x: Any, metric: str) -> str:
     if not isinstance(x, (int, float)):
         return DASH
+    if metric == "train_flops":
+        return f"{x:+.2e} FLOPs"
     return f"{x:+.1f} s" if metric == "train_wall_s" else f"{100 * x:+.1f}"
+
+
+def gap_recovery_table(claims: Any) -> Table:
+    """Claim 2's gap recovery per (dataset, ε) cell with its Fieller interval, beside the paper's range."""
+    out = []
+    for c in _rows(claims):
+        for cell in _rows(c.get("cells")):
+            g = cell.get("gap_recovery")
+            if not isinstance(g, dict):
+                continue
+            ci = (f"[{g['ci_low']:.2f}, {g['ci_high']:.2f}]" if g.get("bounded") else
+                  "unbounded" if (g.get("n") or 0) >= 2 else DASH)
+            paper = g.get("paper") or {}
+            out.append((str(cell.get("dataset", "?")), eps_symbol(cell.get("epsilon")), num(g.get("n")),
+                        num(g.get("estimate"), 2), ci,
+                        f"{paper.get('low', DASH)}–{paper.get('high', DASH)}" if paper else DASH,
+                        str(g.get("reason") or DASH)))
+    return Table("Claim 2: gap recovery (POST − zero-shot) / (Full PT − zero-shot)",
+                 ("dataset", "ε", "seeds", "gap recovery", "95% CI (Fieller)", "paper", "why"), tuple(out),
+                 "Ratio of the mean paired differences over the seeds with POST, Full PT (direct, same ε) and "
+                 "zero-shot; 95% CI by Fieller's theorem with Student-t (n − 1 df), unbounded when Full PT − "
+                 f"zero-shot is not significantly non-zero. Paper (no DP): {PAPER_GAP['detail']}.")
 
 
 def claims_tables(claims: Any) -> list[Table]:
@@ -444,12 +473,12 @@ def claims_tables(claims: Any) -> list[Table]:
     rows = []
     for c in claims:
         for cell in _rows(c.get("cells")):
-            for chk in _rows(cell.get("checks")):
+            for i, chk in enumerate(_rows(cell.get("checks"))):  # the cell's note once, on its first check
                 metric = str(chk.get("metric", "accuracy"))
-                reason = "; ".join(x for x in (chk.get("reason"), cell.get("note")) if x)
+                reason = "; ".join(x for x in (chk.get("reason"), cell.get("note") if i == 0 else None) if x)
                 ci = (f"[{_diff(chk.get('ci_low'), metric)}, {_diff(chk.get('ci_high'), metric)}]"
                       if isinstance(chk.get("ci_low"), (int, float)) else DASH)
-                rows.append((str(c.get("claim", "?")), str(cell.get("dataset", "?")), eps_label(cell.get("epsilon")),
+                rows.append((str(c.get("claim", "?")), str(cell.get("dataset", "?")), eps_symbol(cell.get("epsilon")),
                              str(cell.get("verdict", DASH)), str(chk.get("check", "?")), num(chk.get("n")),
                              _diff(chk.get("mean"), metric), ci, str(chk.get("verdict", DASH)), reason or DASH))
     return [
@@ -458,10 +487,12 @@ def claims_tables(claims: Any) -> list[Table]:
         Table("Claims: per dataset and ε", ("claim", "dataset", "ε", "claim verdict", "check", "seeds", "mean d",
                                             "95% CI of d", "check verdict", "why / note"),
               tuple(rows),
-              "Each check is d > 0 with d = a − b (+ 5 points for the 'within 5 points' checks), paired by seed "
-              "within a (dataset, ε) cell; d in accuracy points, or seconds for cost. 95% CI: Student-t over the "
+              "Each check is d > 0 with d = a − b (+ 5 points for the 'within 5 points' checks; d = post − ½·direct "
+              "− ½·zero_shot for 'gap recovery > 0.5'), paired by seed within a (dataset, ε) cell; d in accuracy "
+              "points, or seconds or FLOPs for cost. 95% CI: Student-t over the "
               "paired seeds. holds: CI above 0; does not hold: CI below 0; inconclusive: CI includes 0, fewer "
               "than 2 paired seeds, or a side missing. A claim holds in a cell when all its checks hold."),
+        gap_recovery_table(claims),
     ]
 
 
@@ -475,7 +506,8 @@ def build_tables(results: dict) -> dict[str, list[Table]]:
                     paper_table3(results.get("privacy"))],
         "extraction": extraction_tables(results.get("extraction")),
         "distill": [distill_table(results.get("distill")), source_capability_table(results.get("utility"))],
-        "cost": [pipeline_table(results.get("cost")), cost_table(results.get("cost"))],
+        "cost": [pipeline_table(results.get("cost")), cost_table(results.get("cost")),
+                 distill_cost_table(results.get("distill"), results.get("cost"))],
     }
     return {k: [t for t in ts if t.rows] for k, ts in sections.items()}
 

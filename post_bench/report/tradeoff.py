@@ -18,9 +18,11 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from post_bench.epsilon import eps_key, eps_symbol
+
 from .figures import GREY, save, style
 from .stats import cell_interval
-from .tables import ZERO_SHOT, eps_key, eps_label
+from .tables import ZERO_SHOT
 
 CANARY_ATTACK = "one_run"
 
@@ -118,7 +120,7 @@ def plot_privacy_utility(utility_rows: Iterable[dict], privacy_rows: Iterable[di
             ax.errorbar(x, y, xerr=np.clip(xerr, 0, None), yerr=np.clip(yerr, 0, None), color=st["color"],
                         marker=st["marker"], ms=6, lw=1.2, ls="-", capsize=2.5, elinewidth=0.9, label=method)
             for p in pts:
-                text = f"ε={eps_label(p.epsilon)}"
+                text = f"ε={eps_symbol(p.epsilon)}"
                 if p.eps_lower_bound:
                     text += f"\nε_lb={p.eps_lower_bound:.2f}"
                 ax.annotate(text, (p.auc, 100 * p.accuracy), xytext=(5, 4), textcoords="offset points",

@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from post_bench.epsilon import eps_symbol
+
 from .figures import save, style
 from .stats import Interval, cell_interval
-from .tables import ZERO_SHOT, eps_label
+from .tables import ZERO_SHOT
 
 INF_GAP = 4.0  # the "∞" position = largest finite ε × INF_GAP (log axis)
 JITTER = 1.05  # horizontal spacing factor between methods at one ε
@@ -95,7 +97,7 @@ def plot_utility_vs_epsilon(utility_rows: Iterable[dict], path: Path | str, *, p
                     ax.plot([fin[-1] * nudge, x_inf * nudge], [y[-1], 100 * mi], color=color, ls=":", lw=1.2)
         ax.set_xscale("log")
         ticks = finite_all + [x_inf]
-        ax.set_xticks(ticks, [eps_label(t) for t in finite_all] + ["∞"])
+        ax.set_xticks(ticks, [eps_symbol(t) for t in finite_all] + ["∞"])
         ax.minorticks_off()
         lo_x = (finite_all[0] if finite_all else x_inf) / 1.6
         ax.set_xlim(lo_x, x_inf * 1.6)

@@ -1,17 +1,16 @@
-"""Units of work and the plan (a DAG) a suite expands into.
+"""The plan: the units a suite expands into (:class:`post_bench.unit.Unit`), as a DAG in dependency order.
 
-A unit's identity is a content hash of its kind, its config and its inputs' hashes, so identical work
-planned twice (e.g. the source prompt used by POST, PTfer and direct transfer) is one unit, and a rerun
-finds finished units by hash. Files named in a config (``path:<file or folder>``) enter the hash by their
+Files named in a unit's config (``path:<file or folder>``) enter the hash by their
 content (:func:`input_digests`), so an edited data file or model folder means new units.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from post_bench.runner.verify import file_sha256
+from post_bench.unit import Unit
 
 INPUTS_KEY = "input_sha256"
 _DIGESTS: dict[tuple, str] = {}  # (path, size, mtime) -> sha256, per process
@@ -19,8 +18,6 @@ _DIGESTS: dict[tuple, str] = {}  # (path, size, mtime) -> sha256, per process
 
 def _digest(path: Path) -> str | None:
     """SHA-256 of a file, or of a folder's files (names and contents); None when it does not exist."""
-    from post_bench.runner.store import file_sha256
-
     if path.is_file():
         st = path.stat()
         key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
@@ -52,31 +49,6 @@ def input_digests(config) -> dict[str, str]:
 
     walk(config)
     return found
-
-
-@dataclass(eq=False)
-class Unit:
-    kind: str
-    config: dict
-    deps: dict[str, Unit] = field(default_factory=dict)
-    label: str = ""  # human-readable, for progress lines
-
-    @property
-    def hash(self) -> str:
-        body = json.dumps(
-            {"kind": self.kind, "config": self.config, "deps": {k: d.hash for k, d in sorted(self.deps.items())}},
-            sort_keys=True,
-            default=str,
-        )
-        return hashlib.sha256(body.encode()).hexdigest()[:12]
-
-    @property
-    def id(self) -> str:
-        return f"{self.kind}-{self.hash}"
-
-    def describe(self) -> dict:
-        return {"id": self.id, "kind": self.kind, "label": self.label, "config": self.config,
-                "deps": {k: d.id for k, d in self.deps.items()}}
 
 
 class Plan:

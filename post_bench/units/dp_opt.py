@@ -15,8 +15,8 @@ import json
 
 import numpy as np
 
-from post_bench.privacy.dp_opt_accounting import dp_top1, plan_budget, select_candidate
 from post_bench import cost
+from post_bench.privacy.dp_opt_accounting import dp_top1, plan_budget, select_candidate
 from post_bench.units import UNIT_KINDS
 
 HEADER = ("I gave a friend an instruction and some inputs. The friend read the instruction and wrote an output "

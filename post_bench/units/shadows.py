@@ -19,8 +19,8 @@ from safetensors.torch import load_file, save_file
 from post_bench.attacks.shadows import keep_masks, logit_scaled, scored_examples, train_shadows
 from post_bench.data.types import TextDataset
 from post_bench.models.soft_prompt import init_prompt, load_prompt
-from post_bench.units import UNIT_KINDS
 from post_bench.training.settings import mechanism, tune_settings
+from post_bench.units import UNIT_KINDS
 
 SHADOW_FILE = "shadow_prompts.safetensors"
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from post_bench.models.soft_prompt import init_prompt, run_metadata, save_prompt
-from post_bench.units import UNIT_KINDS
 from post_bench.training.prompt_tuning import tune_prompts
 from post_bench.training.settings import tune_settings
+from post_bench.units import UNIT_KINDS
 
 
 def private_tuning_inputs(unit, ctx):

@@ -17,8 +17,20 @@ import torch
 import torch.nn.functional as F
 
 from post_bench import cost
+from post_bench.data import get_task
+from post_bench.models.backbone import Backbone, cpu_has_native_bf16
+from post_bench.models.loading import load_pretrained
+from post_bench.training.prompt_tuning import TuneSettings, tune_prompts
+from post_bench.training.transfer import transfer_prompt
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+# sample texts of both benchmarks (election-tweets style), repeated to the token budget
+TEXTS = [
+    "Our campaign is about jobs and families across this great country",
+    "Tonight we debate the future of healthcare and the economy",
+    "Thank you Ohio! Together we will make history this November",
+    "The media is rigged and everyone knows it, sad",
+]
 
 
 def matmul_rate(dtype: torch.dtype, size: int = 2048, budget_s: float = 1.0, repeats: int = 3) -> dict:
@@ -49,13 +61,6 @@ def achieved(fn) -> dict:
 
 def _workloads(name: str, precision: str, batch: int, tokens: int, prompt_len: int, steps: int) -> dict:
     """Short evaluation / tuning / transfer runs on ``name`` at one precision; their achieved FLOP/s."""
-    from post_bench.bench import TEXTS
-    from post_bench.data import get_task
-    from post_bench.models.backbone import Backbone
-    from post_bench.models.loading import load_pretrained
-    from post_bench.training.prompt_tuning import TuneSettings, tune_prompts
-    from post_bench.training.transfer import transfer_prompt
-
     model, tok, kind = load_pretrained(name)
     bb = Backbone(model, tok, kind, name=name, precision=precision)
     task = get_task("election-tweets")
@@ -83,8 +88,6 @@ def bench_limit(name: str = "smollm2-135m", precisions=("bf16", "fp32"), batch: 
     2 tuning steps on 8 examples, 2 transfer steps on 8 public rows (source = target here: the same cost
     per step) including its s_p cache pass over them, as a transfer unit does. bf16 workloads run only where bf16
     matmuls are native (elsewhere ``precision: auto`` never picks bf16)."""
-    from post_bench.models.backbone import cpu_has_native_bf16
-
     rates = {p: matmul_rate(DTYPES[p], matmul_size) for p in ("bf16", "fp32")}
     out = {"model": name, "threads": torch.get_num_threads(), "batch": batch, "tokens": tokens, "steps": steps,
            "native_bf16": cpu_has_native_bf16(), "matmul": rates, "precisions": {}}

@@ -14,8 +14,14 @@ wiring error in a hub suite shows before GPU hours are paid for.
 
 from __future__ import annotations
 
+from post_bench.checks import parse_suite
+from post_bench.data import check_dataset_spec
+from post_bench.data.hub import ROWS
+from post_bench.epsilon import eps_label
 from post_bench.errors import UserInputError, problem
-from post_bench.suite import Suite, parse_suite
+from post_bench.methods import METHODS
+from post_bench.models.loading import parse_model_spec
+from post_bench.suite import Suite
 
 # hub id -> (tiny family, real number of layers)
 HUB_STANDINS = {
@@ -39,8 +45,6 @@ ATTACK_CAPS = {"shadows": 4, "candidates": 16, "canaries": 2, "repetitions": 2, 
 
 def standin_model(name: str) -> str:
     """The tiny stand-in for a model name (local models, i.e. ``path:`` and tiny ones, stay)."""
-    from post_bench.models.loading import parse_model_spec
-
     spec = parse_model_spec(name)
     if spec.source in ("path", "tiny"):
         return name
@@ -58,7 +62,6 @@ def standin_data(name: str | None) -> str | None:
     """``hf:<name>[:<config>]`` -> ``synthetic:<name>``; offline aliases and ``path:`` files stay."""
     if name is None or not name.startswith("hf:"):
         return name
-    from post_bench.data import check_dataset_spec
 
     synthetic = "synthetic:" + name[3:].partition(":")[0]
     why = check_dataset_spec(synthetic)
@@ -69,8 +72,6 @@ def standin_data(name: str | None) -> str | None:
 
 def size_problems(suite: Suite, source: str) -> list[str]:
     """Split sizes a hub data set cannot supply (the real row counts, where known)."""
-    from post_bench.data.hub import ROWS
-
     b, out = suite.budget, []
     need = b.train_size + b.val_size + b.test_size
     for i, name in enumerate(suite.datasets.private):
@@ -93,8 +94,6 @@ def _cap(section: dict, caps: dict, defaults: dict | None = None) -> dict:
 
 def dry_suite(suite: Suite, source: str, cuda: bool = False) -> tuple[Suite, list[str]]:
     """(the dry-run suite, one line per replacement made)."""
-    from post_bench.methods import METHODS
-
     d = suite.model_dump(mode="json")
     notes: list[str] = []
     problems = size_problems(suite, source)
@@ -163,8 +162,8 @@ def dry_suite(suite: Suite, source: str, cuda: bool = False) -> tuple[Suite, lis
     if len(suite.seeds) > 1:
         notes.append(f"seeds {suite.seeds} -> {d['seeds']}")
     if len(d["epsilons"]) < len(suite.epsilons):
-        notes.append("epsilons " + ", ".join("inf" if e is None else f"{e:g}" for e in suite.epsilons) + " -> "
-                     + ", ".join("inf" if e is None else f"{e:g}" for e in d["epsilons"]))
+        notes.append("epsilons " + ", ".join(map(eps_label, suite.epsilons)) + " -> "
+                     + ", ".join(map(eps_label, d["epsilons"])))
     notes.append(f"every unit: at most {STEPS} steps, {d['budget']['train_size']} training examples, "
                  f"{d['budget']['test_size']} test examples; prompt length, max_tokens and layers as written")
     return parse_suite(d, f"{source} (dry run)"), notes

@@ -24,7 +24,16 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
+import click
+import numpy as np
+from scipy import stats
+
+from post_bench.atomic import writable_dir, write_text_atomic
+from post_bench.epsilon import eps_label, eps_symbol
 from post_bench.errors import UserInputError, problem
+from post_bench.report import load_results
+from post_bench.report.aggregates import privacy_aggregates
+from post_bench.report.stats import wilson_interval
 
 WELCH = "Welch t over seeds"
 NEWCOMBE = "Newcombe (Wilson score) over test predictions"
@@ -39,8 +48,6 @@ GATE_METRICS = {"accuracy": "down", "auc": "up"}  # the bad direction of each ga
 
 def load_run(path: str | Path, what: str = "RUN") -> dict:
     """results.json of a run directory (or the file itself), schema 1 or 2; bad input raises UserInputError."""
-    from post_bench.report import load_results
-
     p = Path(path)
     file = p / "results.json" if p.is_dir() else p
     if not file.is_file():
@@ -113,9 +120,6 @@ class Diff:
 
 def welch_interval(a: list[float], b: list[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
     """CI of mean(b) − mean(a), unequal variances (Welch–Satterthwaite df); both need ≥ 2 values."""
-    import numpy as np
-    from scipy import stats
-
     a_, b_ = np.asarray(a, float), np.asarray(b, float)
     d = float(b_.mean() - a_.mean())
     va, vb = a_.var(ddof=1) / a_.size, b_.var(ddof=1) / b_.size
@@ -130,8 +134,6 @@ def welch_interval(a: list[float], b: list[float], confidence: float = CONFIDENC
 def newcombe_interval(p_a: float, n_a: int, p_b: float, n_b: int,
                       confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Newcombe's hybrid score CI of p_b − p_a from the two Wilson intervals (``stats.wilson_interval``)."""
-    from post_bench.report.stats import wilson_interval
-
     wa, wb = wilson_interval(p_a, n_a, confidence), wilson_interval(p_b, n_b, confidence)
     return side_by_side(p_a, wa.low, wa.high, p_b, wb.low, wb.high)
 
@@ -177,8 +179,6 @@ def _privacy_cells(results: dict) -> dict[tuple, dict]:
     agg = results.get("aggregates")
     rows = agg.get("privacy") if isinstance(agg, dict) and isinstance(agg.get("privacy"), list) else None
     if rows is None:
-        from post_bench.runner.results import privacy_aggregates
-
         rows = privacy_aggregates(results.get("privacy"))
     return {(c["dataset"], c["method"], c["epsilon"], c["attack"]): c for c in rows}
 
@@ -233,15 +233,11 @@ class ThresholdResult:
     checked: int
 
 
-def _eps(e) -> str:
-    return "inf" if e is None else f"{e:g}"
-
-
 def _where(d: Diff) -> str:
     k = d.key
     if d.section == "utility":
-        return f"{k['dataset']} {k['method']} ({k['model']}) eps={_eps(k['epsilon'])}"
-    return f"{k['dataset']} {k['method']} {k['attack']} eps={_eps(k['epsilon'])}"
+        return f"{k['dataset']} {k['method']} ({k['model']}) eps={eps_label(k['epsilon'])}"
+    return f"{k['dataset']} {k['method']} {k['attack']} eps={eps_label(k['epsilon'])}"
 
 
 def check_thresholds(comparison: Comparison, thresholds: list[Threshold]) -> list[ThresholdResult]:
@@ -270,7 +266,7 @@ def _fmt(x: float | None, scale: float, digits: int, sign: bool = False) -> str:
 
 def _key_cell(d: Diff, column: str) -> str:
     if column == "ε":
-        return "∞" if d.key["epsilon"] is None else f"{d.key['epsilon']:g}"
+        return eps_symbol(d.key["epsilon"])
     return str(d.key[column])
 
 
@@ -315,7 +311,7 @@ def to_markdown(comparison: Comparison, a_label: str, b_label: str,
     for label, cells in (("only in A", comparison.only_a), ("only in B", comparison.only_b)):
         if cells:
             out += [f"**Cells {label}** ({len(cells)}): " + "; ".join(
-                " ".join((("∞" if v is None else f"{v:g}") if k == "epsilon" else str(v)) for k, v in c.items()
+                " ".join((eps_symbol(v) if k == "epsilon" else str(v)) for k, v in c.items()
                          if k != "section")
                 for c in cells), ""]
     if gates:
@@ -348,11 +344,29 @@ def run_compare(a_path: str, b_path: str, thresholds: list[Threshold], json_file
     comparison = compare(a, b)
     gates = check_thresholds(comparison, thresholds)
     if json_file:
-        from post_bench.atomic import write_text_atomic
-
         try:
             write_text_atomic(json_file, json.dumps(to_json(comparison, str(a_path), str(b_path), gates), indent=2) + "\n")
         except OSError as err:
             raise UserInputError(problem(str(json_file), "", f"cannot write it ({err.strerror or err})",
                                          "a writable path")) from None
     return to_markdown(comparison, _run_label(str(a_path), a), _run_label(str(b_path), b), gates), gates
+
+
+def compare_runs(run_a: str, run_b: str, json_file: str | None, gate_texts: tuple[str, ...]) -> int:
+    """``post-bench compare``: the comparison on stdout, one line per failed gate on stderr; 3 when one failed."""
+    problems, thresholds = [], []
+    for text in gate_texts:
+        try:
+            thresholds.append(parse_threshold(text))
+        except UserInputError as err:
+            problems += err.problems
+    if problems:
+        raise UserInputError(problems)
+    if json_file:
+        writable_dir(Path(json_file).parent, "--json")
+    text, checked = run_compare(run_a, run_b, thresholds, json_file)
+    click.echo(text)
+    failed = [line for g in checked for line in g.lines]
+    for line in failed:
+        click.echo(line, err=True)
+    return 3 if failed else 0

@@ -11,23 +11,18 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from post_bench.atomic import write_text_atomic
+from post_bench.atomic import writable_dir, write_text_atomic
+from post_bench.commands.bench_limit import TEXTS, bench_limit, print_limit
 from post_bench.data import get_task
 from post_bench.models.backbone import Backbone
 from post_bench.models.loading import load_pretrained
 from post_bench.training.prompt_tuning import TuneSettings, tune_prompts
 from post_bench.training.transfer import transfer_prompt, transfer_prompts
-
-TEXTS = [
-    "Our campaign is about jobs and families across this great country",
-    "Tonight we debate the future of healthcare and the economy",
-    "Thank you Ohio! Together we will make history this November",
-    "The media is rigged and everyone knows it, sad",
-]
 
 
 def _time(fn, repeats: int) -> float:
@@ -113,6 +108,8 @@ def bench_stacked_transfer(name: str, ks=(1, 4, 16), batch: int = 8, tokens: int
 
 
 def run_bench(out_file: str | None, quick: bool = False, echo=print) -> dict:
+    if out_file:  # checked before any work
+        writable_dir(Path(out_file).parent, "--out")
     models = ["tiny-gpt2:layers=2,hidden=128"] + ([] if quick else ["smollm2-135m"])
     results = {"device": "cuda" if torch.cuda.is_available() else "cpu", "torch": torch.__version__,
                "results": [bench_model(m, ks=(1, 4) if quick else (1, 4, 16),
@@ -129,8 +126,6 @@ def run_bench(out_file: str | None, quick: bool = False, echo=print) -> dict:
         for k in (k for k in r if k.isdigit()):
             echo(f"  (e) {r['model']} K={k:<3} POST transfers stacked vs one at a time  {r[k]['speedup']:.2f}x")
     if not quick:
-        from post_bench.bench_limit import bench_limit, print_limit
-
         results["limit"] = bench_limit("smollm2-135m")
         print_limit(results["limit"], echo)
     if out_file:

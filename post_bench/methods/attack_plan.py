@@ -12,9 +12,9 @@
 from __future__ import annotations
 
 from post_bench.attacks.base import ATTACKS, load_attacks
+from post_bench.epsilon import eps_label
 from post_bench.methods import METHODS
-from post_bench.methods.base import eps_label
-from post_bench.runner.plan import Unit
+from post_bench.unit import Unit
 
 # methods whose private prompt shadows can re-make -> the model it is tuned on; POST and PTfer shadows are tuned
 # on the source and then transferred to the target exactly like the attacked prompt

@@ -1,0 +1,29 @@
+"""How ε is written and ordered, everywhere: unit labels, messages, terminal lines, tables, figures, reports.
+
+The privacy budget of a non-private setting is ``None`` (or ``+inf``): it is written ``inf`` in plain-text
+lines (unit labels, messages, the run's summary) and ``∞`` in reports, tables and figures.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+INFINITY = "∞"  # the spelling of a non-private ε in reports, tables and figures
+
+
+def eps_label(eps: Any, infinity: str = "inf") -> str:
+    """ε as text: ``8``, ``0.5``, ``1e-05`` (``:g``); non-private (None or +inf) as ``infinity``."""
+    if eps is None or (isinstance(eps, float) and math.isinf(eps)):
+        return infinity
+    return f"{float(eps):g}"
+
+
+def eps_symbol(eps: Any) -> str:
+    """ε as reports write it: :func:`eps_label` with ``∞`` for non-private."""
+    return eps_label(eps, INFINITY)
+
+
+def eps_key(eps: Any) -> float:
+    """Sort key for ε: finite values ascending, non-private (None) last."""
+    return math.inf if eps is None else float(eps)
