@@ -169,12 +169,22 @@ def test_claims_on_fixed_numbers():
     ref = t_interval([0.86 - 0.55, 0.85 - 0.60, 0.88 - 0.52])
     assert (c1["mean"], c1["ci_low"], c1["ci_high"]) == pytest.approx((ref.mean, ref.low, ref.high))
     assert c1["ci_low"] > 0
-    # claim 2 at ε=∞: above zero-shot; post − direct + 5 pts = .03, .04, .03 -> holds
+    # claim 2 at ε=∞: above zero-shot; gap recovery > ½: post − ½ direct − ½ zero_shot = .17, .16, .19 -> holds
     c2 = cells[(2, None)]
-    assert [x["check"] for x in c2["checks"]] == ["post − zero_shot > 0", "post − direct + 5 pts > 0"]
+    assert [x["check"] for x in c2["checks"]] == ["post − zero_shot > 0",
+                                                  "gap recovery > 0.5: post − ½·direct − ½·zero_shot > 0"]
     assert c2["checks"][0]["b"] == {"method": "zero_shot", "epsilon": None}  # ε-free baseline at every ε
-    assert c2["checks"][1]["offset"] == 0.05 and c2["checks"][1]["mean"] == pytest.approx(0.10 / 3)
+    gap = c2["checks"][1]
+    assert gap["c"] == {"method": "zero_shot", "epsilon": None} and gap["weights"] == {"a": 1.0, "b": 0.5, "c": 0.5}
+    assert (gap["mean"], gap["ci_low"]) == pytest.approx((t_interval([0.17, 0.16, 0.19]).mean,
+                                                          t_interval([0.17, 0.16, 0.19]).low))
     assert c2["verdict"] == HOLDS
+    # its ratio, (post − zs) / (direct − zs) = mean(.36, .33, .40) / mean(.38, .34, .42), with Fieller's interval
+    g = c2["gap_recovery"]
+    assert g["estimate"] == pytest.approx(1.09 / 1.14) and g["bounded"] and g["seeds"] == [0, 1, 2]
+    assert g["ci_low"] > 0.5 and g["paper"]["low"] == 0.59 and g["paper"]["high"] == 0.87
+    assert f"gap recovery (POST − zero-shot)/(Full PT − zero-shot) {1.09 / 1.14:.2f} [" in c2["note"]
+    assert "paper 0.59–0.87" in c2["note"]
     # at ε=8 the DP-POST vs POST(∞) check joins: post8 − post∞ + .05 = .02, .03, −.01 -> crosses 0
     c28 = cells[(2, 8.0)]
     assert c28["checks"][1]["b"] == {"method": "direct", "epsilon": 8.0}
@@ -191,10 +201,13 @@ def test_claims_on_fixed_numbers():
     c48 = cells[(4, 8.0)]["checks"]
     assert c48[0]["verdict"] == HOLDS and c48[0]["seeds"] == [0, 1] and "[2]" in c48[0]["reason"]
     assert c48[1]["verdict"] == INCONCLUSIVE and c48[1]["reason"] == "no dp_opt results at ε=8"
-    # claim 6: direct 20, 20.5, 21 s vs POST 5, 6, 7 s -> holds; distillation reported separately
+    # claim 6: direct 20, 20.5, 21 s vs POST 5, 6, 7 s -> holds; FLOPs 2e10 vs 1e9 + 5e9 on every seed -> holds;
+    # distillation reported separately (these rows predate its one-off record: the unit's own wall time)
     c6 = cells[(6, None)]
     assert c6["verdict"] == HOLDS and c6["checks"][0]["mean"] == pytest.approx(20.5 - 6.0)
-    assert "100.0 s" in c6["note"] and "one-off" in c6["note"]
+    assert c6["checks"][1]["metric"] == "train_flops" and c6["checks"][1]["mean"] == pytest.approx(2e10 - 6e9)
+    assert c6["checks"][1]["verdict"] == HOLDS and "same FLOPs difference on every paired seed" in c6["checks"][1]["reason"]
+    assert "100.0 s" in c6["note"] and "one-off" in c6["note"] and "no one-off record" in c6["note"]
     summary = {c["claim"]: (c["verdict"], c["counts"]) for c in claims}
     assert summary[1] == (HOLDS, {HOLDS: 2, DOES_NOT_HOLD: 0, INCONCLUSIVE: 0})
     assert summary[3][0] == "partly holds" and summary[4][0] == DOES_NOT_HOLD and summary[6][0] == HOLDS
@@ -244,3 +257,157 @@ def test_cell_interval_is_clipped_to_accuracies():
     assert raw.low < 0 and raw.high > 1
     iv = cell_interval([0.40, 0.95], 32)
     assert (iv.low, iv.high, iv.mean) == (0.0, 1.0, raw.mean)
+
+
+# ---- claim 2's gap recovery: Fieller's interval and the three-term check -------------------------------------
+
+
+def test_fieller_ratio_matches_a_hand_computation():
+    from scipy import stats as sps
+
+    from post_bench.report.stats import fieller_ratio
+
+    # constant denominator: the interval is ā/b̄ ± t·se(a)/b̄ = 1 ± t(.975, 2)·sqrt(1/3)/2
+    t = sps.t.ppf(0.975, 2)  # 4.3027
+    r = fieller_ratio([1.0, 2.0, 3.0], [2.0, 2.0, 2.0])
+    assert r.estimate == 1.0 and r.bounded and r.n == 3
+    assert (r.low, r.high) == pytest.approx((1 - t * (1 / 3) ** 0.5 / 2, 1 + t * (1 / 3) ** 0.5 / 2), abs=1e-12)
+    # paired a = post − zs, b = direct − zs of the synthetic run: by hand, ā = .3633.., b̄ = .38,
+    # var(a) = .001233.., var(b) = .0016, cov = .0014; /3 for the means; roots of
+    # (b̄² − t² v_bb) ρ² − 2 (ā b̄ − t² v_ab) ρ + (ā² − t² v_aa)
+    a, b = [0.36, 0.33, 0.40], [0.38, 0.34, 0.42]
+    ma, mb = 1.09 / 3, 1.14 / 3
+    vaa, vbb, vab = 0.0074 / 6 / 3, 0.0032 / 2 / 3, 0.0028 / 2 / 3  # Σ dev², /(n − 1), /n
+    A, B, C = mb * mb - t * t * vbb, ma * mb - t * t * vab, ma * ma - t * t * vaa
+    lo, hi = (B - (B * B - A * C) ** 0.5) / A, (B + (B * B - A * C) ** 0.5) / A
+    r = fieller_ratio(a, b)
+    assert r.estimate == pytest.approx(ma / mb) and (r.low, r.high) == pytest.approx((lo, hi), abs=1e-12)
+    # each end is the ρ at which the t-test of a − ρ·b is exactly at the 95% boundary
+    for rho in (r.low, r.high):
+        d = [x - rho * y for x, y in zip(a, b)]
+        ci = sps.ttest_1samp(d, 0).confidence_interval()
+        assert min(abs(ci.low), abs(ci.high)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_fieller_ratio_is_unbounded_when_the_denominator_is_not_significant():
+    from post_bench.report.stats import fieller_ratio
+
+    r = fieller_ratio([0.2, 0.3, 0.25], [0.1, -0.1, 0.05])  # b̄ = .0167, its t-interval includes 0
+    assert not r.bounded and r.low is None and r.high is None and "unbounded" in r.reason
+    assert r.estimate == pytest.approx(0.25 / (0.05 / 3))
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda f: f([0.1], [0.2]), "at least 2"),
+        (lambda f: f([0.1, 0.2], [0.2]), "same length"),
+        (lambda f: f([0.1, float("nan")], [0.2, 0.3]), "NaN"),
+        (lambda f: f([[0.1, 0.2]], [[0.2, 0.3]]), "1-D"),
+        (lambda f: f([0.1, 0.2], [0.2, 0.3], confidence=0.0), "confidence"),
+    ],
+)
+def test_fieller_ratio_bad_input(call, match):
+    from post_bench.report.stats import fieller_ratio
+
+    with pytest.raises(ValueError, match=match):
+        call(fieller_ratio)
+
+
+def test_gap_check_agrees_with_the_fieller_lower_end():
+    """d = post − ½ direct − ½ zs > 0 (t-interval above 0) exactly when Fieller's lower end is above ½."""
+    from post_bench.report.stats import fieller_ratio, weighted_paired_difference
+
+    zs = {0: 0.50, 1: 0.52, 2: 0.48, 3: 0.51}
+    direct = {0: 0.88, 1: 0.86, 2: 0.90, 3: 0.87}
+    for post in ({0: 0.86, 1: 0.85, 2: 0.88, 3: 0.84},   # well above half the gap
+                 {0: 0.70, 1: 0.66, 2: 0.74, 3: 0.68},   # about half
+                 {0: 0.60, 1: 0.58, 2: 0.61, 3: 0.57}):  # below half
+        d = weighted_paired_difference([(1.0, post), (-0.5, direct), (-0.5, zs)]).interval
+        r = fieller_ratio([post[s] - zs[s] for s in zs], [direct[s] - zs[s] for s in zs])
+        assert verdict(d)[0] == (HOLDS if r.low > 0.5 else DOES_NOT_HOLD if r.high < 0.5 else INCONCLUSIVE)
+    # at ρ = Fieller's lower end, the three-term d's t-interval touches 0
+    r = fieller_ratio([post[s] - zs[s] for s in zs], [direct[s] - zs[s] for s in zs])
+    d = weighted_paired_difference([(1.0, post), (-(1 - r.low), zs), (-r.low, direct)]).interval
+    assert min(abs(d.low), abs(d.high)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_weighted_paired_difference_by_hand():
+    from post_bench.report.stats import weighted_paired_difference
+
+    d = weighted_paired_difference([(1.0, {0: 0.9, 1: 0.8, 2: 0.7}), (-0.5, {0: 0.8, 1: 0.9, 2: 0.6, 3: 0.1}),
+                                    (-0.5, {0: 0.5, 1: 0.5})], offset=0.01)
+    assert d.seeds == (0, 1) and d.unpaired == (2, 3)
+    assert d.interval.mean == pytest.approx(((0.9 - 0.4 - 0.25) + (0.8 - 0.45 - 0.25)) / 2 + 0.01)
+    c = weighted_paired_difference([(1.0, {0: 0.6, 1: 0.7}), (-1.0, 0.5)])  # a constant side pairs with every seed
+    assert c.seeds == (0, 1) and c.interval.mean == pytest.approx(0.15)
+    # paired_difference is the two-term case, values identical
+    ref = paired_difference({0: 0.9, 1: 0.8}, {0: 0.6, 1: 0.55}, 0.05)
+    two = weighted_paired_difference([(1.0, {0: 0.9, 1: 0.8}), (-1.0, {0: 0.6, 1: 0.55})], 0.05)
+    assert (ref.interval, ref.seeds, ref.unpaired) == (two.interval, two.seeds, two.unpaired)
+    for sides, match in (([], "mapping first"), ([(1.0, 0.5)], "mapping first"),
+                         ([(1.0, {0: 1.0}), (float("nan"), {0: 1.0})], "weight"),
+                         ([(1.0, {0: 1.0}), (1.0, float("inf"))], "finite"),
+                         ([(1.0, {0: 1.0}), (1.0, {1: 1.0})], "no seed")):
+        with pytest.raises(ValueError, match=match):
+            weighted_paired_difference(sides)
+
+
+def test_gap_recovery_cell_missing_and_one_seed():
+    from post_bench.report.claims import CLAIMS, gap_recovery_cell
+
+    gap = next(c.gap for c in CLAIMS if c.number == 2)
+    acc = accuracy_values(_utility({("post", None): [0.8, 0.7], ("zero_shot", None): [0.5, 0.5]}))
+    g = gap_recovery_cell(gap, "bbc-news", None, acc)
+    assert g["estimate"] is None and "no direct results" in g["reason"] and not g["bounded"]
+    acc = accuracy_values(_utility({("post", None): [0.8], ("direct", None): [0.9], ("zero_shot", None): [0.5]}))
+    g = gap_recovery_cell(gap, "bbc-news", None, acc)
+    assert g["estimate"] == pytest.approx(0.75) and g["ci_low"] is None and "no interval" in g["reason"]
+    # a missing zero-shot seed makes the gap check inconclusive, naming the three methods, not a crash
+    rows = _utility({("post", None): [0.8, 0.7], ("direct", None): [0.9, 0.8], ("zero_shot", None): [None, None]})
+    c2 = _cells(from_results({"utility": rows}))[(2, None)]
+    assert "no zero_shot results" in c2["checks"][1]["reason"] and c2["checks"][1]["verdict"] == INCONCLUSIVE
+
+
+# ---- claim 6: FLOPs beside wall time, the one-off distillation -----------------------------------------------
+
+
+def test_flops_check_pairs_seeds_and_uses_the_t_interval():
+    cost = _cost()
+    for r in cost:  # FLOPs that vary with the seed, as token counts do
+        if r["unit"].startswith("tt"):
+            r["flops"] = 2e10 + 1e9 * int(r["unit"][-1])
+    chk = _cells(from_results({"utility": _utility(), "cost": cost}))[(6, 8.0)]["checks"][1]
+    ref = t_interval([2e10 + 1e9 * s - 6e9 for s in (0, 1, 2)])
+    assert chk["check"] == "direct tuning − POST tuning+transfer > 0 (FLOPs)" and chk["n"] == 3
+    assert (chk["mean"], chk["ci_low"], chk["ci_high"]) == pytest.approx((ref.mean, ref.low, ref.high))
+    assert chk["verdict"] == HOLDS and chk["reason"] == ""
+    cost = _cost()
+    for r in cost:  # POST costlier in FLOPs on every seed by the same amount: a counted, certain sign
+        if r["unit"].startswith("tr"):
+            r["flops"] = 1e11
+    c6 = _cells(from_results({"utility": _utility(), "cost": cost}))[(6, None)]
+    flops = c6["checks"][1]
+    assert flops["mean"] == flops["ci_low"] == flops["ci_high"] == pytest.approx(2e10 - 1.01e11)
+    assert flops["verdict"] == DOES_NOT_HOLD and "same FLOPs difference" in flops["reason"]
+    assert c6["checks"][0]["verdict"] == HOLDS and c6["verdict"] == DOES_NOT_HOLD  # both reported, both count
+
+
+def _distill_row(**extra):
+    return {"model": "t", "layers": [0, 1], "student_loss": 4.0, **extra}
+
+
+def test_claim6_note_shows_the_one_off_distillation_and_its_origin():
+    cached = _distill_row(cached=True, cache_key="ab12", one_off={"wall_s": 1203.0, "flops": 2.1e15, "device": "cuda"})
+    cost = _cost()
+    cost[0]["wall_s"] = 0.4  # this run only copied the cached student
+    note = _cells(from_results({"utility": _utility(), "cost": cost, "distill": [cached]}))[(6, None)]["note"]
+    assert "1203.0 s, 2.10e+15 FLOPs on cuda" in note and "from the cache" in note and "copied it in 0.4 s" in note
+    assert "100.0 s" not in note
+    fresh = _distill_row(cached=False, one_off={"wall_s": 99.5, "flops": 1e12, "device": "cpu"})
+    note = _cells(from_results({"utility": _utility(), "cost": _cost(), "distill": [fresh]}))[(6, 8.0)]["note"]
+    assert "99.5 s, 1.00e+12 FLOPs on cpu (distilled in this run)" in note
+    # claim 6's checks never count the distillation: the same differences with or without it
+    a = _cells(from_results({"utility": _utility(), "cost": _cost(), "distill": [cached]}))[(6, None)]["checks"]
+    b = _cells(from_results({"utility": _utility(), "cost": _cost()}))[(6, None)]["checks"]
+    assert [x["mean"] for x in a] == [x["mean"] for x in b]

@@ -1,14 +1,18 @@
 """The POST paper's (Wang et al. 2025, §5) qualitative claims 1–4 and 6, checked on a run as paired differences over seeds.
 
-Every check is "d > 0" with d_s = a_s − b_s + offset for each seed s that both sides have (a seed changes
-the split and the training noise, so the pairs share their test examples and data). The verdict comes from
+Every check is "d > 0" with d_s = a_s − w_b·b_s (− w_c·c_s) + offset for each seed s that every side has (a seed
+changes the split and the training noise, so the pairs share their test examples and data). The verdict comes from
 the 95% t-interval of the mean of d over the paired seeds (``stats.verdict``): holds when the whole
 interval is above 0, does not hold when it is below 0, inconclusive when it includes 0, when fewer than two
 seeds pair up, or when a side is missing. A claim holds in a (dataset, ε) cell when all its checks hold,
 does not hold when one of them does not, and is inconclusive otherwise.
 
 Offsets turn "within a few points" into the same one-sided form (a TOST-like non-inferiority check):
-"POST ≥ Full PT − 5 points" is d = post − direct + 0.05 > 0.
+"DP-POST ≥ POST − 5 points" is d = post(ε=8) − post(ε=∞) + 0.05 > 0. Weights turn a ratio into the same form:
+claim 2's "POST recovers more than half of the gap between zero-shot and Full PT",
+(post − zero_shot) / (direct − zero_shot) > ½, is d = post − ½·direct − ½·zero_shot > 0 (with Full PT above
+zero-shot, the same decision as the lower end of the ratio's Fieller interval being above ½). The ratio itself,
+the gap recovery, is reported per cell with its Fieller interval (``stats.fieller_ratio``) beside the paper's.
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from .stats import (
+    CONFIDENCE,
     DOES_NOT_HOLD,
     HOLDS,
     INCONCLUSIVE,
     PairedDifference,
     combine,
-    paired_difference,
+    fieller_ratio,
     verdict,
+    weighted_paired_difference,
 )
 
 CELL = "cell"  # a Term's ε: the ε of the cell being checked
@@ -33,7 +39,12 @@ CHANCE = "chance"  # a Term's method: 1 / number of classes
 EPSILON_FREE = frozenset({"zero_shot", "source_zero_shot"})  # methods that read no private data: one row at ε = None serves all ε
 MARGIN = 0.05  # "within a few points" = 5 accuracy points
 DP_EPSILON = 8.0  # the ε at which the paper compares DP-POST with POST
-ACCURACY, TRAIN_WALL_S = "accuracy", "train_wall_s"
+ACCURACY, TRAIN_WALL_S, TRAIN_FLOPS = "accuracy", "train_wall_s", "train_flops"
+COST_METRICS = (TRAIN_WALL_S, TRAIN_FLOPS)  # tuning + transfer, no evaluation or distillation
+GAP_THRESHOLD = 0.5  # claim 2: POST recovers more than half of the zero-shot → Full PT gap
+# The paper's gap recovery (POST − zero-shot) / (Full PT − zero-shot), no DP (Wang et al. 2025, Tables 2, 13, 14)
+PAPER_GAP = {"low": 0.59, "high": 0.87,
+             "detail": "Llama2-7b: sst2 0.66, tweet 0.61, arisetv 0.59, mpqa 0.87; RoBERTa-base, GPT2-XL 0.72–0.77"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,12 +55,32 @@ class Term:
 
 @dataclasses.dataclass(frozen=True)
 class Check:
+    """d_s = a_s − b_weight·b_s − c_weight·c_s + offset > 0 (the c term only when ``c`` is set)."""
+
     label: str
     a: Term
     b: Term
     offset: float = 0.0
-    metric: str = ACCURACY  # ACCURACY (fraction) | TRAIN_WALL_S (seconds of tuning + transfer, no eval/distill)
+    metric: str = ACCURACY  # ACCURACY (fraction) | TRAIN_WALL_S (s) | TRAIN_FLOPS: tuning + transfer, no eval/distill
     only_epsilon: str | float | None = ANY  # the cells where it applies
+    b_weight: float = 1.0
+    c: Term | None = None
+    c_weight: float = 1.0
+
+    @property
+    def terms(self) -> tuple[tuple[float, Term], ...]:
+        """(weight, term) with the sign of d: (1, a), (−w_b, b) and, with ``c``, (−w_c, c)."""
+        return ((1.0, self.a), (-self.b_weight, self.b)) + (((-self.c_weight, self.c),) if self.c else ())
+
+
+@dataclasses.dataclass(frozen=True)
+class GapRecovery:
+    """(method − base) / (full − base) per cell, with its Fieller interval over paired seeds."""
+
+    method: Term
+    full: Term
+    base: Term
+    paper: Mapping = dataclasses.field(default_factory=lambda: PAPER_GAP)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,25 +88,31 @@ class Claim:
     number: int
     statement: str
     checks: tuple[Check, ...]
+    gap: GapRecovery | None = None  # a ratio reported in every cell beside the checks
 
 
 CLAIMS: tuple[Claim, ...] = (
     Claim(1, "POST ≫ direct transfer", (Check("post − direct_transfer > 0", Term("post"), Term("direct_transfer")),)),
-    Claim(2, "POST > zero-shot and within 5 points of Full PT; DP-POST (ε=8) within 5 points of POST (ε=∞)", (
+    Claim(2, "POST > zero-shot and recovers more than half of the gap from zero-shot to Full PT, "
+             "(POST − zero-shot) / (Full PT − zero-shot) > 0.5 (paper: 0.59–0.87); "
+             "DP-POST (ε=8) within 5 points of POST (ε=∞)", (
         Check("post − zero_shot > 0", Term("post"), Term("zero_shot", None)),
-        Check("post − direct + 5 pts > 0", Term("post"), Term("direct"), offset=MARGIN),
+        Check("gap recovery > 0.5: post − ½·direct − ½·zero_shot > 0", Term("post"), Term("direct"),
+              b_weight=1.0 - GAP_THRESHOLD, c=Term("zero_shot", None), c_weight=GAP_THRESHOLD),
         Check("post(ε=8) − post(ε=∞) + 5 pts > 0", Term("post", DP_EPSILON), Term("post", None), offset=MARGIN,
               only_epsilon=DP_EPSILON),
-    )),
+    ), gap=GapRecovery(Term("post"), Term("direct"), Term("zero_shot", None))),
     Claim(3, "Compressed PT (source prompt on the source) is above chance (1 / classes)",
           (Check("source_only − chance > 0", Term("source_only"), Term(CHANCE)),)),
     Claim(4, "POST > PTfer and POST > DP-OPT", (
         Check("post − ptfer > 0", Term("post"), Term("ptfer")),
         Check("post − dp_opt > 0", Term("post"), Term("dp_opt")),
     )),
-    Claim(6, "POST's tuning + transfer costs less wall time than tuning on the target (distillation is one-off)",
-          (Check("direct tuning − POST tuning+transfer > 0 (s)", Term("direct"), Term("post"),
-                 metric=TRAIN_WALL_S),)),
+    Claim(6, "POST's tuning + transfer costs less wall time and fewer FLOPs than tuning on the target "
+             "(distillation is one-off)", (
+        Check("direct tuning − POST tuning+transfer > 0 (s)", Term("direct"), Term("post"), metric=TRAIN_WALL_S),
+        Check("direct tuning − POST tuning+transfer > 0 (FLOPs)", Term("direct"), Term("post"), metric=TRAIN_FLOPS),
+    )),
 )
 
 
@@ -87,6 +124,7 @@ class CheckResult:
     difference: PairedDifference | None
     verdict: str
     reason: str
+    c_epsilon: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +134,7 @@ class CellResult:
     checks: tuple[CheckResult, ...]
     verdict: str
     note: str = ""
+    gap_recovery: dict | None = None  # the claim's GapRecovery in this cell (``gap_recovery_cell``)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,18 +179,27 @@ def accuracy_values(utility_rows: Iterable[dict]) -> Values:
     )
 
 
-def training_cost_values(pipelines: Iterable[dict]) -> Values:
-    """Wall seconds of each prompt's tuning, transfer and generation (its pipeline less distillation and
-    evaluation) by (dataset, method, ε) and seed; pipelines from ``cost.pipeline_costs``."""
+def training_cost_values(pipelines: Iterable[dict], metric: str = TRAIN_WALL_S) -> Values:
+    """Wall seconds (``TRAIN_WALL_S``) or FLOPs (``TRAIN_FLOPS``) of each prompt's tuning, transfer and generation
+    (its pipeline less distillation and evaluation) by (dataset, method, ε) and seed; pipelines from
+    ``cost.pipeline_costs``."""
+    if metric not in COST_METRICS:
+        raise ValueError(f"metric: {metric!r}; allowed: {', '.join(COST_METRICS)}")
+    key = "wall_s" if metric == TRAIN_WALL_S else "flops"
     return _values(
-        ((str(p.get("dataset")), str(p["method"]), _eps(p.get("epsilon"))), p.get("seed"), train_wall_s(p))
+        ((str(p.get("dataset")), str(p["method"]), _eps(p.get("epsilon"))), p.get("seed"), train_cost(p, key))
         for p in pipelines
         if p.get("dataset") is not None and p.get("seed") is not None
     )
 
 
+def train_cost(pipeline: dict, key: str = "wall_s") -> float:
+    """``key`` ("wall_s" or "flops") summed over a pipeline's segments other than distillation and evaluation."""
+    return sum(v[key] for k, v in pipeline["segments"].items() if k.split("/")[0] not in ("distill", "evaluate"))
+
+
 def train_wall_s(pipeline: dict) -> float:
-    return sum(v["wall_s"] for k, v in pipeline["segments"].items() if k.split("/")[0] not in ("distill", "evaluate"))
+    return train_cost(pipeline, "wall_s")
 
 
 # ---- checking --------------------------------------------------------------------------------------------
@@ -180,21 +228,74 @@ def _side(term: Term, dataset: str, eps: float | None, values: Values, num_class
 
 def check_cell(check: Check, dataset: str, eps: float | None, values: Values,
                num_classes: Mapping[str, int]) -> CheckResult:
-    a_eps, a, why_a = _side(check.a, dataset, eps, values, num_classes)
-    b_eps, b, why_b = _side(check.b, dataset, eps, values, num_classes)
-    if a is None or b is None:
-        return CheckResult(check, a_eps, b_eps, None, INCONCLUSIVE, "; ".join(w for w in (why_a, why_b) if w))
+    found = [(w, term, *_side(term, dataset, eps, values, num_classes)) for w, term in check.terms]
+    a_eps, b_eps = found[0][2], found[1][2]
+    c_eps = found[2][2] if check.c else None
+    missing = [why for *_, side, why in found if side is None]
+    if missing:
+        return CheckResult(check, a_eps, b_eps, None, INCONCLUSIVE, "; ".join(w for w in missing if w), c_eps)
     try:
-        diff = paired_difference(a, b, check.offset)
+        diff = weighted_paired_difference([(w, side) for w, _, _, side, _ in found], check.offset)
     except ValueError:
-        return CheckResult(check, a_eps, b_eps, None, INCONCLUSIVE,
-                           f"no seed has both {check.a.method} and {check.b.method}")
+        names = [t.method for _, t in check.terms]
+        why = f"no seed has both {names[0]} and {names[1]}" if len(names) == 2 else f"no seed has all of {', '.join(names)}"
+        return CheckResult(check, a_eps, b_eps, None, INCONCLUSIVE, why, c_eps)
     v, reason = verdict(diff.interval)
+    iv = diff.interval
+    if check.metric == TRAIN_FLOPS and iv.n >= 2 and iv.low == iv.high and iv.mean != 0.0:
+        # FLOPs are counted, not sampled: the same difference on every seed is a certain sign, not a missing spread
+        v, reason = (HOLDS if iv.mean > 0 else DOES_NOT_HOLD), "the same FLOPs difference on every paired seed"
     if diff.interval.n < 2:
         reason = f"{diff.interval.n} paired seed: no CI over seeds (a one-seed difference is not a result)"
     if diff.unpaired:
         reason = "; ".join(x for x in (reason, f"seeds missing on one side: {list(diff.unpaired)}") if x)
-    return CheckResult(check, a_eps, b_eps, diff, v, reason)
+    return CheckResult(check, a_eps, b_eps, diff, v, reason, c_eps)
+
+
+def gap_recovery_cell(gap: GapRecovery, dataset: str, eps: float | None, values: Values,
+                      confidence: float = CONFIDENCE) -> dict:
+    """The gap recovery (method − base) / (full − base) in one cell: its estimate (ratio of the mean paired
+    differences) and Fieller interval over the seeds all three have (``stats.fieller_ratio``), the paper's range,
+    and why there is no interval when there is none. Never raises on missing methods or seeds."""
+    sides = [_side(t, dataset, eps, values, {}) for t in (gap.method, gap.full, gap.base)]
+    out = {"estimate": None, "ci_low": None, "ci_high": None, "bounded": False, "n": 0, "seeds": [],
+           "confidence": confidence, "interval": "Fieller, t over paired seeds", "paper": dict(gap.paper),
+           "reason": ""}
+    missing = [why for _, side, why in sides if side is None]
+    if missing:
+        return {**out, "reason": "; ".join(missing)}
+    (_, m, _), (_, f, _), (_, b, _) = sides
+    seeds = sorted(set(m) & set(f) & set(b), key=str)
+    out["seeds"], out["n"] = seeds, len(seeds)
+    a = [m[s] - b[s] for s in seeds]
+    d = [f[s] - b[s] for s in seeds]
+    if len(seeds) < 2:
+        if seeds and d[0] != 0.0:
+            out["estimate"] = a[0] / d[0]
+        return {**out, "reason": f"{len(seeds)} seed(s) with {gap.method.method}, {gap.full.method} and "
+                                 f"{gap.base.method}: no interval"}
+    r = fieller_ratio(a, d, confidence)
+    return {**out, "estimate": r.estimate, "ci_low": r.low, "ci_high": r.high, "bounded": r.bounded,
+            "reason": r.reason}
+
+
+def gap_recovery_text(g: Mapping) -> str:
+    """One line for a cell's note: 'gap recovery 0.64 [0.41, 0.90] (Fieller, 5 seeds; paper 0.59–0.87)'."""
+    paper = g.get("paper") or {}
+    ref = f"paper {paper['low']:.2f}–{paper['high']:.2f}" if "low" in paper and "high" in paper else ""
+    if g.get("estimate") is None:
+        est = "—"
+    else:
+        est = f"{g['estimate']:.2f}"
+    if g.get("bounded"):
+        ci = f" [{g['ci_low']:.2f}, {g['ci_high']:.2f}]"
+    elif g.get("n", 0) >= 2:
+        ci = " [unbounded: Full PT − zero-shot not significantly non-zero]"
+    else:
+        ci = ""
+    conf = g.get("confidence", CONFIDENCE)
+    detail = f"{conf:.0%} Fieller CI, {g.get('n', 0)} seeds" if g.get("n", 0) >= 2 else (g.get("reason") or "")
+    return f"gap recovery (POST − zero-shot)/(Full PT − zero-shot) {est}{ci} ({'; '.join(x for x in (detail, ref) if x)})"
 
 
 def _applies(check: Check, eps: float | None) -> bool:
@@ -212,9 +313,11 @@ def _summary(cells: tuple[CellResult, ...]) -> tuple[str, dict]:
 
 def check_claims(accuracy: Values, cost: Values, num_classes: Mapping[str, int],
                  cost_notes: Mapping[tuple, str] | None = None,
-                 claims: tuple[Claim, ...] = CLAIMS) -> list[ClaimResult]:
+                 claims: tuple[Claim, ...] = CLAIMS, flops: Values | None = None) -> list[ClaimResult]:
     """Every claim in every (dataset, ε) cell of the run. Cells: the data sets and ε values of the
-    accuracy rows of methods that use private data. Never raises on missing methods, seeds or costs."""
+    accuracy rows of methods that use private data. ``cost``: tuning + transfer wall seconds, ``flops`` their
+    FLOPs (``training_cost_values``). Never raises on missing methods, seeds or costs."""
+    by_metric = {ACCURACY: accuracy, TRAIN_WALL_S: cost, TRAIN_FLOPS: flops if flops is not None else Values({})}
     keys = list(accuracy.by_key)
     datasets = sorted({d for d, _, _ in keys})
     epsilons = sorted({e for _, m, e in keys if m not in EPSILON_FREE}, key=lambda e: (e is None, e or 0.0))
@@ -224,11 +327,14 @@ def check_claims(accuracy: Values, cost: Values, num_classes: Mapping[str, int],
         for ds in datasets:
             for eps in epsilons:
                 checks = tuple(
-                    check_cell(c, ds, eps, cost if c.metric == TRAIN_WALL_S else accuracy, num_classes)
+                    check_cell(c, ds, eps, by_metric[c.metric], num_classes)
                     for c in claim.checks if _applies(c, eps)
                 )
-                note = (cost_notes or {}).get((ds, eps), "") if any(c.metric == TRAIN_WALL_S for c in claim.checks) else ""
-                cells.append(CellResult(ds, eps, checks, combine([c.verdict for c in checks]), note))
+                note = (cost_notes or {}).get((ds, eps), "") if any(c.metric in COST_METRICS for c in claim.checks) else ""
+                gap = gap_recovery_cell(claim.gap, ds, eps, accuracy) if claim.gap else None
+                if gap is not None:
+                    note = "; ".join(x for x in (gap_recovery_text(gap), note) if x)
+                cells.append(CellResult(ds, eps, checks, combine([c.verdict for c in checks]), note, gap))
         summary, counts = _summary(tuple(cells))
         out.append(ClaimResult(claim, tuple(cells), summary, counts))
     return out
@@ -240,10 +346,14 @@ def check_claims(accuracy: Values, cost: Values, num_classes: Mapping[str, int],
 def _check_json(r: CheckResult) -> dict:
     iv = r.difference.interval if r.difference else None
     c = r.check
+    third = ({"c": {"method": c.c.method, "epsilon": r.c_epsilon},
+              "weights": {"a": 1.0, "b": c.b_weight, "c": c.c_weight}} if c.c else
+             {"weights": {"a": 1.0, "b": c.b_weight}} if c.b_weight != 1.0 else {})
     return {
         "check": c.label, "metric": c.metric, "offset": c.offset,
         "a": {"method": c.a.method, "epsilon": r.a_epsilon},
         "b": {"method": c.b.method, "epsilon": r.b_epsilon},
+        **third,
         "seeds": list(r.difference.seeds) if r.difference else [],
         "n": iv.n if iv else 0,
         "mean": iv.mean if iv else None,
@@ -261,7 +371,8 @@ def to_json(results: list[ClaimResult]) -> list[dict]:
             "claim": r.claim.number, "statement": r.claim.statement, "verdict": r.verdict, "counts": r.counts,
             "cells": [
                 {"dataset": c.dataset, "epsilon": c.epsilon, "verdict": c.verdict, "note": c.note,
-                 "checks": [_check_json(x) for x in c.checks]}
+                 "checks": [_check_json(x) for x in c.checks],
+                 **({"gap_recovery": c.gap_recovery} if c.gap_recovery is not None else {})}
                 for c in r.cells
             ],
         }
@@ -287,28 +398,21 @@ def num_classes_of(utility_rows: Iterable[dict]) -> dict[str, int]:
 
 
 def from_results(results: dict) -> list[dict]:
-    """The ``claims`` list for a results.json dict (its utility and cost sections)."""
-    from .cost import pipeline_costs
+    """The ``claims`` list for a results.json dict (its utility, cost and distill sections)."""
+    from .cost import distillation_one_off, one_off_text, pipeline_costs
 
     utility = [r for r in results.get("utility") or [] if isinstance(r, dict)]
     if not utility:
         return []
     pipes = pipeline_costs(results.get("cost"))
+    one_off = distillation_one_off(results.get("distill"), results.get("cost"))
     notes = {}
     for (ds, eps), items in _group(pipes).items():
-        distill = [p["segments"].get("distill/distill", {}).get("wall_s", 0.0) for p in items if p["method"] == "post"]
-        flops = {m: [p["flops"] - sum(v["flops"] for k, v in p["segments"].items()
-                                     if k.split("/")[0] in ("distill", "evaluate"))
-                     for p in items if p["method"] == m] for m in ("post", "direct")}
-        parts = []
-        if distill:
-            parts.append(f"distillation, one-off and shared by every source-based prompt: "
-                         f"{sum(distill) / len(distill):.1f} s")
-        if flops["post"] and flops["direct"]:
-            parts.append(f"tuning+transfer FLOPs POST {sum(flops['post']) / len(flops['post']):.2e} vs direct "
-                         f"tuning {sum(flops['direct']) / len(flops['direct']):.2e}")
-        notes[(ds, eps)] = "; ".join(parts)
-    found = check_claims(accuracy_values(utility), training_cost_values(pipes), num_classes_of(utility), notes)
+        if one_off and any("distill/distill" in p["segments"] for p in items if p["method"] == "post"):
+            notes[(ds, eps)] = ("distillation, one-off and shared by every source-based prompt, not in the checks: "
+                                + "; ".join(one_off_text(e) for e in one_off))
+    found = check_claims(accuracy_values(utility), training_cost_values(pipes), num_classes_of(utility), notes,
+                         flops=training_cost_values(pipes, TRAIN_FLOPS))
     return to_json(found)
 
 

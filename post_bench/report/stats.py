@@ -108,18 +108,11 @@ def paired_difference(a: Mapping, b: Mapping | float, offset: float = 0.0,
     """
     if not isinstance(a, Mapping):
         raise ValueError(f"a: expected a mapping seed -> value; got {type(a).__name__}")
-    if isinstance(b, Mapping):
-        seeds = sorted(set(a) & set(b), key=str)
-        unpaired = tuple(sorted(set(a) ^ set(b), key=str))
-        diffs = [float(a[s]) - float(b[s]) + offset for s in seeds]
-    else:
-        if not (isinstance(b, (int, float)) and math.isfinite(b)):
-            raise ValueError(f"b: expected a mapping or a finite number; got {b!r}")
-        seeds, unpaired = sorted(a, key=str), ()
-        diffs = [float(a[s]) - float(b) + offset for s in seeds]
-    if not seeds:
+    if not isinstance(b, Mapping) and not (isinstance(b, (int, float)) and math.isfinite(b)):
+        raise ValueError(f"b: expected a mapping or a finite number; got {b!r}")
+    if not (set(a) & set(b) if isinstance(b, Mapping) else a):
         raise ValueError("no seed has both values")
-    return PairedDifference(t_interval(diffs, confidence), tuple(seeds), unpaired)
+    return weighted_paired_difference(((1.0, a), (-1.0, b)), offset, confidence)
 
 
 def verdict(interval: Interval) -> tuple[str, str]:
@@ -147,3 +140,88 @@ def combine(verdicts: Sequence[str]) -> str:
     if DOES_NOT_HOLD in verdicts:
         return DOES_NOT_HOLD
     return HOLDS if all(v == HOLDS for v in verdicts) else INCONCLUSIVE
+
+
+def weighted_paired_difference(sides: Sequence[tuple[float, Mapping | float]], offset: float = 0.0,
+                               confidence: float = CONFIDENCE) -> PairedDifference:
+    """d_s = Σ_i w_i · x_i[s] + offset over the seeds every mapping side has; ``sides`` = ((w_i, x_i), ...) with
+    each x_i a {seed: value} mapping or a constant, the first a mapping. ``paired_difference(a, b, offset)`` is
+    ``((1, a), (−1, b))``; "POST recovers more than half the gap", d = post − ½ direct − ½ zero-shot, is
+    ``((1, post), (−0.5, direct), (−0.5, zero_shot))``.
+
+    Raises ValueError when the first side is not a mapping, a weight or constant is not finite, or no seed is in
+    every mapping."""
+    sides = list(sides)
+    if not sides or not isinstance(sides[0][1], Mapping):
+        raise ValueError("sides: expected ((weight, {seed: value}), ...) with a mapping first")
+    for i, (w, x) in enumerate(sides):
+        if not (isinstance(w, (int, float)) and math.isfinite(w)):
+            raise ValueError(f"sides[{i}]: weight {w!r} is not a finite number")
+        if not isinstance(x, Mapping) and not (isinstance(x, (int, float)) and math.isfinite(x)):
+            raise ValueError(f"sides[{i}]: expected a mapping or a finite number; got {x!r}")
+    maps = [x for _, x in sides if isinstance(x, Mapping)]
+    common = set(maps[0]).intersection(*maps[1:])
+    seeds = sorted(common, key=str)
+    unpaired = tuple(sorted(set().union(*maps) - common, key=str))
+    if not seeds:
+        raise ValueError("no seed has every value")
+    diffs = []
+    for s in seeds:
+        d = 0.0
+        for w, x in sides:
+            d += w * float(x[s] if isinstance(x, Mapping) else x)
+        diffs.append(d + offset)
+    return PairedDifference(t_interval(diffs, confidence), tuple(seeds), unpaired)
+
+
+@dataclasses.dataclass(frozen=True)
+class Ratio:
+    """A ratio of means ā / b̄ and its Fieller confidence interval; ``low``/``high`` are None when the set is
+    unbounded (the denominator's mean is not significantly non-zero at this confidence)."""
+
+    estimate: float | None  # None when b̄ = 0
+    low: float | None
+    high: float | None
+    n: int
+    reason: str = ""  # why the interval is unbounded
+
+    @property
+    def bounded(self) -> bool:
+        return self.low is not None and self.high is not None
+
+
+def fieller_ratio(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE) -> Ratio:
+    """Ratio of the means of paired values (a_s, b_s) with Fieller's confidence interval.
+
+    With ā, b̄ the means, v_aa, v_bb, v_ab the (co)variances of the means (sample (co)variance, ddof = 1, over
+    n) and t the two-sided ``confidence`` quantile of Student-t with n − 1 df, the set of ρ with
+    (ā − ρ b̄)² ≤ t² (v_aa − 2ρ v_ab + ρ² v_bb) is the interval between the roots of
+    (b̄² − t² v_bb) ρ² − 2 (ā b̄ − t² v_ab) ρ + (ā² − t² v_aa) = 0 when b̄² > t² v_bb (b̄ significantly
+    non-zero); otherwise it is unbounded (a union of two rays or the whole line) and ``low``/``high`` are None.
+    ρ is inside the interval exactly when the t-interval of d_s = a_s − ρ b_s includes 0, so "lower end > ρ₀"
+    is the one-sided check mean(a − ρ₀ b) > 0 with a positive denominator.
+
+    Raises ValueError on fewer than 2 pairs, unequal lengths, non-finite values or a bad ``confidence``."""
+    _check_confidence(confidence)
+    x = np.asarray(a, dtype=np.float64)
+    y = np.asarray(b, dtype=np.float64)
+    if x.ndim != 1 or y.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"a, b: expected two 1-D sequences of the same length; got shapes {x.shape}, {y.shape}")
+    if x.size < 2:
+        raise ValueError(f"a, b: {x.size} pair(s); Fieller's interval needs at least 2")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("a, b: contain NaN or infinity")
+    n = int(x.size)
+    ma, mb = float(x.mean()), float(y.mean())
+    cov = np.cov(np.vstack([x, y]), ddof=1) / n
+    vaa, vbb, vab = float(cov[0, 0]), float(cov[1, 1]), float(cov[0, 1])
+    t2 = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1)) ** 2
+    estimate = ma / mb if mb != 0.0 else None
+    lead = mb * mb - t2 * vbb
+    if lead <= 0.0:
+        return Ratio(estimate, None, None, n, f"unbounded: the denominator's mean {mb:+.4g} is not significantly "
+                                              f"non-zero (its {confidence:.0%} t-interval includes 0)")
+    half = ma * mb - t2 * vab
+    disc = max(half * half - lead * (ma * ma - t2 * vaa), 0.0)  # ≥ 0 when lead > 0, up to rounding
+    root = math.sqrt(disc)
+    return Ratio(estimate, (half - root) / lead, (half + root) / lead, n)
