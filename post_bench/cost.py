@@ -35,6 +35,11 @@ def record(model: str, tokens: int, params: int, passes: float) -> None:
         meter.add(model, tokens, 2.0 * params * tokens * passes)
 
 
+def current() -> CostMeter | None:
+    """The meter of the unit being measured (``None`` outside ``measure``): what it has counted so far."""
+    return _current.get()
+
+
 def _rss_mb() -> float:
     try:
         import psutil
