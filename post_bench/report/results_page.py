@@ -127,6 +127,8 @@ def utility_tables(results: dict) -> list[str]:
 def _pts(x: Any, metric: str) -> str:
     if not _num(x):
         return "—"
+    if metric == "train_flops":
+        return f"{x:+.2e} FLOPs"
     return f"{x:+.1f} s" if metric == "train_wall_s" else f"{100 * x:+.1f}"
 
 
@@ -140,7 +142,7 @@ def claim_lines(results: dict) -> list[str]:
         return [f"Claims of the POST paper: not decided here — {seeds or 'one'} seed, and a one-seed difference is "
                 "not a result (every check is inconclusive by construction; the differences are in the report).", ""]
     out = ["Claims of the POST paper (Wang et al. 2025), each check d > 0 paired by seed, mean d [95% CI] in "
-           "accuracy points (seconds for cost):", ""]
+           "accuracy points (seconds or FLOPs for cost):", ""]
     for c in claims:
         out.append(f"- **Claim {c.get('claim')}, {c.get('statement')}: {c.get('verdict')}.**")
         for cell in [x for x in c.get("cells") or [] if isinstance(x, dict)]:
