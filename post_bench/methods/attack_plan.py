@@ -15,6 +15,14 @@ from post_bench.attacks.base import ATTACKS, load_attacks
 from post_bench.epsilon import eps_label
 from post_bench.methods import METHODS
 from post_bench.unit import Unit
+from post_bench.unit.schemas import (
+    ExtractionConfig,
+    MembershipConfig,
+    OneRunConfig,
+    ShadowPromptsConfig,
+    ShadowsConfig,
+    TuneConfig,
+)
 
 # methods whose private prompt shadows can re-make -> the model it is tuned on; POST and PTfer shadows are tuned
 # on the source and then transferred to the target exactly like the attacked prompt
@@ -50,18 +58,18 @@ def _membership(planner, attack, method, name, params, dataset, seed, eps, tag) 
     prompt = method.plan(planner, dataset, seed, eps, params).deps["prompt"]
     transfer = prompt if prompt.kind == "transfer" else None
     tune = transfer.deps["prompt"] if transfer else prompt
-    train_cfg = {**tune.config, "shadows": attack.shadows, "attack_seed": seed}
-    trained = Unit("shadow_prompts", train_cfg, dict(tune.deps),
-                   label=f"shadow prompts {tune.config['dataset']} eps={eps_label(eps)} K={attack.shadows}")
-    cfg = {**train_cfg, "method": name, "population": attack.population,
-           "eval_batch_size": planner.suite.budget.eval_batch_size}
-    if transfer is not None:
-        cfg["transfer"] = transfer.config
+    tuned: TuneConfig = tune.cfg
+    train_cfg = {**tune.config, "shadows": attack.shadows, "attack_seed": seed}  # the attacked prompt's recipe
+    trained = Unit("shadow_prompts", ShadowPromptsConfig.of(**train_cfg), dict(tune.deps),
+                   label=f"shadow prompts {tuned.dataset} eps={eps_label(eps)} K={attack.shadows}")
+    cfg = ShadowsConfig.of(**train_cfg, method=name, population=attack.population,
+                           eval_batch_size=planner.suite.budget.eval_batch_size,
+                           **({"transfer": transfer.config} if transfer is not None else {}))
     shadows = Unit("shadows", cfg, {**tune.deps, "prompt": prompt, "tuned": tune, "shadow_prompts": trained},
                    label=f"shadows {tag} K={attack.shadows}")
     variants = attack.variants or list(ATTACKS.get(attack.name).default_variants)
-    mcfg = {"attack": attack.name, "method": name, "role": "target" if transfer else tune.config["role"],
-            "model": cfg["model"], "dataset": dataset, "seed": seed, "epsilon": eps, "variants": list(variants)}
+    mcfg = MembershipConfig.of(attack=attack.name, method=name, role="target" if transfer else tuned.role,
+                               model=tuned.model, dataset=dataset, seed=seed, epsilon=eps, variants=list(variants))
     return [trained, shadows, Unit("membership", mcfg, {"shadows": shadows}, label=f"{attack.name} {tag}")]
 
 
@@ -74,12 +82,12 @@ def _canaries(planner, attack, method, name, params, dataset, seed, eps, tag) ->
     evaluate = method.plan(planner.with_canaries(canaries), dataset, seed, eps, params)
     if evaluate.deps.get("prompt") is None:  # e.g. zero_shot: nothing was tuned, nothing to extract
         return []
-    ev = evaluate.config
-    cfg = {"method": name, "role": ev["role"], "model": ev["model"], **planner.with_canaries(canaries).data_cfg(dataset, seed),
+    ev = evaluate.cfg
+    cfg = {"method": name, "role": ev.role, "model": ev.model, **planner.with_canaries(canaries).data_cfg(dataset, seed),
            "epsilon": eps, "eval_batch_size": planner.suite.budget.eval_batch_size}
     if one_run:
         # the δ the prompt's DP claim is made at (tuning.delta; None: 1/N of its training set)
-        cfg.update({"k_plus": attack.k_plus, "k_minus": attack.k_minus, "delta": planner.suite.tuning.delta})
-        return [Unit("one_run", cfg, dict(evaluate.deps), label=f"one_run {tag}")]
-    cfg.update({"candidates": attack.candidates, "generate_tokens": attack.generate_tokens})
-    return [Unit("extraction", cfg, dict(evaluate.deps), label=f"extraction {tag}")]
+        one = OneRunConfig.of(**cfg, k_plus=attack.k_plus, k_minus=attack.k_minus, delta=planner.suite.tuning.delta)
+        return [Unit("one_run", one, dict(evaluate.deps), label=f"one_run {tag}")]
+    ext = ExtractionConfig.of(**cfg, candidates=attack.candidates, generate_tokens=attack.generate_tokens)
+    return [Unit("extraction", ext, dict(evaluate.deps), label=f"extraction {tag}")]

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from post_bench.epsilon import eps_label
 from post_bench.registry import Registry
 from post_bench.suite import Suite
 from post_bench.unit import Unit
+from post_bench.unit.schemas import DistillConfig, EvaluateConfig, TuneConfig
 
 
 class NoParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TuneOverrides(BaseModel):
+    """Per-method overrides of the suite's ``tuning`` section: the one model of them. Methods that tune their own
+    prompt take these keys as they are; POST and PTfer take them as ``tune_<key>`` (``methods.post.SourceTuning``,
+    built from this model), since their ``steps``/``lr``/... set the transfer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    steps: Annotated[int, Field(ge=1)] | None = None
+    batch_size: Annotated[int, Field(ge=1)] | None = None
+    lr: Annotated[float, Field(gt=0)] | None = None
+    dp_lr: Annotated[float, Field(gt=0)] | None = None
 
 
 class Method:
@@ -66,8 +79,8 @@ class Planner:
         if src is None or src.model is not None:
             return None
         d = src.distill or type(src).model_fields["distill"].annotation.__args__[0]()
-        cfg = {"model": self.suite.models.target, **d.model_dump(), "corpus": d.corpus or [self.public_dataset],
-               "seed": self.suite.seeds[0], "precision": self.suite.precision}
+        cfg = DistillConfig.of(model=self.suite.models.target, **{**d.model_dump(), "corpus": d.corpus or [self.public_dataset]},
+                               seed=self.suite.seeds[0], precision=self.suite.precision)
         return Unit("distill", cfg, label=f"distill {self.suite.models.target} layers {d.layers}")
 
     def model_ref(self, role: str) -> tuple[str, dict]:
@@ -81,15 +94,17 @@ class Planner:
             return src.model, {}
         return "@model", {"model": self.source_unit()}
 
-    def tuning_cfg(self, overrides: dict | None = None) -> dict:
+    def tuning_cfg(self, overrides: TuneOverrides | None = None) -> dict:
+        """The suite's ``tuning`` section with a method's overrides (those it sets) applied."""
         t = self.suite.tuning.model_dump()
-        t.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        t.update(overrides.model_dump(exclude_none=True) if overrides is not None else {})
         return t
 
-    def tune(self, role: str, dataset: str, seed: int, epsilon: float | None, overrides: dict | None = None) -> Unit:
+    def tune(self, role: str, dataset: str, seed: int, epsilon: float | None,
+             overrides: TuneOverrides | None = None) -> Unit:
         model, deps = self.model_ref(role)
-        cfg = {"role": role, "model": model, **self.data_cfg(dataset, seed), "epsilon": epsilon,
-               "prompt_length": self.suite.budget.prompt_length, **self.tuning_cfg(overrides)}
+        cfg = TuneConfig.of(role=role, model=model, **self.data_cfg(dataset, seed), epsilon=epsilon,
+                            prompt_length=self.suite.budget.prompt_length, **self.tuning_cfg(overrides))
         return Unit("tune", cfg, deps, label=f"tune {role} {dataset} eps={eps_label(epsilon)} seed={seed}")
 
     def evaluate(self, method: str, role: str, dataset: str, seed: int, epsilon: float | None,
@@ -97,8 +112,8 @@ class Planner:
         model, deps = self.model_ref(role)
         if prompt is not None:
             deps = {**deps, "prompt": prompt}
-        cfg = {"method": method, "role": role, "model": model, **self.data_cfg(dataset, seed), "epsilon": epsilon,
-               "eval_batch_size": self.suite.budget.eval_batch_size}
+        cfg = EvaluateConfig.of(method=method, role=role, model=model, **self.data_cfg(dataset, seed), epsilon=epsilon,
+                                eval_batch_size=self.suite.budget.eval_batch_size)
         return Unit("evaluate", cfg, deps, label=f"eval {method} {dataset} eps={eps_label(epsilon)} seed={seed}")
 
     # ------------------------------------------------------------------ the whole suite

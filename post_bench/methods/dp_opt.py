@@ -14,6 +14,7 @@ from post_bench.epsilon import eps_label
 from post_bench.errors import UserInputError
 from post_bench.methods.base import METHODS, Method
 from post_bench.unit import Unit
+from post_bench.unit.schemas import DpOptConfig
 
 
 class GeneratorError(UserInputError, ValueError):
@@ -60,8 +61,8 @@ class DPOPT(Method):
         if is_masked_lm(name):
             raise GeneratorError(f"dp_opt: the {params.generator} model {name!r} is a masked LM and cannot generate; "
                                  "use generator: source with a causal models.source")
-        cfg = {"model": model, "eval_model": suite.models.target, **planner.data_cfg(dataset, seed),
-               "epsilon": epsilon, "delta": suite.tuning.delta, "eval_batch_size": suite.budget.eval_batch_size,
-               **params.model_dump()}
+        cfg = DpOptConfig.of(model=model, eval_model=suite.models.target, **planner.data_cfg(dataset, seed),
+                             epsilon=epsilon, delta=suite.tuning.delta, eval_batch_size=suite.budget.eval_batch_size,
+                             **params.model_dump())
         gen = Unit("dp_opt", cfg, deps, label=f"dp_opt {dataset} eps={eps_label(epsilon)} seed={seed}")
         return planner.evaluate(self.label, "target", dataset, seed, epsilon, prompt=gen)

@@ -5,25 +5,26 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from post_bench.methods.base import METHODS, Method, eps_label
+from post_bench.methods.base import METHODS, Method, TuneOverrides, eps_label
 from post_bench.unit import Unit
+from post_bench.unit.schemas import TransferConfig
+
+PREFIX = "tune_"  # suite keys of the source prompt's overrides: tune_steps, tune_batch_size, tune_lr, tune_dp_lr
+
+SourceTuning = create_model(
+    "SourceTuning",
+    __config__=ConfigDict(extra="forbid", frozen=True),
+    __doc__="``tune_*``: overrides of the suite's ``tuning`` section for the source prompt p_s "
+            "(:class:`TuneOverrides`, each key with the ``tune_`` prefix).",
+    **{PREFIX + name: (field.annotation, field.default) for name, field in TuneOverrides.model_fields.items()},
+)
 
 
-class SourceTuning(BaseModel):
-    """``tune_*``: overrides of the suite's ``tuning`` section for the source prompt p_s."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    tune_steps: Annotated[int, Field(ge=1)] | None = None
-    tune_batch_size: Annotated[int, Field(ge=1)] | None = None
-    tune_lr: Annotated[float, Field(gt=0)] | None = None
-    tune_dp_lr: Annotated[float, Field(gt=0)] | None = None
-
-
-def tune_overrides(params: SourceTuning) -> dict:
-    return {"steps": params.tune_steps, "batch_size": params.tune_batch_size, "lr": params.tune_lr,
-            "dp_lr": params.tune_dp_lr}
+def tune_overrides(params: BaseModel) -> TuneOverrides:
+    """The :class:`TuneOverrides` a ``tune_*`` params model spells (the one mapping of the two spellings)."""
+    return TuneOverrides(**{name: getattr(params, PREFIX + name) for name in TuneOverrides.model_fields})
 
 
 class PostParams(SourceTuning):
@@ -68,10 +69,10 @@ def transfer_unit(planner, method: str, dataset: str, seed: int, epsilon, tune: 
                   label: str | None = None) -> Unit:
     """A ``transfer`` unit from the source prompt ``tune`` to the suite's target (``method``: post or ptfer)."""
     source, deps = planner.model_ref("source")
-    cfg = {"method": method, "model": planner.model_ref("target")[0], "source_model": source,
-           "dataset": dataset, "seed": seed, "epsilon": epsilon, "precision": planner.suite.precision, **settings}
     if label and label != method:
-        cfg["label"] = label  # an ablation entry: its cost rows carry its own name
+        settings = {**settings, "label": label}  # an ablation entry: its cost rows carry its own name
+    cfg = TransferConfig.of(method=method, model=planner.model_ref("target")[0], source_model=source, dataset=dataset,
+                            seed=seed, epsilon=epsilon, precision=planner.suite.precision, **settings)
     return Unit("transfer", cfg, {"prompt": tune, **deps},
                 label=f"{label or method} transfer {dataset} eps={eps_label(epsilon)} seed={seed}")
 

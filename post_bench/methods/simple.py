@@ -3,21 +3,7 @@ source prompt used on the target as is (direct transfer)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import BaseModel, ConfigDict, Field
-
-from post_bench.methods.base import METHODS, Method
-
-
-class TuneOverrides(BaseModel):
-    """Per-method overrides of the suite's ``tuning`` section."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    steps: Annotated[int, Field(ge=1)] | None = None
-    batch_size: Annotated[int, Field(ge=1)] | None = None
-    lr: Annotated[float, Field(gt=0)] | None = None
-    dp_lr: Annotated[float, Field(gt=0)] | None = None
+from post_bench.methods.base import METHODS, Method, TuneOverrides
 
 
 @METHODS.register("zero_shot")
@@ -45,7 +31,7 @@ class Direct(Method):
     Params = TuneOverrides
 
     def plan(self, planner, dataset, seed, epsilon, params):
-        tune = planner.tune("target", dataset, seed, epsilon, params.model_dump())
+        tune = planner.tune("target", dataset, seed, epsilon, params)
         return planner.evaluate(self.label, "target", dataset, seed, epsilon, tune)
 
 
@@ -56,7 +42,7 @@ class SourceOnly(Method):
     Params = TuneOverrides
 
     def plan(self, planner, dataset, seed, epsilon, params):
-        tune = planner.tune("source", dataset, seed, epsilon, params.model_dump())
+        tune = planner.tune("source", dataset, seed, epsilon, params)
         return planner.evaluate(self.label, "source", dataset, seed, epsilon, tune)
 
 
@@ -67,5 +53,5 @@ class DirectTransfer(Method):
     Params = TuneOverrides
 
     def plan(self, planner, dataset, seed, epsilon, params):
-        tune = planner.tune("source", dataset, seed, epsilon, params.model_dump())
+        tune = planner.tune("source", dataset, seed, epsilon, params)
         return planner.evaluate(self.label, "target", dataset, seed, epsilon, tune)
