@@ -1,13 +1,16 @@
-"""What a running unit can reach: the suite, its inputs' directories, and in-process caches of loaded
-models, data splits and tokenised data (several units of one process share them)."""
+"""What a running unit can reach: the suite, its inputs (each one's typed done record and directory:
+:meth:`RunContext.inputs`), and in-process caches of loaded models, data splits and tokenised data (several
+units of one process share them)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from post_bench.suite import Suite
+from post_bench.unit.schemas import SCHEMAS, Canaries, Record
 
 
 def pick_device(setting: str, source: str = "suite") -> str:
@@ -28,6 +31,14 @@ def pick_device(setting: str, source: str = "suite") -> str:
     return setting
 
 
+@dataclass(frozen=True)
+class Input:
+    """A finished input of a unit: its typed done record and its directory (for its artifacts)."""
+
+    record: Record
+    folder: Path
+
+
 _BACKBONES: dict = {}  # per process: units of one process (or one Ray worker) share loaded models
 
 
@@ -45,6 +56,16 @@ class RunContext:
 
     def unit_dir(self, unit) -> Path:
         return self.root / "units" / unit.id
+
+    def inputs(self, unit) -> dict[str, Input]:
+        """A unit's inputs by name: each one's done record (typed by its kind) and directory. Units read their
+        inputs only through this, never another unit's done.json by path."""
+        out = {}
+        for name, dep in unit.deps.items():
+            folder = self.unit_dir(dep)
+            done = json.loads((folder / "done.json").read_text(encoding="utf-8"))
+            out[name] = Input(SCHEMAS[dep.kind].record.load(done), folder)
+        return out
 
     # ----------------------------------------------------------------- models
     def model_name(self, unit, key: str = "model") -> str:
@@ -109,12 +130,13 @@ class RunContext:
 
         return load_entry(dataset, self.suite.datasets.options(dataset))
 
-    def private_train(self, dataset: str, seed: int, canaries: dict | None):
+    def private_train(self, dataset: str, seed: int, canaries: Canaries | None):
         """The private training split, with canaries planted only when the unit's config asks for them
         (extraction and one_run attacks plan their own prompts; LiRA populations never hold canaries)."""
         train = self.splits(dataset, seed).train
         if not canaries:
             return train
+        canaries = canaries.dump()
         from post_bench.data import plant_canaries
         from post_bench.data.canaries import plan_canaries
 

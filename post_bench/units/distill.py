@@ -11,7 +11,8 @@ from pathlib import Path
 from post_bench import cost
 from post_bench.models.distill import distill, lm_loss, n_layers, resolve_layers, truncate_model
 from post_bench.models.loading import cache_dir
-from post_bench.units import UNIT_KINDS
+from post_bench.unit.schemas import DistillConfig, DistillRecord
+from post_bench.units import unit_kind
 
 CACHE_VERSION = 1  # raise when distillation changes what a config produces
 
@@ -62,47 +63,48 @@ def _store(folder: Path, work: Path, record: dict) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@UNIT_KINDS.register("distill")
-def run_distill(unit, ctx, work):
+@unit_kind("distill")
+def run_distill(unit, ctx, work, deps) -> DistillRecord:
     """Distil once per config: a cached student (``cached_source``) is copied in and its recorded row returned with
     ``cached: true``; the row's ``one_off`` keeps the original distillation's wall time and FLOPs either way."""
-    cfg = unit.config
-    texts = corpus_texts(ctx, cfg["corpus"], cfg["corpus_size"], cfg["seed"])
-    folder = cached_source(cfg, texts)
+    cfg: DistillConfig = unit.cfg
+    texts = corpus_texts(ctx, cfg.corpus, cfg.corpus_size, cfg.seed)
+    folder = cached_source(unit.config, texts)  # keyed by the plain config: the cache outlives runs
     if (folder / "record.json").is_file() and (folder / "model").is_dir():
         record = json.loads((folder / "record.json").read_text())
         shutil.copytree(folder / "model", work / "model")
-        return {"distill": [{**record["row"], "cached": True, "cache_key": folder.name}],
-                "model_name": record["model_name"]}
+        return DistillRecord(distill=[{**record["row"], "cached": True, "cache_key": folder.name}],
+                             model_name=record["model_name"])
     start = time.perf_counter()
-    out = _distill(cfg, ctx, work, texts)
+    row, model_name = _distill(cfg, ctx, work, texts)
     meter = cost.current()
-    out["distill"][0]["one_off"] = {"wall_s": round(time.perf_counter() - start, 2),
-                                    "flops": meter.flops if meter else None, "device": str(ctx.device)}
-    _store(folder, work, {"row": out["distill"][0], "model_name": out["model_name"]})
-    out["distill"][0].update(cached=False, cache_key=folder.name)
-    return out
+    row["one_off"] = {"wall_s": round(time.perf_counter() - start, 2),
+                      "flops": meter.flops if meter else None, "device": str(ctx.device)}
+    _store(folder, work, {"row": row, "model_name": model_name})
+    row.update(cached=False, cache_key=folder.name)
+    return DistillRecord(distill=[row], model_name=model_name)
 
 
-def _distill(cfg, ctx, work, texts):
-    backbone = ctx.backbone(cfg["model"])
+def _distill(cfg: DistillConfig, ctx, work, texts) -> tuple[dict, str]:
+    """(the distillation's row, the teacher's name)."""
+    backbone = ctx.backbone(cfg.model)
     teacher, tok, kind = backbone.model, backbone.tokenizer, backbone.kind
-    train, held = split_public(texts, cfg["seed"])
-    layers = resolve_layers(cfg["layers"], n_layers(teacher))
+    train, held = split_public(texts, cfg.seed)
+    layers = resolve_layers(cfg.layers, n_layers(teacher))
     student = truncate_model(teacher, layers)
 
     def loss(model, name="student") -> float:
-        return round(lm_loss(model, tok, held, kind, cfg["max_tokens"], cfg["batch_size"], cfg["seed"], name), 5)
+        return round(lm_loss(model, tok, held, kind, cfg.max_tokens, cfg.batch_size, cfg.seed, name), 5)
 
     teacher_loss, truncated_loss = loss(teacher, backbone.name), loss(student)
     out = distill(teacher, student, tok, train, kind=kind, names=(backbone.name, "student"), autocast=backbone.autocast,
-                  **{k: cfg[k] for k in SETTINGS})
+                  **{k: getattr(cfg, k) for k in SETTINGS})
     student_loss = loss(student)
     folder = work / "model"
     student.save_pretrained(folder, safe_serialization=True)
     tok.save_pretrained(folder)
-    row = {"model": cfg["model"], "layers": layers, "teacher_loss": teacher_loss, "truncated_loss": truncated_loss,
+    row = {"model": cfg.model, "layers": layers, "teacher_loss": teacher_loss, "truncated_loss": truncated_loss,
            "student_loss": student_loss, "kd_curve": out["kd_curve"], "steps": out["steps"],
-           "n_train_texts": len(train), "n_heldout_texts": len(held), "corpus": cfg["corpus"],
-           "freeze_embeddings": cfg["freeze_embeddings"]}
-    return {"distill": [row], "model_name": backbone.name}
+           "n_train_texts": len(train), "n_heldout_texts": len(held), "corpus": cfg.corpus,
+           "freeze_embeddings": cfg.freeze_embeddings}
+    return row, backbone.name

@@ -17,7 +17,8 @@ import numpy as np
 
 from post_bench import cost
 from post_bench.privacy.dp_opt_accounting import dp_top1, plan_budget, select_candidate
-from post_bench.units import UNIT_KINDS
+from post_bench.unit.schemas import DpOptConfig, DpOptRecord
+from post_bench.units import unit_kind
 
 HEADER = ("I gave a friend an instruction and some inputs. The friend read the instruction and wrote an output "
           "for every one of the inputs. Here are the input-output pairs:\n\n")
@@ -109,33 +110,33 @@ def holdout_correct(backbone, data, text: str, max_tokens: int, batch_size: int)
     return int((scores.argmax(1) == enc.labels).sum())
 
 
-@UNIT_KINDS.register("dp_opt")
-def run_dp_opt(unit, ctx, work):
-    cfg = unit.config
+@unit_kind("dp_opt")
+def run_dp_opt(unit, ctx, work, deps) -> DpOptRecord:
+    cfg: DpOptConfig = unit.cfg
     gen = ctx.backbone(ctx.model_name(unit))
     if gen.kind != "causal":
         raise ValueError(f"DP-OPT needs a causal generator; {gen.name} is a masked LM (set generator: source)")
     evaluator = ctx.backbone(ctx.model_name(unit, "eval_model"))
-    train = ctx.private_train(cfg["dataset"], cfg["seed"], cfg["canaries"])
-    eps, seed = cfg["epsilon"], cfg["seed"]
-    n_tokens = cfg["n_candidates"] * cfg["max_new_tokens"]
+    train = ctx.private_train(cfg.dataset, cfg.seed, cfg.canaries)
+    eps, seed = cfg.epsilon, cfg.seed
+    n_tokens = cfg.n_candidates * cfg.max_new_tokens
     dp, eps0, eps_sel = None, None, None
     if eps is not None:
-        delta = cfg.get("delta") or 1.0 / len(train)
-        share = cfg["selection_share"] if cfg["n_candidates"] > 1 else 0.0
+        delta = cfg.delta or 1.0 / len(train)
+        share = cfg.selection_share if cfg.n_candidates > 1 else 0.0
         budget = plan_budget(eps, delta, n_tokens, share)
         eps0, eps_sel = budget["eps_per_token"], budget["eps_selection"]
         dp = {"epsilon": eps, "delta": delta, "accountant": "rdp-exponential", "noise_multiplier": None, **budget}
     rng = np.random.default_rng([seed, 7])
-    pool, holdout_rows = split_private(train, seed, cfg["holdout_share"])
+    pool, holdout_rows = split_private(train, seed, cfg.holdout_share)
     holdout = train.subset(holdout_rows)
     candidates = []
-    for c in range(cfg["n_candidates"]):
-        groups = member_demos(train, pool, seed, c, cfg["n_members"], cfg["demos_per_member"])
-        prompts = [meta_prompt(gen.tokenizer, train, rows, cfg["max_tokens"]) for rows in groups]
-        text = generate_candidate(gen, prompts, eps0, cfg["max_new_tokens"], rng, cfg["public_top_k"])
-        correct = (holdout_correct(evaluator, holdout, text, cfg["max_tokens"], cfg["eval_batch_size"])
-                   if cfg["n_candidates"] > 1 else None)
+    for c in range(cfg.n_candidates):
+        groups = member_demos(train, pool, seed, c, cfg.n_members, cfg.demos_per_member)
+        prompts = [meta_prompt(gen.tokenizer, train, rows, cfg.max_tokens) for rows in groups]
+        text = generate_candidate(gen, prompts, eps0, cfg.max_new_tokens, rng, cfg.public_top_k)
+        correct = (holdout_correct(evaluator, holdout, text, cfg.max_tokens, cfg.eval_batch_size)
+                   if cfg.n_candidates > 1 else None)
         candidates.append({"text": text, "holdout_correct": correct})
     best = select_candidate([c["holdout_correct"] for c in candidates], eps_sel, rng) if len(candidates) > 1 else 0
     chosen = candidates[best]["text"]
@@ -143,5 +144,5 @@ def run_dp_opt(unit, ctx, work):
     (work / "candidates.json").write_text(json.dumps(
         {"candidates": candidates, "chosen": best, "n_holdout": len(holdout), "n_pool": len(pool),
          "meta_prompt_example": HEADER + DEMO + FOOTER}, indent=2))
-    return {"dp": dp, "prompt_text": chosen, "model_name": gen.name, "eval_model": evaluator.name,
-            "n_train": len(train), "n_holdout": len(holdout)}
+    return DpOptRecord(dp=dp, prompt_text=chosen, model_name=gen.name, eval_model=evaluator.name,
+                       n_train=len(train), n_holdout=len(holdout))

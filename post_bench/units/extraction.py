@@ -16,30 +16,31 @@ from post_bench.attacks.extraction import (
     nearest_tokens,
     shared_substring,
 )
-from post_bench.units import UNIT_KINDS
+from post_bench.unit.schemas import ExtractionConfig, ExtractionRecord
+from post_bench.units import unit_kind
 from post_bench.units.evaluate import prompt_of
 
 
-@UNIT_KINDS.register("extraction")
-def run_extraction(unit, ctx, work):
-    cfg = unit.config
-    train = ctx.private_train(cfg["dataset"], cfg["seed"], cfg["canaries"])
+@unit_kind("extraction")
+def run_extraction(unit, ctx, work, deps) -> ExtractionRecord:
+    cfg: ExtractionConfig = unit.cfg
+    train = ctx.private_train(cfg.dataset, cfg.seed, cfg.canaries)
     corpus = list(train.texts)
-    base = {"dataset": cfg["dataset"], "method": cfg["method"], "epsilon": cfg["epsilon"], "seed": cfg["seed"]}
-    soft, text = prompt_of(ctx, unit)
+    base = {"dataset": cfg.dataset, "method": cfg.method, "epsilon": cfg.epsilon, "seed": cfg.seed}
+    soft, text = prompt_of(deps)
     if soft is None:  # a discrete instruction (dp_opt)
         row = shared_substring(text or "", corpus, "instruction")
-        return {"extraction": [{**base, "attack": "shared-substring", **row}]}
+        return ExtractionRecord(extraction=[{**base, "attack": "shared-substring", **row}])
     backbone = ctx.backbone(ctx.model_name(unit))
     rows = [{**base, "attack": "nearest-tokens", **nearest_tokens(backbone, soft)}]
     plan = train.meta.get("canary_plan")
     if plan is not None:
-        b = cfg["eval_batch_size"]
-        planted = canary_scores(backbone, soft, plan.canaries, plan.labels, train.task, cfg["max_tokens"], b)
-        held = canary_scores(backbone, soft, plan.held_out, plan.held_out_labels, train.task, cfg["max_tokens"], b)
+        b = cfg.eval_batch_size
+        planted = canary_scores(backbone, soft, plan.canaries, plan.labels, train.task, cfg.max_tokens, b)
+        held = canary_scores(backbone, soft, plan.held_out, plan.held_out_labels, train.task, cfg.max_tokens, b)
         rows.insert(0, {**base, "attack": "canary-exposure", "repetitions": plan.repetitions,
                         **exposure_rows(planted, held)})
-    if cfg["generate_tokens"] and backbone.kind == "causal":
-        gen = generate(backbone, soft, cfg["generate_tokens"])
+    if cfg.generate_tokens and backbone.kind == "causal":
+        gen = generate(backbone, soft, cfg.generate_tokens)
         rows.append({**base, "attack": "shared-substring", **shared_substring(gen, corpus, "generation")})
-    return {"extraction": rows, "model_name": backbone.name}
+    return ExtractionRecord(extraction=rows, model_name=backbone.name)

@@ -12,30 +12,31 @@ import numpy as np
 from post_bench.attacks.extraction import canary_scores
 from post_bench.attacks.metrics import attack_metrics, bootstrap_ci
 from post_bench.attacks.one_run import audit
-from post_bench.units import UNIT_KINDS
+from post_bench.unit.schemas import OneRunConfig, OneRunRecord
+from post_bench.units import unit_kind
 from post_bench.units.evaluate import prompt_of
 
 
-@UNIT_KINDS.register("one_run")
-def run_one_run(unit, ctx, work):
-    cfg = unit.config
-    train = ctx.private_train(cfg["dataset"], cfg["seed"], cfg["canaries"])
+@unit_kind("one_run")
+def run_one_run(unit, ctx, work, deps) -> OneRunRecord:
+    cfg: OneRunConfig = unit.cfg
+    train = ctx.private_train(cfg.dataset, cfg.seed, cfg.canaries)
     plan = train.meta["canary_plan"]
-    soft, _ = prompt_of(ctx, unit)
+    soft, _ = prompt_of(deps)
     backbone = ctx.backbone(ctx.model_name(unit))
-    scores = canary_scores(backbone, soft, plan.canaries, plan.labels, train.task, cfg["max_tokens"],
-                           cfg["eval_batch_size"])
+    scores = canary_scores(backbone, soft, plan.canaries, plan.labels, train.task, cfg.max_tokens,
+                           cfg.eval_batch_size)
     m = len(plan.canaries)
     included = np.array(plan.included)
-    delta = cfg.get("delta") or 1.0 / len(train)
-    res = audit(scores, included, k_plus=cfg["k_plus"] or max(1, m // 4), k_minus=cfg["k_minus"], delta=delta)
-    kind = cfg["canaries"].get("kind", "secret")
-    row = {"dataset": cfg["dataset"], "method": cfg["method"], "epsilon": cfg["epsilon"], "seed": cfg["seed"],
-           "claimed_epsilon": cfg["epsilon"], "attack": "one_run", "auc": None, "tpr_at_fpr": {},
+    delta = cfg.delta or 1.0 / len(train)
+    res = audit(scores, included, k_plus=cfg.k_plus or max(1, m // 4), k_minus=cfg.k_minus, delta=delta)
+    kind = cfg.canaries.kind or "secret"
+    row = {"dataset": cfg.dataset, "method": cfg.method, "epsilon": cfg.epsilon, "seed": cfg.seed,
+           "claimed_epsilon": cfg.epsilon, "attack": "one_run", "auc": None, "tpr_at_fpr": {},
            "n_shadows": 0, "n_examples": m, "eps_lower_bound": res.eps_lower_bound,
            "eps_lower_bound_confidence": res.confidence, "eps_lower_bound_threshold": "fixed k+/k- guesses",
            "eps_lower_bound_trials": f"{res.guesses} guesses on {m} canaries, one training run", "delta": delta,
-           "attacked": f"a prompt tuned like {cfg['method']}'s on the private set plus {int(included.sum())} of {m} "
+           "attacked": f"a prompt tuned like {cfg.method}'s on the private set plus {int(included.sum())} of {m} "
                        f"{kind} canaries (each included with probability 1/2, repeated {plan.repetitions}x)",
            "canary_kind": kind, "one_run": res.to_dict(), "repetitions": plan.repetitions}
     if included.any() and not included.all():
@@ -43,5 +44,5 @@ def run_one_run(unit, ctx, work):
         row.update({"auc": metrics["auc"], "balanced_accuracy": metrics["balanced_accuracy"],
                     "tpr_at_fpr": metrics["tpr_at_fpr"], "tpr_null_reason": metrics["tpr_null_reason"],
                     "roc": metrics["roc"], "n_members": metrics["n_members"], "n_nonmembers": metrics["n_nonmembers"],
-                    "ci": bootstrap_ci(scores, included, seed=cfg["seed"])})
-    return {"privacy": [row], "model_name": backbone.name}
+                    "ci": bootstrap_ci(scores, included, seed=cfg.seed)})
+    return OneRunRecord(privacy=[row], model_name=backbone.name)

@@ -5,29 +5,30 @@ from __future__ import annotations
 from post_bench.models.soft_prompt import init_prompt, run_metadata, save_prompt
 from post_bench.training.prompt_tuning import tune_prompts
 from post_bench.training.settings import tune_settings
-from post_bench.units import UNIT_KINDS
+from post_bench.unit.schemas import TuneConfig, TuneRecord
+from post_bench.units import unit_kind
 
 
 def private_tuning_inputs(unit, ctx):
     """What tuning on the private data needs (shared with the LiRA shadows, which re-tune the same way):
     (backbone, private train split, its encoding, label token ids, initial prompt)."""
-    cfg = unit.config
+    cfg: TuneConfig = unit.cfg
     backbone = ctx.backbone(ctx.model_name(unit))
-    train = ctx.private_train(cfg["dataset"], cfg["seed"], cfg["canaries"])
-    enc = ctx.encoded(backbone, train, f"train-{cfg['seed']}", cfg["max_tokens"])
+    train = ctx.private_train(cfg.dataset, cfg.seed, cfg.canaries)
+    enc = ctx.encoded(backbone, train, f"train-{cfg.seed}", cfg.max_tokens)
     label_ids = backbone.label_token_ids(train.task)
-    init = init_prompt(backbone, cfg["prompt_length"], init=cfg["init"], text=train.task.instruction, seed=cfg["seed"])
+    init = init_prompt(backbone, cfg.prompt_length, init=cfg.init, text=train.task.instruction, seed=cfg.seed)
     return backbone, train, enc, label_ids, init
 
 
-@UNIT_KINDS.register("tune")
-def run_tune(unit, ctx, work):
-    cfg = unit.config
+@unit_kind("tune")
+def run_tune(unit, ctx, work, deps) -> TuneRecord:
+    cfg: TuneConfig = unit.cfg
     backbone, train, enc, label_ids, init = private_tuning_inputs(unit, ctx)
     settings, dp = tune_settings(cfg, len(enc))
-    prompt, history = tune_prompts(backbone, enc, label_ids, init, settings, seed=cfg["seed"], desc=unit.label)
-    meta = {**run_metadata(ctx, cfg, train.task, backbone.kind), "method": "tune", "role": cfg["role"],
-            "dataset": cfg["dataset"], "epsilon": cfg["epsilon"], "noise_multiplier": dp["noise_multiplier"] if dp else None}
+    prompt, history = tune_prompts(backbone, enc, label_ids, init, settings, seed=cfg.seed, desc=unit.label)
+    meta = {**run_metadata(ctx, unit.config, train.task, backbone.kind), "method": "tune", "role": cfg.role,
+            "dataset": cfg.dataset, "epsilon": cfg.epsilon, "noise_multiplier": dp["noise_multiplier"] if dp else None}
     save_prompt(work / "prompt", prompt, base_model=backbone.name, init_text=train.task.instruction, metadata=meta,
                 task_type="SEQ_CLS" if backbone.kind == "mlm" else "CAUSAL_LM")
-    return {"dp": dp, "loss_curve": [round(x, 5) for x in history], "n_train": len(enc), "model_name": backbone.name}
+    return TuneRecord(dp=dp, loss_curve=[round(x, 5) for x in history], n_train=len(enc), model_name=backbone.name)
