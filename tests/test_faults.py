@@ -257,9 +257,12 @@ def test_preflight_refuses_what_would_fail_mid_run():
 
 def test_an_epsilon_the_accountants_cannot_meet_is_bad_input_not_a_negative_spend():
     from post_bench.training.settings import tune_settings
+    from post_bench.unit.schemas import TuneConfig
 
-    cfg = {"epsilon": 1e-9, "steps": 100, "batch_size": 16, "lr": 0.01, "micro_batch": 16, "accountant": "rdp",
-           "clip": 1.0}
+    cfg = TuneConfig.of(role="target", model="tiny-gpt2", dataset="d", seed=0, train_size=64, val_size=8, test_size=8,
+                        max_tokens=16, canaries=None, precision="fp32", epsilon=1e-9, prompt_length=4, steps=100,
+                        batch_size=16, lr=0.01, dp_lr=None, clip=1.0, delta=None, accountant="rdp", init="text",
+                        micro_batch=16)
     with pytest.raises(UserInputError, match=r"^suite: epsilons: 1e-09 cannot be met by DP-SGD") as caught:
         tune_settings(cfg, 64)
     assert "epsilon spent -" in caught.value.problems[0]  # what opacus would have reported as the result
