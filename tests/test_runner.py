@@ -69,8 +69,10 @@ def test_end_to_end_smoke_suite(tmp_path):
         if row["epsilon"] is not None and row["method"] != "dp_opt":
             assert row["accountant"] in ("prv", "rdp") and row["noise_multiplier"] > 0
     assert len(results["cost"]) == len(list((out / "units").iterdir()))
-    forward_kinds = {"tune", "evaluate", "distill", "shadows", "dp_opt"}  # ptfer and lira run no model
+    forward_kinds = {"tune", "evaluate", "shadows", "dp_opt"}  # ptfer and lira run no model
     assert all(c["wall_s"] > 0 and c["tokens"] > 0 and c["flops"] > 0 for c in results["cost"] if c["kind"] in forward_kinds)
+    (one_off,) = [r["one_off"] for r in results["distill"]]  # a cached student costs this run ~0: its own cost is kept
+    assert one_off["wall_s"] > 0 and one_off["flops"] > 0
     assert {c["model_role"] for c in results["cost"]} >= {"source", "target", "distill"}
     assert {r["dataset"] for r in results["privacy"]} == {"election-tweets"} and results["extraction"]
     assert results["distill"][0]["student_loss"] < results["distill"][0]["truncated_loss"]
