@@ -12,16 +12,18 @@ from typing import Any
 INFINITY = "∞"  # the spelling of a non-private ε in reports, tables and figures
 
 
-def eps_label(eps: Any, infinity: str = "inf") -> str:
-    """ε as text: ``8``, ``0.5``, ``1e-05`` (``:g``); non-private (None or +inf) as ``infinity``."""
-    if eps is None or (isinstance(eps, float) and math.isinf(eps)):
+def eps_label(eps: Any, infinity: str = "inf", *, only_none: bool = False) -> str:
+    """ε as text: ``8``, ``0.5``, ``1e-05`` (``:g``); non-private (None or a float inf) as ``infinity``.
+    ``only_none``: only None is non-private; a float inf is a number like any other (``inf``, ``-inf``), as the
+    report's claims and cost model write the ε they read from results.json."""
+    if eps is None or (not only_none and isinstance(eps, float) and math.isinf(eps)):
         return infinity
     return f"{float(eps):g}"
 
 
-def eps_symbol(eps: Any) -> str:
+def eps_symbol(eps: Any, *, only_none: bool = False) -> str:
     """ε as reports write it: :func:`eps_label` with ``∞`` for non-private."""
-    return eps_label(eps, INFINITY)
+    return eps_label(eps, INFINITY, only_none=only_none)
 
 
 def eps_key(eps: Any) -> float:

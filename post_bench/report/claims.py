@@ -21,6 +21,9 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
+from post_bench.epsilon import eps_symbol
+
+from .cost import distillation_one_off, one_off_text, pipeline_costs
 from .stats import (
     CONFIDENCE,
     DOES_NOT_HOLD,
@@ -205,10 +208,6 @@ def train_wall_s(pipeline: dict) -> float:
 # ---- checking --------------------------------------------------------------------------------------------
 
 
-def _label(eps: float | None) -> str:
-    return "∞" if eps is None else f"{eps:g}"
-
-
 def _side(term: Term, dataset: str, eps: float | None, values: Values, num_classes: Mapping[str, int]):
     """(ε used, {seed: value} or a constant, reason when missing)."""
     if term.method == CHANCE:
@@ -219,10 +218,10 @@ def _side(term: Term, dataset: str, eps: float | None, values: Values, num_class
     used = None if term.method in EPSILON_FREE else (eps if term.epsilon == CELL else _eps(term.epsilon))
     key = (dataset, term.method, used)
     if key in values.ambiguous:
-        return used, None, f"several {term.method} rows per seed at ε={_label(used)} (several models?)"
+        return used, None, f"several {term.method} rows per seed at ε={eps_symbol(used, only_none=True)} (several models?)"
     found = values.by_key.get(key)
     if not found:
-        return used, None, f"no {term.method} results at ε={_label(used)}"
+        return used, None, f"no {term.method} results at ε={eps_symbol(used, only_none=True)}"
     return used, found, ""
 
 
@@ -388,7 +387,7 @@ def num_classes_of(utility_rows: Iterable[dict]) -> dict[str, int]:
             out[str(r.get("dataset"))] = r["num_classes"]
     missing = {str(r.get("dataset")) for r in utility_rows or [] if isinstance(r, dict)} - set(out)
     if missing:  # results.json written before rows carried num_classes
-        from post_bench.data.tasks import get_task
+        from post_bench.data.tasks import get_task  # deferred: start-up time (pandas; old results.json only)
 
         for ds in missing:
             task = get_task(ds) or get_task(ds.removeprefix("hf:").split(":")[0])
@@ -399,8 +398,6 @@ def num_classes_of(utility_rows: Iterable[dict]) -> dict[str, int]:
 
 def from_results(results: dict) -> list[dict]:
     """The ``claims`` list for a results.json dict (its utility, cost and distill sections)."""
-    from .cost import distillation_one_off, one_off_text, pipeline_costs
-
     utility = [r for r in results.get("utility") or [] if isinstance(r, dict)]
     if not utility:
         return []

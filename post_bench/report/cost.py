@@ -24,12 +24,10 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from post_bench.epsilon import eps_symbol
+
 from .figures import GREY, LINESTYLES, OKABE_ITO, save
 from .stats import t_interval
-
-
-def _eps(value) -> str:
-    return "∞" if value is None else f"{value:g}"
 
 
 def _upstream(unit: str, by_id: dict) -> set:
@@ -361,7 +359,7 @@ def cost_vs_tuning_caption(model: dict) -> str:
             e = entry[key]
             n_star = ("no break-even (a source step costs at least a target step)" if e["break_even"] is None
                       else f"n* = {e['break_even']:.1f} steps")
-            parts.append(f"ε={_eps(eps)}, {label.split(' (')[0]}: c_d = {_fmt_cost(e['per_step_direct'], key)}/step, "
+            parts.append(f"ε={eps_symbol(eps, only_none=True)}, {label.split(' (')[0]}: c_d = {_fmt_cost(e['per_step_direct'], key)}/step, "
                          f"c_s = {_fmt_cost(e['per_step_source'], key)}/step, T = {_fmt_cost(e['transfer'], key)} "
                          f"→ {n_star}")
     s = model["steps"]
@@ -392,7 +390,7 @@ def plot_cost_vs_tuning(model: dict, path: Path | str, *, pdf: bool = False) -> 
             ls = LINESTYLES[i % len(LINESTYLES)]
             lines = {"direct": e["per_step_direct"] * n, "post": e["per_step_source"] * n + e["transfer"]}
             for m, y in lines.items():
-                ax.plot(n, y, color=colors[m], ls=ls, lw=1.6, label=f"{names[m]}, ε={_eps(eps)}")
+                ax.plot(n, y, color=colors[m], ls=ls, lw=1.6, label=f"{names[m]}, ε={eps_symbol(eps, only_none=True)}")
                 pt = e["measured"][m]
                 err = None
                 if pt["ci_low"] is not None:
@@ -400,7 +398,7 @@ def plot_cost_vs_tuning(model: dict, path: Path | str, *, pdf: bool = False) -> 
                 ax.errorbar([pt["steps"]], [pt["mean"]], yerr=err, fmt="o", color=colors[m], capsize=3, ms=5)
             if e["break_even"] is not None:
                 ax.axvline(e["break_even"], color=GREY, ls=":", lw=1)
-                ax.annotate(f"n* = {e['break_even']:.1f} (ε={_eps(eps)})", (e["break_even"], 0),
+                ax.annotate(f"n* = {e['break_even']:.1f} (ε={eps_symbol(eps, only_none=True)})", (e["break_even"], 0),
                             xytext=(3, 4 + 12 * i), textcoords="offset points", fontsize=8, color=GREY)
         ax.set_xlabel("private tuning steps n")
         ax.set_ylabel(f"tuning + transfer {label}")
