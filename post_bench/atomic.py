@@ -5,9 +5,12 @@ or 0-byte file under the final name)."""
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from post_bench.errors import UserInputError, problem
 
 
 def write_atomic(path: str | Path, write: Callable, mode: str = "wb") -> Path:
@@ -40,8 +43,6 @@ def save_figure(fig, path: str | Path, **kwargs) -> Path:
 
 def writable_dir(path: str | Path, option: str) -> Path:
     """Create ``path`` (a directory we will write) now, so a bad place fails before any work."""
-    from post_bench.errors import UserInputError, problem
-
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -57,8 +58,6 @@ def writable_dir(path: str | Path, option: str) -> Path:
 def write_text_or_stdout(text: str, path: str | Path | None) -> None:
     """``text`` to ``path`` atomically, or to stdout when ``path`` is None (the doc generators' ``--out``)."""
     if path is None:
-        import sys
-
         sys.stdout.write(text)
     else:
         write_text_atomic(path, text)

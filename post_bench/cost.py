@@ -42,11 +42,11 @@ def current() -> CostMeter | None:
 
 def _rss_mb() -> float:
     try:
-        import psutil
+        import psutil  # deferred: optional dependency (psutil)
 
         return psutil.Process().memory_info().rss / 2**20
     except ImportError:  # pragma: no cover
-        import resource
+        import resource  # deferred: fallback without psutil (resource: Unix only)
 
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -54,7 +54,7 @@ def _rss_mb() -> float:
 @contextmanager
 def measure():
     """Measure the enclosed work; yields the CostMeter, filled in on exit."""
-    import torch
+    import torch  # deferred: start-up time (torch)
 
     meter = CostMeter()
     token = _current.set(meter)

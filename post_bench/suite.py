@@ -8,6 +8,8 @@ the file, one line each: ``FILE: key.path: what is wrong; allowed: ...``.
 from __future__ import annotations
 
 import math
+import re
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -393,8 +395,6 @@ def _pydantic_problems(source: str, err: ValidationError, prefix: str = "", mode
 
 def _allowed_keys(model, loc: tuple) -> list[str] | None:
     """Field names of the sub-model at ``loc`` (for 'allowed:' and 'did you mean')."""
-    import typing
-
     current = model
     for part in loc:
         if isinstance(part, int):
@@ -442,8 +442,6 @@ def apply_sets(data: Any, sets, source: str) -> Any:
     """``--set key.path=value`` (repeatable) on the raw YAML mapping: the value is parsed as YAML (scalars
     and flow collections); a list item is ``key[0]`` or ``key.0``. A path through a scalar, a list index out
     of range or a missing ``=`` is one line each; unknown keys are reported by validation as usual."""
-    import re
-
     if not isinstance(data, dict):
         return data
     problems = []

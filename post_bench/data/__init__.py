@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from functools import cache
 
@@ -10,8 +11,10 @@ from ..registry import Registry, UnknownNameError
 from . import offline
 from .canaries import Canary, canary_sets, inclusion_mask, make_canaries, plant_canaries
 from .files import file_problem, load_path
+from .hub import KNOWN, load_hub
 from .splits import drop_duplicates, make_splits, population_holdout, sample_public
-from .tasks import TASKS, generic_task, get_task
+from .synthetic import load_synthetic
+from .tasks import TASKS, custom_task, generic_task, get_task
 from .types import Splits, Task, TextDataset
 
 DATASETS: Registry[Callable[[], TextDataset]] = Registry("dataset")
@@ -40,15 +43,11 @@ def load_dataset(spec: str, **path_options) -> TextDataset:
     or an offline alias (unknown alias -> UnknownNameError with a did-you-mean hint), without exact-duplicate
     texts (first occurrence kept; ``meta["duplicates_removed"]`` counts them), so no text is in two splits."""
     if spec.startswith("hf:"):
-        from .hub import load_hub
-
         name, _, config = spec[3:].partition(":")
         return drop_duplicates(load_hub(name, config or None))
     if spec.startswith("path:"):
         return drop_duplicates(load_path(spec[5:], **path_options))
     if spec.startswith("synthetic:"):
-        from .synthetic import load_synthetic
-
         return drop_duplicates(load_synthetic(spec[len("synthetic:"):]))
     return _load_alias(spec)
 
@@ -60,10 +59,6 @@ def load_entry(spec: str, options: dict | None = None) -> TextDataset:
     """A data set with a suite entry's options (``datasets.private[]`` as a mapping): ``text_column`` /
     ``label_column`` for ``path:`` files; ``template``, ``label_words``, ``instruction`` replace its task's.
     Without options it is ``load_dataset(spec)``. Raises ValueError when the options do not fit the data."""
-    import dataclasses
-
-    from .tasks import custom_task
-
     options = dict(options or {})
     columns = {k: options.pop(k) for k in ENTRY_COLUMNS if k in options}
     if columns and not spec.startswith("path:"):
@@ -83,8 +78,6 @@ def check_dataset_spec(spec: str) -> str | None:
     if spec.startswith("path:"):
         return file_problem(spec[5:]) if spec[5:] else "empty file name after 'path:'"
     if spec.startswith("synthetic:"):
-        from .hub import KNOWN
-
         known = [k for k in KNOWN if get_task(k)]
         return None if spec[len("synthetic:"):] in known else f"no synthetic stand-in for {spec!r}; allowed: " + \
             ", ".join(f"synthetic:{k}" for k in known)

@@ -51,7 +51,7 @@ def load_path(path: str | Path, *, text_column: str = "text", label_column: str 
     """Read a local file; without a label column the set is unlabelled (public text)."""
     if err := file_problem(path):
         raise UserInputError(err)
-    import datasets
+    import datasets  # deferred: start-up time (datasets)
 
     if Path(path).stat().st_size == 0:
         raise UserInputError(problem("data", str(path), "the file is empty", "a file with a header and rows"))

@@ -21,7 +21,7 @@ ROWS = {"sst2": 67349 + 872, "imdb": 25000, "ag_news": 120000, "tweet_eval": 456
 
 def load_hub(name: str, config: str | None = None) -> TextDataset:
     """Load the labelled train + validation splits of a hub data set."""
-    import datasets
+    import datasets  # deferred: start-up time (datasets)
 
     path, default_config, _, _ = KNOWN.get(name, (name, None, ("text",), "label"))
     return from_parts(name, datasets.load_dataset(path, config or default_config), spec=f"hf:{name}",

@@ -19,7 +19,7 @@ WORDS = ("river stone market window signal garden engine paper silver orange qui
 def synthetic_parts(name: str, rows: int = 64, seed: int = 0) -> dict:
     """{"train", "validation"} ``datasets.Dataset`` objects with ``name``'s hub columns and label feature;
     labels cycle through the task's classes (balanced), texts are unique random word strings."""
-    import datasets
+    import datasets  # deferred: start-up time (datasets)
 
     task = get_task(name)
     if task is None or name not in KNOWN:

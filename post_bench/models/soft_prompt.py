@@ -14,6 +14,7 @@ post-bench model name), ``template``, ``mlm_template``, ``label_words`` and ``cl
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -21,7 +22,9 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+import post_bench
 from post_bench.errors import UserInputError, short_repr
+from post_bench.models.loading import peft_base_model
 
 CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
@@ -51,8 +54,6 @@ def save_prompt(directory: str | Path, prompt: torch.Tensor, *, base_model: str,
                 init_text: str | None = None, tokenizer: str | None = None, metadata: dict | None = None) -> Path:
     """Write a PEFT prompt-tuning directory; ``metadata`` (values made str; lists and dicts as JSON) goes into
     the safetensors header, with ``model`` = ``base_model`` as post-bench names it."""
-    from post_bench.models.loading import peft_base_model
-
     model_name, base_model = base_model, peft_base_model(base_model)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -84,8 +85,6 @@ def save_prompt(directory: str | Path, prompt: torch.Tensor, *, base_model: str,
 
 
 def _version() -> str:
-    import post_bench
-
     return post_bench.__version__
 
 
@@ -101,8 +100,6 @@ def task_metadata(task, kind: str = "causal") -> dict:
 
 def run_metadata(ctx, cfg: dict, task=None, kind: str = "causal") -> dict:
     """Provenance of a prompt a unit writes (suite name and hash, data set, seed, ε) and its task."""
-    import hashlib
-
     suite = ctx.suite
     digest = hashlib.sha256(json.dumps(suite.model_dump(mode="json"), sort_keys=True, default=str).encode())
     out = {"suite": suite.name, "suite_hash": digest.hexdigest()[:12], "dataset": cfg.get("dataset"),
@@ -139,7 +136,7 @@ def fetch_hub_prompt(spec: str) -> Path:
     repo, _, revision = spec[3:].partition("@")
     if not repo or "/" not in repo:
         raise UserInputError(f"{spec}: expected hf:<owner>/<repo>[@revision]")
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import snapshot_download  # deferred: start-up time (huggingface_hub; network only)
 
     try:
         folder = snapshot_download(repo, revision=revision or None, allow_patterns=[CONFIG_FILE, WEIGHTS_FILE])
