@@ -39,4 +39,10 @@ ATTACKS: Registry[type[Attack]] = Registry("attack")
 
 def load_attacks() -> None:
     """Import the modules that register attacks."""
-    from post_bench.attacks import extraction, lira, loss, one_run, rmia  # noqa: F401
+    from post_bench.attacks import (  # noqa: F401  # deferred: registry loop; start-up time (scipy, torch)
+        extraction,
+        lira,
+        loss,
+        one_run,
+        rmia,
+    )

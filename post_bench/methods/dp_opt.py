@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from post_bench.epsilon import eps_label
 from post_bench.errors import UserInputError
 from post_bench.methods.base import METHODS, Method
+from post_bench.models.loading import model_kind, parse_model_spec
 from post_bench.unit import Unit
 from post_bench.unit.schemas import DpOptConfig
 
@@ -35,8 +36,6 @@ class DPOPTParams(BaseModel):
 
 def is_masked_lm(name: str) -> bool | None:
     """Whether a model name is a masked LM, judged without loading weights (None: unknown, e.g. ``hf:``)."""
-    from post_bench.models.loading import model_kind, parse_model_spec
-
     spec = parse_model_spec(name)
     if spec.source == "tiny":
         return spec.ref == "tiny-roberta"

@@ -24,7 +24,7 @@ class DPCalibration:
 
 
 def spent_epsilon(noise_multiplier: float, sample_rate: float, steps: int, delta: float, accountant: str = "rdp") -> float:
-    from opacus.accountants import create_accountant
+    from opacus.accountants import create_accountant  # deferred: start-up time (opacus)
 
     acc = create_accountant(mechanism=accountant)
     acc.history = [(noise_multiplier, sample_rate, steps)]
@@ -36,7 +36,7 @@ def calibrate(epsilon: float, delta: float, sample_rate: float, steps: int, acco
 
     Tries ``accountant`` first (PRV by default) and falls back to RDP if it fails; records which one ran.
     """
-    from opacus.accountants.utils import get_noise_multiplier
+    from opacus.accountants.utils import get_noise_multiplier  # deferred: start-up time (opacus)
 
     if not (epsilon > 0 and math.isfinite(epsilon)):
         raise ValueError(f"epsilon must be a positive finite number, got {epsilon}")

@@ -42,7 +42,7 @@ def unit_kind(name: str) -> Callable:
 def load_unit_kinds() -> None:
     """Import the modules that register unit kinds."""
     # imported on demand: the kinds load torch, which the registry alone (and so the CLI's start) does not need
-    from post_bench.units import (  # noqa: F401
+    from post_bench.units import (  # noqa: F401  # deferred: registry loop; start-up time (torch)
         distill,
         dp_opt,
         evaluate,

@@ -8,6 +8,8 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
+
 from post_bench import cost
 from post_bench.models.distill import distill, lm_loss, n_layers, resolve_layers, truncate_model
 from post_bench.models.loading import cache_dir
@@ -22,8 +24,6 @@ SETTINGS = ("steps", "batch_size", "max_tokens", "lr", "warmup", "grad_clip", "t
 
 def split_public(texts, seed: int) -> tuple[list[str], list[str]]:
     """(train, held-out): 10% held out, at least 16 texts (at most half)."""
-    import numpy as np
-
     texts = [t for t in texts if t.strip()]
     order = np.random.default_rng(seed + 1).permutation(len(texts))
     n_held = min(max(16, len(texts) // 10), len(texts) // 2)

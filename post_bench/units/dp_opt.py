@@ -14,6 +14,7 @@ import hashlib
 import json
 
 import numpy as np
+import torch
 
 from post_bench import cost
 from post_bench.privacy.dp_opt_accounting import dp_top1, plan_budget, select_candidate
@@ -63,8 +64,11 @@ def generate_candidate(backbone, prompts: list[str], eps0, max_new_tokens: int, 
     processor replaces every row's scores by the one token the vote picks. ``public_top_k`` > 0 restricts
     the DP draw to the top-k tokens of an extra demo-free row (public text + tokens released so far).
     """
-    import torch
-    from transformers import GenerationConfig, LogitsProcessor, StoppingCriteria
+    from transformers import (  # deferred: start-up time (transformers)
+        GenerationConfig,
+        LogitsProcessor,
+        StoppingCriteria,
+    )
 
     tok, n = backbone.tokenizer, len(prompts)
     public = public_top_k > 0 and eps0 is not None
