@@ -9,18 +9,18 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from post_bench.errors import UserInputError, problem
+from post_bench.models.loading import load_pretrained
 from post_bench.suite import Suite
 from post_bench.unit.schemas import SCHEMAS, Canaries, Record
 
 
 def pick_device(setting: str, source: str = "suite") -> str:
-    import torch
+    import torch  # deferred: start-up time (torch)
 
     if setting == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if setting.startswith("cuda"):
-        from post_bench.errors import UserInputError, problem
-
         if not torch.cuda.is_available():
             raise UserInputError(problem(source, "device", f"{setting} is asked for but no CUDA device is available",
                                          "auto, cpu"))
@@ -92,8 +92,7 @@ class RunContext:
     def backbone(self, name: str):
         key = (name, self.device, self.suite.precision)
         if key not in _BACKBONES:
-            from post_bench.models.backbone import Backbone
-            from post_bench.models.loading import load_pretrained
+            from post_bench.models.backbone import Backbone  # deferred: start-up time (torch)
 
             model, tok, kind = load_pretrained(name)
             _BACKBONES[key] = Backbone(model, tok, kind, name=name, device=self.device,
@@ -105,8 +104,7 @@ class RunContext:
         """Train / validation / test of a private data set; what makes them impossible is bad input."""
         key = (dataset, seed)
         if key not in self._splits:
-            from post_bench.data import make_splits
-            from post_bench.errors import UserInputError, problem
+            from post_bench.data import make_splits  # deferred: start-up time (pandas)
 
             b = self.suite.budget
             where = f"datasets.private[{dataset}]"
@@ -126,7 +124,7 @@ class RunContext:
 
     def load(self, dataset: str):
         """A data set by name, with its ``datasets.private`` entry's options (columns, template, label words)."""
-        from post_bench.data import load_entry
+        from post_bench.data import load_entry  # deferred: start-up time (pandas)
 
         return load_entry(dataset, self.suite.datasets.options(dataset))
 
@@ -137,8 +135,8 @@ class RunContext:
         if not canaries:
             return train
         canaries = canaries.dump()
-        from post_bench.data import plant_canaries
-        from post_bench.data.canaries import plan_canaries
+        from post_bench.data import plant_canaries  # deferred: start-up time (pandas)
+        from post_bench.data.canaries import plan_canaries  # deferred: start-up time (pandas)
 
         # mislabeled / random-words canaries: drawn from rows of the private distribution outside every split
         pool = self.population(dataset, seed)[1] if canaries.get("kind", "secret") != "secret" else None
@@ -150,7 +148,7 @@ class RunContext:
 
     def population(self, dataset: str, seed: int):
         """(private train split, as many held-out rows of the same distribution): a LiRA population."""
-        from post_bench.data import population_holdout
+        from post_bench.data import population_holdout  # deferred: start-up time (pandas)
 
         b = self.suite.budget
         train = self.splits(dataset, seed).train
@@ -159,7 +157,7 @@ class RunContext:
         return train, holdout
 
     def public(self, dataset: str, seed: int, size: int):
-        from post_bench.data import load_dataset, sample_public
+        from post_bench.data import load_dataset, sample_public  # deferred: start-up time (pandas)
 
         # content-disjoint: a public text that is also a private text is never drawn (the set is built once)
         private = self.memo("private_texts", lambda: frozenset(

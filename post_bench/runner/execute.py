@@ -64,7 +64,7 @@ def threads_per_job(setting: int | str, jobs: int = 1) -> int | None:
 def apply_threads(ctx: RunContext, jobs: int = 1) -> int | None:
     threads = threads_per_job(ctx.suite.threads, jobs)
     if threads:
-        import torch
+        import torch  # deferred: start-up time (torch)
 
         torch.set_num_threads(threads)
     return threads

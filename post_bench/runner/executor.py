@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import click
 from tqdm.auto import tqdm
 
-from post_bench.errors import UserInputError
+from post_bench.errors import UserInputError, input_error_of, one_line
 from post_bench.runner.context import RunContext
 from post_bench.runner.plan import Plan, Unit
 from post_bench.runner.store import RunStore
@@ -159,8 +159,6 @@ def priorities(plan: Plan) -> dict[str, float]:
 def unit_failure(unit: Unit, err: BaseException) -> Exception:
     """What an executor raises when a unit failed: our own bad-input error unchanged (exit 2 with its one
     line), anything else a RuntimeError naming the unit (exit 1). Every backend goes through here."""
-    from post_bench.errors import input_error_of, one_line
-
     found = input_error_of(err)
     if found is not None:
         return found

@@ -27,9 +27,12 @@ from pathlib import Path
 import click
 
 from post_bench.runner.context import RunContext
+from post_bench.runner.execute import run_unit
 from post_bench.runner.executor import KIND_COST, Backend, Finished, execute, priorities, unit_cost  # noqa: F401
 from post_bench.runner.plan import Plan, Unit
 from post_bench.runner.store import RunStore
+from post_bench.suite import Suite
+from post_bench.units import load_unit_kinds
 
 # ----------------------------------------------------------------------------- worker side
 _WORKER: dict = {}
@@ -44,11 +47,8 @@ def _watch_parent(parent: int) -> None:
 
 
 def _init_worker(suite_dict: dict, root: str, threads: int | None, parent: int) -> None:
-    import torch
-    import transformers  # noqa: F401  (imported here, not inside the first unit's measured wall time)
-
-    from post_bench.suite import Suite
-    from post_bench.units import load_unit_kinds
+    import torch  # deferred: start-up time (torch; loaded in the worker)
+    import transformers  # noqa: F401  # deferred: start-up time (transformers; here, not in the first unit's measured time)
 
     if threads:
         torch.set_num_threads(threads)
@@ -59,8 +59,6 @@ def _init_worker(suite_dict: dict, root: str, threads: int | None, parent: int) 
 
 
 def _run_in_worker(unit: Unit) -> tuple[str, dict]:
-    from post_bench.runner.execute import run_unit
-
     record = run_unit(unit, _WORKER["ctx"], _WORKER["store"])
     return unit.id, record["cost"][0]
 

@@ -13,17 +13,16 @@ from pathlib import Path
 import click
 
 from post_bench.runner.context import RunContext
+from post_bench.runner.execute import apply_threads, run_unit
 from post_bench.runner.executor import Backend, Finished, execute
 from post_bench.runner.plan import Plan, Unit
 from post_bench.runner.store import RunStore
+from post_bench.suite import Suite
 
 DEFAULT_LOCAL_CPUS = None  # a local Ray gets all cores unless set
 
 
 def _run_remote(unit, suite_dict: dict, root: str) -> tuple[str, dict]:
-    from post_bench.runner.execute import apply_threads, run_unit
-    from post_bench.suite import Suite
-
     ctx = RunContext(Suite.model_validate(suite_dict), root=Path(root))
     apply_threads(ctx)
     record = run_unit(unit, ctx, RunStore(root))
@@ -80,7 +79,7 @@ class RayBackend(Backend):
 def run_ray(plan: Plan, ctx: RunContext, store: RunStore, address: str | None = None, echo=click.echo,
             num_cpus: int | None = None) -> None:
     try:
-        import ray
+        import ray  # deferred: optional dependency (ray); start-up time
     except ImportError:
         raise RuntimeError("the ray executor needs ray: pip install 'post-bench[ray]'") from None
     execute(plan, ctx, store, RayBackend(ray, address or os.environ.get("RAY_ADDRESS"), num_cpus), echo)

@@ -30,7 +30,7 @@ def write_json_atomic(path: Path, data) -> None:
 
 
 def _json_default(obj):
-    import numpy as np
+    import numpy as np  # deferred: start-up time (numpy)
 
     if isinstance(obj, np.generic):
         return obj.item()

@@ -44,14 +44,14 @@ def unreadable(path: Path) -> str | None:
         return None
     try:
         if suffix == ".npy":
-            import numpy as np
+            import numpy as np  # deferred: start-up time (numpy)
 
             array = np.load(path, allow_pickle=False)
             if np.issubdtype(array.dtype, np.inexact) and not np.isfinite(array).all():
                 return "holds NaN/inf"
             return None
-        import torch
-        from safetensors import safe_open
+        import torch  # deferred: start-up time (torch)
+        from safetensors import safe_open  # deferred: start-up time (safetensors)
 
         with safe_open(str(path), framework="pt") as f:
             for key in f.keys():
