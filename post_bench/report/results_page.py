@@ -13,10 +13,14 @@ about them.
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from post_bench.atomic import write_text_or_stdout
 from post_bench.epsilon import eps_key, eps_symbol
@@ -41,8 +45,6 @@ def _rows(results: dict, key: str) -> list[dict]:
 
 def _suite_file(name: str, suites: Path) -> str | None:
     """The suite YAML under ``suites`` whose ``name`` is ``name`` (the command that reproduces the report)."""
-    import yaml
-
     for path in sorted(suites.rglob("*.yaml")):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -296,9 +298,6 @@ def render(reports: Path | str = "reports", suites: Path | str = "suites") -> st
 
 def _anchor(folder: Path, reports: Path) -> str:
     """GitHub's anchor of the heading ``## <suite name> (`reports/<folder>/`)``."""
-    import json
-    import re
-
     try:
         name = json.loads((folder / "results.json").read_text(encoding="utf-8")).get("suite", {}).get("name", folder.name)
     except (OSError, ValueError, AttributeError):

@@ -19,7 +19,12 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from post_bench import suite
 from post_bench.atomic import write_text_or_stdout
+from post_bench.attacks.base import ATTACKS, load_attacks
+from post_bench.data import dataset_names
+from post_bench.methods import METHODS
+from post_bench.models.loading import model_names
 
 MEANINGS: dict[str, str] = {
     # ---- top level
@@ -200,8 +205,6 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (  # (heading, key prefix, model pa
 
 
 def _models() -> dict[str, type[BaseModel]]:
-    from post_bench import suite
-
     return {name: getattr(suite, name) for _, _, name in SECTIONS}
 
 
@@ -220,8 +223,6 @@ def _constraint(meta) -> str | None:
 
 def render_type(ann, metadata=()) -> str:
     """A readable type: ``int ≥ 1``, ``auto | cpu | cuda``, ``list of int``, ``number or inf``, ``… | null``."""
-    from post_bench import suite
-
     notes = [c for c in (_constraint(m) for m in metadata) if c]
     origin = typing.get_origin(ann)
     if origin is typing.Annotated:
@@ -293,8 +294,6 @@ def _table(model: type[BaseModel], prefix: str) -> list[str]:
 
 def method_params() -> list[tuple[str, type[BaseModel]]]:
     """(method name, its Params model) for every registered method with parameters."""
-    from post_bench.methods import METHODS
-
     out = []
     for name in METHODS.names():
         params = METHODS.get(name).Params
@@ -311,11 +310,6 @@ def schema_fields() -> list[tuple[type[BaseModel], str]]:
 
 def names_section() -> list[str]:
     """The names a suite can use, from the registries (what ``post-bench ls`` prints)."""
-    from post_bench.attacks.base import ATTACKS, load_attacks
-    from post_bench.data import dataset_names
-    from post_bench.methods import METHODS
-    from post_bench.models.loading import model_names
-
     load_attacks()
     out = ["## Names", "", "What `post-bench ls methods|attacks|datasets|models` lists.", "",
            "| method | what it is |", "|---|---|"]
@@ -336,8 +330,6 @@ def names_section() -> list[str]:
 
 
 def render() -> str:
-    from post_bench.methods import METHODS
-
     models = _models()
     out = [
         "# Suite reference",

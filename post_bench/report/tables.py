@@ -17,6 +17,7 @@ import numpy as np
 from post_bench.epsilon import eps_key, eps_symbol
 
 from .claims import PAPER_GAP, accuracy_values, from_results
+from .cost import distillation_one_off, pipeline_costs
 from .stats import T_SEEDS, WILSON, Interval, cell_interval, paired_difference, verdict
 
 DASH = "—"
@@ -393,8 +394,6 @@ def cost_table(rows: Iterable[dict]) -> Table:
 
 def distill_cost_table(distill_rows: Any, cost_rows: Any) -> Table:
     """The one-off distillation: what it cost when it was run, and whether this run took it from the cache."""
-    from .cost import distillation_one_off
-
     origin = {True: "cache (an earlier run)", False: "this run", None: DASH}
     out = tuple((origin[e["cached"]], num(e["wall_s"], 1), num(e["flops"]), str(e.get("device") or DASH),
                  num(e["run_wall_s"], 1), "one_off record" if e["source"] == "one_off" else "distill unit")
@@ -408,8 +407,6 @@ def distill_cost_table(distill_rows: Any, cost_rows: Any) -> Table:
 def pipeline_table(rows: Iterable[dict]) -> Table:
     """Per (dataset, method, ε): the mean over seeds of the cost of everything behind one prompt, with the
     source/target FLOPs split."""
-    from .cost import pipeline_costs
-
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for p in pipeline_costs(rows):
         groups[(str(p["dataset"] if p["dataset"] is not None else DASH), str(p["method"]), p["epsilon"])].append(p)
