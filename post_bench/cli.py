@@ -50,7 +50,7 @@ def _suite_overrides(f):
 def validate(suite_file: str, sets: tuple[str, ...], limit: int | None, device: str | None,
              precision: str | None) -> None:
     """Check a suite without training: keys, types, ranges, names, data files, model shapes, device."""
-    from post_bench.commands.run import validate_suite  # when the command runs: start-up time
+    from post_bench.commands.run import validate_suite  # deferred: start-up time (torch)
 
     sys.exit(validate_suite(suite_file, _overrides(sets, limit, device, precision)))
 
@@ -81,7 +81,7 @@ def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | 
         baseline_gates: tuple[str, ...], sets: tuple[str, ...] = (), limit: int | None = None,
         device: str | None = None, precision: str | None = None) -> None:
     """Run a suite; a rerun resumes and skips finished units. Then the gates: exit 3 when one fails."""
-    from post_bench.commands.run import run_suite  # when the command runs: start-up time
+    from post_bench.commands.run import run_suite  # deferred: start-up time (torch)
 
     sys.exit(run_suite(suite_file, _overrides(sets, limit, device, precision), out_dir=out_dir, executor=executor,
                        ray_address=ray_address, jobs=jobs, no_report=no_report, dry_run=dry_run,
@@ -96,7 +96,7 @@ def _overrides(sets, limit, device, precision) -> dict:
 @click.argument("what", type=click.Choice(["methods", "attacks", "datasets", "models"]))
 def ls_cmd(what: str) -> None:
     """List the names a suite can use."""
-    from post_bench.commands.ls import list_names  # when the command runs: start-up time
+    from post_bench.commands.ls import list_names  # deferred: start-up time (each command when it runs)
 
     sys.exit(list_names(what))
 
@@ -106,7 +106,7 @@ def ls_cmd(what: str) -> None:
 @click.option("--to", "to_dir", type=click.Path(file_okay=False), help="output dir (default RUN_DIR/report)")
 def report(run_dir: str, to_dir: str | None) -> None:
     """Re-render the report from RUN_DIR/results.json alone (no model is loaded)."""
-    from post_bench.commands.report import report_run  # when the command runs: start-up time
+    from post_bench.commands.report import report_run  # deferred: start-up time (matplotlib)
 
     sys.exit(report_run(run_dir, to_dir))
 
@@ -122,7 +122,7 @@ def report(run_dir: str, to_dir: str | None) -> None:
 def compare_cmd(run_a: str, run_b: str, json_file: str | None, gate_texts: tuple[str, ...]) -> None:
     """Per-cell differences B − A of two runs (run directories or results.json files) with 95% CIs; marks
     what moved beyond noise (the CI excludes 0). Markdown on stdout."""
-    from post_bench.commands.compare import compare_runs  # when the command runs: start-up time
+    from post_bench.commands.compare import compare_runs  # deferred: start-up time (scipy)
 
     sys.exit(compare_runs(run_a, run_b, json_file, gate_texts))
 
@@ -173,7 +173,7 @@ def audit(prompt, members, nonmembers, candidates, population, dataset, model, t
     """Does PROMPT (PEFT folder, .safetensors or hf:<repo>[@revision]) leak its training data? Attacks the
     prompt itself on known members and non-members: LOSS, zero-shot-calibrated LOSS, and with --shadows K
     LiRA/RMIA against shadows tuned by a recipe. Writes audit.json, report.md and roc.png/pdf to --out."""
-    from post_bench.commands.audit import audit_prompt  # when the command runs: start-up time
+    from post_bench.commands.audit import audit_prompt  # deferred: start-up time (numpy, pydantic)
 
     sys.exit(audit_prompt(prompt, members=members, nonmembers=nonmembers, candidates=candidates, population=population,
                           dataset=dataset, model=model, template=template, label_words=label_words,
@@ -187,7 +187,7 @@ def audit(prompt, members, nonmembers, candidates, population, dataset, model, t
 @click.option("--quick", is_flag=True, help="tiny model only (seconds)")
 def bench(out_file: str | None, quick: bool) -> None:
     """Performance ratios within one run (DP/non-DP step, stacked shadows, head cost)."""
-    from post_bench.commands.bench import run_bench  # when the command runs: start-up time (torch)
+    from post_bench.commands.bench import run_bench  # deferred: start-up time (torch)
 
     run_bench(out_file, quick=quick, echo=click.echo)
 

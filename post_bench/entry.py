@@ -61,7 +61,7 @@ def on_sigint(signum, frame) -> None:
 
 
 def _load_cli():
-    from post_bench.cli import main as cli
+    from post_bench.cli import main as cli  # deferred: SIGINT handler first (click, torch)
 
     return cli
 

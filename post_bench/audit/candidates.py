@@ -64,7 +64,7 @@ class Population:
 
 def read_labelled(path: str | Path, option: str) -> LabelledFile:
     """Texts and raw labels of one file (``load_path``'s checks; a missing label column is refused here)."""
-    from post_bench.data.files import load_path
+    from post_bench.data.files import load_path  # deferred: start-up time (pandas)
 
     try:
         ds = load_path(path)
@@ -79,9 +79,9 @@ def read_labelled(path: str | Path, option: str) -> LabelledFile:
 
 def _member_column(path: str | Path) -> list:
     """The ``member`` column of a file ``load_path`` has just read (same reader, same parse)."""
-    import datasets
+    import datasets  # deferred: start-up time (datasets)
 
-    from post_bench.data.files import FORMATS
+    from post_bench.data.files import FORMATS  # deferred: start-up time (pandas)
 
     builder, kwargs = FORMATS[Path(path).suffix.lower()]
     table = datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
@@ -187,7 +187,7 @@ def population_from_file(f: LabelledFile, task, candidates: Candidates) -> Popul
 
 
 def population_from_dataset(dataset: str, candidates: Candidates) -> Population:
-    from post_bench.data import load_dataset
+    from post_bench.data import load_dataset  # deferred: start-up time (pandas)
 
     ds = load_dataset(dataset)
     texts = set(candidates.texts)

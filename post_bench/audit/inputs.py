@@ -3,11 +3,15 @@ trained; and the backbone, loaded as the suite runner loads it (one cache per pr
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 from post_bench.atomic import writable_dir
+from post_bench.audit.recipe import read_yaml
 from post_bench.errors import UserInputError, problem
+from post_bench.models.loading import check_model_spec, load_pretrained, model_from_base, model_shape
+from post_bench.runner.context import _BACKBONES, pick_device
 
 SOURCE = "audit"
 
@@ -25,8 +29,6 @@ def model_from_adapter(info: dict, prompt_path) -> str:
     """The model a prompt was tuned for: the post-bench name in its metadata (``model``) when it resolves here,
     else adapter_config.json's base_model_name_or_path: a post-bench name as is, the hub id of an installed
     offline alias as the alias (no network), a local HF folder as ``path:<dir>``, another hub id as ``hf:<id>``."""
-    from post_bench.models.loading import check_model_spec, model_from_base
-
     named = (info.get("metadata") or {}).get("model")
     if named and check_model_spec(named) is None:
         return named
@@ -39,8 +41,6 @@ def model_from_adapter(info: dict, prompt_path) -> str:
 def check_prompt_fits(prompt_path, prompt, model: str, max_tokens: int) -> None:
     """The model name is known and, when its config tells the shape without loading weights, the prompt
     fits its hidden size and positions (with ``max_tokens`` text tokens)."""
-    from post_bench.models.loading import check_model_spec, model_shape
-
     if msg := check_model_spec(model):
         raise UserInputError(problem(SOURCE, "--model", msg))
     shape = model_shape(model)
@@ -62,7 +62,7 @@ def hidden_problem(prompt_path, prompt, model: str, hidden: int) -> str:
 def read_prompt(source: str):
     """(prompt [P, H], adapter info, local path) from a PEFT folder, a .safetensors file or
     ``hf:<repo>[@revision]``; pickle files are refused unopened (``load_prompt``)."""
-    from post_bench.models.soft_prompt import fetch_hub_prompt, load_prompt
+    from post_bench.models.soft_prompt import fetch_hub_prompt, load_prompt  # deferred: start-up time (torch)
 
     path = fetch_hub_prompt(str(source))
     prompt, info = load_prompt(path)
@@ -80,8 +80,7 @@ def prompt_name(source: str) -> str:
 def task_options(template: str | None = None, label_words: str | None = None, task_file=None) -> dict:
     """A custom task's template/label words/instruction from CLI strings and/or a small YAML file
     (keys: template, mlm_template, label_words, instruction); the CLI wins over the file."""
-    from post_bench.audit.recipe import read_yaml
-    from post_bench.data.tasks import TASK_FILE_KEYS, parse_label_words
+    from post_bench.data.tasks import TASK_FILE_KEYS, parse_label_words  # deferred: start-up time (pandas)
 
     opts: dict = {}
     if task_file is not None:
@@ -102,9 +101,7 @@ def task_options(template: str | None = None, label_words: str | None = None, ta
 def adapter_defaults(task, info: dict | None) -> dict:
     """The template / label words / instruction the prompt was tuned with (its metadata), label words put in
     ``task``'s class order when the metadata names the same classes."""
-    import json
-
-    from post_bench.models.soft_prompt import adapter_task_options
+    from post_bench.models.soft_prompt import adapter_task_options  # deferred: start-up time (torch)
 
     opts = adapter_task_options(info or {})
     words = opts.get("label_words")
@@ -122,7 +119,7 @@ def adapter_defaults(task, info: dict | None) -> dict:
 def apply_task_options(task, options: dict | None, info: dict | None = None):
     """``task`` with the user's template / label words (a mismatch is one line, exit 2); what the user leaves
     out comes from the prompt's metadata (``info`` from :func:`read_prompt`), when it has any."""
-    from post_bench.data.tasks import custom_task
+    from post_bench.data.tasks import custom_task  # deferred: start-up time (pandas)
 
     defaults = adapter_defaults(task, info)
     if not options and not defaults:
@@ -139,13 +136,10 @@ def apply_task_options(task, options: dict | None, info: dict | None = None):
 def load_backbone(model: str, precision: str = "auto", device: str = "auto"):
     """The frozen model as the suite runner loads it (``RunContext.backbone``: ``load_pretrained`` on
     ``pick_device``, cached per process under the same key), so a run and an audit in one process share it."""
-    from post_bench.runner.context import _BACKBONES, pick_device
-
     dev = pick_device(device, SOURCE)
     key = (model, dev, precision)
     if key not in _BACKBONES:
-        from post_bench.models.backbone import Backbone
-        from post_bench.models.loading import load_pretrained
+        from post_bench.models.backbone import Backbone  # deferred: start-up time (torch)
 
         net, tok, kind = load_pretrained(model)
         _BACKBONES[key] = Backbone(net, tok, kind, name=model, device=dev, precision=precision)
@@ -156,7 +150,7 @@ def check_audit_inputs(prompt_path, prompt, *, model: str, dataset: str, epsilon
                        max_tokens: int) -> tuple[float | None, Path]:
     """(epsilon, a writable output folder) or a UserInputError naming the bad input, before any work (the
     audit itself stages its folder and never leaves a half-written one)."""
-    from post_bench.data import check_dataset_spec  # on demand, like the model checks above: start-up time
+    from post_bench.data import check_dataset_spec  # deferred: start-up time (pandas)
 
     epsilon = audit_epsilon(epsilon)
     check_prompt_fits(prompt_path, prompt, model, max_tokens)

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from post_bench.atomic import writable_dir
 from post_bench.errors import UserInputError, problem
 
 MARKER = "audit.json"
@@ -18,8 +19,6 @@ MARKER = "audit.json"
 def prepare(out: str | Path) -> Path:
     """``out`` if it can become the audit's folder: new, empty, or a previous audit's (it holds audit.json);
     its parent is created and test-written now."""
-    from post_bench.atomic import writable_dir
-
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserInputError(problem(str(out), "--out", "exists and is not a folder", "a new folder or a previous audit's"))

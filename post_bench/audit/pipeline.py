@@ -15,10 +15,26 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 
+from post_bench.attacks.base import ATTACKS, load_attacks
+from post_bench.audit import candidates as cand
+from post_bench.audit.inputs import (
+    apply_task_options,
+    check_prompt_fits,
+    hidden_problem,
+    load_backbone,
+    model_from_adapter,
+    prompt_name,
+    read_prompt,
+)
+from post_bench.audit.output import prepare, staged
+from post_bench.audit.recipe import load_recipe, resolve_recipe, settings_for
+from post_bench.audit.render import summary_lines, write_outputs
+from post_bench.audit.statistics import SHADOW_ATTACKS, ZeroShotCalibrated, candidate_statistics
 from post_bench.errors import UserInputError, problem
 
 SOURCE = "audit"
@@ -49,7 +65,7 @@ def _check_shadows(k: int, minimum: int, why: str) -> None:
 
 
 def _dataset(dataset: str):
-    from post_bench.data import check_dataset_spec, load_dataset
+    from post_bench.data import check_dataset_spec, load_dataset  # deferred: start-up time (pandas)
 
     if msg := check_dataset_spec(dataset):
         raise UserInputError(problem(SOURCE, "--dataset", msg))
@@ -62,8 +78,6 @@ def _dataset(dataset: str):
 
 def _load(inp: Inputs, task, clock):
     """(backbone, label token ids) for the audited prompt's model; the prompt must fit its hidden size."""
-    from post_bench.audit.inputs import hidden_problem, load_backbone
-
     backbone = load_backbone(inp.model, inp.precision)
     if inp.prompt.shape[1] != backbone.hidden_size:
         raise UserInputError(hidden_problem(inp.source, inp.prompt, inp.model, backbone.hidden_size))
@@ -81,7 +95,7 @@ def _label_ids(backbone, task):
 
 def _sides(scores: np.ndarray, labels: np.ndarray, member: np.ndarray) -> tuple[dict, dict]:
     """(accuracy, mean cross-entropy) of class scores [N, C] on members and on non-members."""
-    from scipy.special import logsumexp
+    from scipy.special import logsumexp  # deferred: start-up time (scipy)
 
     ce = logsumexp(scores, axis=1) - scores[np.arange(len(labels)), labels]
     right = scores.argmax(axis=1) == labels
@@ -100,8 +114,6 @@ def _prompt_dict(source: str, name: str, prompt, info: dict) -> dict:
 
 
 def _env() -> dict:
-    from importlib.metadata import version
-
     return {"post_bench": version("post-bench")}
 
 
@@ -124,10 +136,6 @@ class Inputs:
 
 def read_inputs(prompt_source, *, model, recipe_file, recipe_options: dict, out_dir, shadows: int, seed: int,
                 precision: str) -> Inputs:
-    from post_bench.audit.inputs import check_prompt_fits, model_from_adapter, prompt_name, read_prompt
-    from post_bench.audit.output import prepare
-    from post_bench.audit.recipe import load_recipe
-
     prompt, info, path = read_prompt(prompt_source)  # refuses pickle files before opening them
     model = model or model_from_adapter(info, path)
     recipe, recipe_src = load_recipe(recipe_file, **recipe_options)
@@ -157,8 +165,6 @@ def run_audit(prompt_source, *, members=None, nonmembers=None, candidates=None, 
     else:
         raise UserInputError(problem(SOURCE, "candidates", "none given", "--members FILE --nonmembers FILE or "
                                      "--candidates FILE (the prompt's leakage), or --dataset D alone (a recipe's)"))
-    from post_bench.audit.render import summary_lines
-
     for line in summary_lines(result):
         echo(line)
     echo(f"wrote {inputs.out}/ (audit.json, report.md, roc.png, roc.pdf)")
@@ -168,10 +174,7 @@ def run_audit(prompt_source, *, members=None, nonmembers=None, candidates=None, 
 # ------------------------------------------------------------------------------------------ the given prompt
 def _audit_prompt(inp: Inputs, members, nonmembers, candidates, population, dataset, task_opts, echo, clock,
                   canaries: int = 0) -> dict:
-    from post_bench.audit import candidates as cand
-    from post_bench.audit.inputs import apply_task_options
-    from post_bench.audit.recipe import resolve_recipe, settings_for
-    from post_bench.data import generic_task
+    from post_bench.data import generic_task  # deferred: start-up time (pandas)
 
     _check_shadows(inp.shadows, 2, "shadows come in complementary halves")
     if canaries and (not inp.shadows or canaries % 2 or canaries < 8):
@@ -213,10 +216,13 @@ def _audit_prompt(inp: Inputs, members, nonmembers, candidates, population, data
     member = cands.member_mask
     labels = np.asarray(cands.labels)
 
-    from post_bench.audit.output import staged
-    from post_bench.audit.render import write_outputs
-    from post_bench.audit.rows import CONFIDENCE, INDEPENDENCE, THRESHOLD_CHOICE, attack_row, verdict
-    from post_bench.audit.statistics import candidate_statistics
+    from post_bench.audit.rows import (  # deferred: start-up time (scipy)
+        CONFIDENCE,
+        INDEPENDENCE,
+        THRESHOLD_CHOICE,
+        attack_row,
+        verdict,
+    )
 
     clock.stage("inputs")
     with staged(inp.out) as stage:
@@ -286,7 +292,7 @@ def _audit_prompt(inp: Inputs, members, nonmembers, candidates, population, data
 def _score(backbone, enc, label_ids, prompt, member: np.ndarray):
     """(target scores, zero-shot scores, utility): the logit-scaled confidence of the true label with the
     prompt and without any prompt, and accuracy / loss of both on members and non-members."""
-    from post_bench.attacks.lira_math import logit_scaled_from_logits
+    from post_bench.attacks.lira_math import logit_scaled_from_logits  # deferred: start-up time (scipy)
 
     with_prompt = backbone.score_dataset(enc, label_ids, prompt)
     zero = backbone.score_dataset(enc, label_ids)
@@ -298,8 +304,8 @@ def _score(backbone, enc, label_ids, prompt, member: np.ndarray):
 
 def _canaries(m: int, texts, labels, task, seed: int):
     """``m`` random-word canaries (texts, random labels) drawn from the universe's own vocabulary."""
-    from post_bench.data.canaries import text_canaries
-    from post_bench.data.types import TextDataset
+    from post_bench.data.canaries import text_canaries  # deferred: start-up time (pandas)
+    from post_bench.data.types import TextDataset  # deferred: start-up time (pandas)
 
     pool = TextDataset("universe", tuple(texts), tuple(int(v) for v in labels), task)
     cans, planted = text_canaries("random-words", m, task.num_classes, seed=seed, pool=pool)
@@ -310,7 +316,10 @@ def _canary_control(scores: np.ndarray, included: np.ndarray, seed: int) -> dict
     """Positive control of the shadow recipe: do shadows tuned by it memorise the canaries they saw? AUC of the
     planted label's confidence, included vs left-out canaries, pooled over the K shadows, with a bootstrap over
     canaries (each canary's K outcomes resampled together)."""
-    from post_bench.attacks.metrics import attack_metrics, example_bootstrap_ci
+    from post_bench.attacks.metrics import (  # deferred: start-up time (scipy)
+        attack_metrics,
+        example_bootstrap_ci,
+    )
 
     m = attack_metrics(scores.ravel(), included.ravel())
     ci = example_bootstrap_ci(scores, included, seed=seed, unit="canaries (a canary's outcomes in all shadows "
@@ -331,8 +340,12 @@ def _shadows(backbone, universe_enc, candidates_enc, label_ids, task, inp: Input
     """K shadow prompts tuned at once on balanced halves of the universe (``keep_masks``) — plus, with
     ``n_canaries``, balanced halves of the canaries appended after it; their scores on the candidates [K, N],
     the keep masks [K, universe + canaries] and their scores on the canaries [K, n_canaries] (or None)."""
-    from post_bench.attacks.shadows import keep_masks, logit_scaled, train_shadows
-    from post_bench.models.soft_prompt import init_prompt
+    from post_bench.attacks.shadows import (  # deferred: start-up time (torch)
+        keep_masks,
+        logit_scaled,
+        train_shadows,
+    )
+    from post_bench.models.soft_prompt import init_prompt  # deferred: start-up time (torch)
 
     n_universe = len(universe_enc) - n_canaries
     keep = keep_masks(k, n_universe, inp.seed)
@@ -375,15 +388,15 @@ def _not_measured_prompt(k: int, n_attacks: int) -> list[str]:
 
 # ------------------------------------------------------------------------------------------ a recipe's leakage
 def _audit_recipe(inp: Inputs, dataset, task_opts, echo, clock) -> dict:
-    from post_bench.attacks.base import ATTACKS, load_attacks
-    from post_bench.attacks.membership import leave_one_out
-    from post_bench.audit.inputs import apply_task_options
-    from post_bench.audit.output import staged
-    from post_bench.audit.recipe import resolve_recipe, settings_for
-    from post_bench.audit.render import write_outputs
-    from post_bench.audit.rows import CONFIDENCE, INDEPENDENCE, THRESHOLD_CHOICE, attack_row, verdict
-    from post_bench.audit.statistics import SHADOW_ATTACKS, ZeroShotCalibrated
-    from post_bench.data import make_splits
+    from post_bench.attacks.membership import leave_one_out  # deferred: start-up time (scipy)
+    from post_bench.audit.rows import (  # deferred: start-up time (scipy)
+        CONFIDENCE,
+        INDEPENDENCE,
+        THRESHOLD_CHOICE,
+        attack_row,
+        verdict,
+    )
+    from post_bench.data import make_splits  # deferred: start-up time (pandas)
 
     K = inp.shadows
     if K < 4 or K % 2:
@@ -404,11 +417,15 @@ def _audit_recipe(inp: Inputs, dataset, task_opts, echo, clock) -> dict:
     delta = inp.recipe.delta or 1.0 / T
     clock.stage("inputs")
     with staged(inp.out) as stage:
-        from post_bench.attacks.extraction import nearest_tokens
-        from post_bench.attacks.lira_math import logit_scaled_from_logits
-        from post_bench.attacks.shadows import keep_masks, logit_scaled, train_shadows
-        from post_bench.models.backbone import accuracy
-        from post_bench.models.soft_prompt import init_prompt
+        from post_bench.attacks.extraction import nearest_tokens  # deferred: start-up time (torch)
+        from post_bench.attacks.lira_math import logit_scaled_from_logits  # deferred: start-up time (scipy)
+        from post_bench.attacks.shadows import (  # deferred: start-up time (torch)
+            keep_masks,
+            logit_scaled,
+            train_shadows,
+        )
+        from post_bench.models.backbone import accuracy  # deferred: start-up time (torch)
+        from post_bench.models.soft_prompt import init_prompt  # deferred: start-up time (torch)
 
         backbone, label_ids = _load(inp, task, clock)
         test = backbone.encode_task(splits.test.texts, task, inp.recipe.max_tokens, splits.test.labels)

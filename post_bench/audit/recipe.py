@@ -124,7 +124,7 @@ def resolve_recipe(recipe: ShadowRecipe, source: str | None, *, prompt_length: i
 def settings_for(resolved: ResolvedRecipe, source: str | None = None):
     """(TuneSettings, DP record or None) for one shadow, through ``training.settings.tune_settings``; an ε
     the accountant cannot meet is one line naming where the ε came from."""
-    from post_bench.training.settings import tune_settings
+    from post_bench.training.settings import tune_settings  # deferred: start-up time (torch)
 
     try:
         return tune_settings(resolved.tune_config(), resolved.train_size)

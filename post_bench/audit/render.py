@@ -137,7 +137,7 @@ def report_md(result: dict, left_out: list[str]) -> str:
 
 def write_outputs(folder: Path, result: dict) -> list[Path]:
     """audit.json, report.md, roc.png and roc.pdf into ``folder`` (the staging folder)."""
-    from post_bench.report.roc import plot_roc
+    from post_bench.report.roc import plot_roc  # deferred: start-up time (matplotlib)
 
     folder = Path(folder)
     rows, left_out = roc_rows(result)
