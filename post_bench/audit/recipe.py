@@ -49,9 +49,13 @@ class ResolvedRecipe:
     prompt_length: int
     source: str | None  # the YAML file, if any
 
-    def tune_config(self) -> dict:
-        """The dict ``training.settings.tune_settings`` takes."""
-        return {**self.recipe.model_dump(), "steps": self.steps}
+    def tune_config(self):
+        """The ``training.settings.TuneKnobs`` that ``tune_settings`` takes."""
+        from post_bench.training.settings import TuneKnobs  # deferred: start-up time (torch)
+
+        r = self.recipe
+        return TuneKnobs(epsilon=r.epsilon, steps=self.steps, batch_size=r.batch_size, lr=r.lr, dp_lr=r.dp_lr,
+                         clip=r.clip, delta=r.delta, accountant=r.accountant, micro_batch=r.micro_batch)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.recipe.model_dump(mode="json"), "steps": self.steps, "steps_from": self.steps_from,

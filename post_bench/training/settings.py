@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from post_bench.errors import UserInputError, problem
 from post_bench.training.accounting import calibrate
 from post_bench.training.prompt_tuning import TuneSettings
 from post_bench.unit.schemas import TuneConfig
 
 
-def tune_settings(cfg: TuneConfig, n: int) -> tuple[TuneSettings, dict | None]:
+@dataclass(frozen=True)
+class TuneKnobs:
+    """What ``tune_settings`` reads of a tuning config: a unit's ``TuneConfig`` has these, and an audit's shadow
+    recipe builds one (it has no data set, model or role)."""
+
+    epsilon: float | None
+    steps: int
+    batch_size: int
+    lr: float
+    dp_lr: float | None
+    clip: float
+    delta: float | None
+    accountant: str
+    micro_batch: int
+
+
+def tune_settings(cfg: TuneConfig | TuneKnobs, n: int) -> tuple[TuneSettings, dict | None]:
     """Tuning settings for ``n`` private examples; for finite ε the noise from the accountant (δ = 1/n unless set).
 
     The returned DP record holds everything that defines the mechanism: n, steps, batch size, sampling rate
