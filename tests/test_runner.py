@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -79,6 +80,18 @@ def test_end_to_end_smoke_suite(tmp_path):
     assert (out / "report" / "report.md").is_file()
     again = CliRunner().invoke(main, ["run", str(ROOT / "suites/smoke.yaml"), "--out", str(out)])
     assert again.exit_code == 0 and "already done, skipped" in again.output
+    # every evaluate and membership row points at its per-example outputs, hashed
+    assert all(r["samples"]["rows"] == r["n_test"] for r in results["utility"])
+    assert all(r["samples"]["kind"] == "membership" for r in results["privacy"])
+    # re-scoring: a copy of the run without its unit folders (samples kept) reports the same numbers
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns("units"))
+    res = CliRunner().invoke(main, ["report", str(copy), "--to", str(tmp_path / "standalone")])
+    assert res.exit_code == 0, res.output
+    again = json.loads((tmp_path / "standalone" / "results.json").read_text())
+    for section in ("utility", "privacy", "claims", "aggregates", "evidence"):
+        assert again[section] == results[section], section
+    assert (tmp_path / "standalone" / results["utility"][0]["samples"]["file"]).is_file()
 
 
 def _done_times(out: Path) -> dict:

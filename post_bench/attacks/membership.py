@@ -84,39 +84,60 @@ def membership_rows(name: str, variants, scores: np.ndarray, keep: np.ndarray, *
         raise ValueError(f"need scores and keep of one shape [M >= 2, N]; got {s.shape}, {m.shape}")
     if prompt0 is not None and bound_on is not None and prompt0 != bound_on:
         raise ValueError("pass prompt0 or its old name bound_on, not both")
+    rows = []
+    for variant in variants:
+        row_name, stats, member = variant_statistics(name, variant, s, m)
+        rows.append(statistics_row(row_name, stats, member, delta=delta, base=base, confidence=confidence,
+                                   n_boot=n_boot, seed=seed, prompt0=prompt0 or bound_on))
+    return rows
+
+
+def variant_statistics(name: str, variant: str, scores: np.ndarray, keep: np.ndarray):
+    """(row name, statistics [M, N], memberships [M, N]) of one variant of attack ``name``, every prompt attacked
+    in turn with the others as references."""
     load_attacks()
     attack = ATTACKS.get(name)()
-    n_prompts, n = s.shape
-    first = prompt0 or bound_on or SUITE_PROMPT
+    s = np.asarray(scores, dtype=np.float64)
+    stats, member = leave_one_out(attack, s, keep, variant)
+    return attack.row_name(variant), stats.reshape(s.shape), member.reshape(s.shape)
+
+
+def statistics_row(attack_name: str, stats: np.ndarray, member: np.ndarray, *, delta: float, base: dict,
+                   confidence: float = CONFIDENCE, n_boot: int = 1000, seed: int = 0,
+                   prompt0: str | None = None) -> dict:
+    """The privacy row of one attack variant from its per-(prompt, example) statistics and memberships [M, N]
+    (row 0 the attacked prompt): everything ``membership_rows`` documents, and what ``post-bench report``
+    re-derives from a run's samples files (the row's ``n_boot`` and ``seed`` make the bootstrap repeatable)."""
+    stats = np.asarray(stats, dtype=np.float64)
+    member = np.asarray(member).astype(bool)
+    if stats.ndim != 2 or member.shape != stats.shape:
+        raise ValueError(f"need statistics and memberships of one shape [M, N]; got {stats.shape}, {member.shape}")
+    n_prompts, n = stats.shape
+    first = prompt0 or SUITE_PROMPT
     attacked = (f"{first} and its {n_prompts - 1} shadows, each attacked in turn" if first == SUITE_PROMPT else
                 f"{first} and {n_prompts - 1} other prompts, each attacked in turn")
     pooled = f"examples (the {n_prompts} prompts' outcomes on one example resampled together)"
-    examples = np.broadcast_to(np.arange(n), s.shape).T.ravel()
-    rows = []
-    for variant in variants:
-        stats, member = leave_one_out(attack, s, m, variant)
-        stats, member = stats.reshape(s.shape), member.reshape(s.shape)
-        met = attack_metrics(stats, member).to_dict()
-        ci = example_bootstrap_ci(stats, member, n_boot=n_boot, confidence=confidence, seed=seed, unit=pooled)
-        one, one_ci = None, None
-        if member[0].any() and not member[0].all():
-            one = attack_metrics(stats[0], member[0]).auc
-            one_ci = example_bootstrap_ci(stats[:1], member[:1], n_boot=n_boot, confidence=confidence, seed=seed,
-                                          unit=f"examples (one outcome each: {first} attacked, the other prompts its references)")
-        bound = epsilon_lower_bound(stats.T.ravel(), member.T.ravel(), delta=delta, confidence=confidence,
-                                    threshold_choice="split", seed=seed, groups=examples)
-        held_out = n - n // 2
-        rows.append({**base, "attack": attack.row_name(variant), "attacked": attacked, "auc": met["auc"],
-                     "balanced_accuracy": met["balanced_accuracy"], "tpr_at_fpr": met["tpr_at_fpr"],
-                     "tpr_null_reason": met["tpr_null_reason"], "ci": ci,
-                     "auc_attacked_prompt": one, "ci_attacked_prompt": one_ci,
-                     "n_prompts": int(n_prompts), "n_shadows": int(n_prompts - 1), "n_examples": int(n),
-                     "n_members": met["n_members"], "n_nonmembers": met["n_nonmembers"],
-                     "eps_lower_bound": bound.value, "eps_lower_bound_confidence": bound.confidence,
-                     "eps_lower_bound_threshold": bound.threshold_choice,
-                     "eps_lower_bound_trials": (f"{n_prompts * held_out} outcomes of {n_prompts} prompts x {held_out} "
-                                                f"examples (the held-out half of {n}; the other {n // 2} "
-                                                "picked the threshold)"),
-                     "eps_lower_bound_assumption": EPS_ASSUMPTION,
-                     "delta": delta, "roc": met["roc"]})
-    return rows
+    examples = np.broadcast_to(np.arange(n), stats.shape).T.ravel()
+    met = attack_metrics(stats, member).to_dict()
+    ci = example_bootstrap_ci(stats, member, n_boot=n_boot, confidence=confidence, seed=seed, unit=pooled)
+    one, one_ci = None, None
+    if member[0].any() and not member[0].all():
+        one = attack_metrics(stats[0], member[0]).auc
+        one_ci = example_bootstrap_ci(stats[:1], member[:1], n_boot=n_boot, confidence=confidence, seed=seed,
+                                      unit=f"examples (one outcome each: {first} attacked, the other prompts its references)")
+    bound = epsilon_lower_bound(stats.T.ravel(), member.T.ravel(), delta=delta, confidence=confidence,
+                                threshold_choice="split", seed=seed, groups=examples)
+    held_out = n - n // 2
+    return {**base, "attack": attack_name, "attacked": attacked, "auc": met["auc"],
+            "balanced_accuracy": met["balanced_accuracy"], "tpr_at_fpr": met["tpr_at_fpr"],
+            "tpr_null_reason": met["tpr_null_reason"], "ci": ci,
+            "auc_attacked_prompt": one, "ci_attacked_prompt": one_ci,
+            "n_prompts": int(n_prompts), "n_shadows": int(n_prompts - 1), "n_examples": int(n),
+            "n_members": met["n_members"], "n_nonmembers": met["n_nonmembers"],
+            "eps_lower_bound": bound.value, "eps_lower_bound_confidence": bound.confidence,
+            "eps_lower_bound_threshold": bound.threshold_choice,
+            "eps_lower_bound_trials": (f"{n_prompts * held_out} outcomes of {n_prompts} prompts x {held_out} "
+                                       f"examples (the held-out half of {n}; the other {n // 2} "
+                                       "picked the threshold)"),
+            "eps_lower_bound_assumption": EPS_ASSUMPTION,
+            "delta": delta, "roc": met["roc"]}

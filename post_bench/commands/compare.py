@@ -3,8 +3,17 @@
 Cells are the report's: utility (dataset, method, model, ε), privacy (dataset, method, ε, attack). What the
 interval of a difference is:
 
-- accuracy, both runs with ≥ 2 seeds: **Welch t** on the per-seed accuracies (unequal variances,
-  Welch–Satterthwaite df): covers seed-to-seed variation (split and training noise).
+- accuracy, both runs with per-row samples (``post_bench.samples``) on the **same test rows** (the same row ids)
+  in at least one seed both have: **paired rows within seeds**. Per paired seed, d_i = correct_B[i] − correct_A[i]
+  over the rows (paired by row id); the seeds are combined with equal weight by ``paired.row_contrast``
+  (variance max(rows, between seeds): see that module). Pairing removes the row difficulty both runs share, so
+  the interval is far narrower than one that treats the runs as independent. Also the exact **McNemar** test on
+  the paired rows of every paired seed pooled (n01: rows only B gets right, n10: only A). A and B are then the
+  accuracies on the paired rows of the paired seeds, so B − A is the paired estimate; seeds only one run has (or
+  whose rows differ) are left out and named in the cell's note.
+- accuracy otherwise (a run older than samples files, different splits, a damaged samples file), both runs
+  with ≥ 2 seeds: **Welch t** on the per-seed accuracies (unequal variances, Welch–Satterthwaite df): covers
+  seed-to-seed variation (split and training noise); the note says why rows were not paired.
 - accuracy otherwise: **Newcombe's hybrid score interval** (the difference of two Wilson score intervals)
   on each run's test predictions (n_test × seeds): covers test-set sampling only.
 - AUC: from each cell's own 95% CI (results.json ``aggregates.privacy``: t over seeds, or the row's
@@ -13,7 +22,11 @@ interval of a difference is:
 
 A cell **moved** when the interval excludes 0. A threshold gate (``accuracy:0.05``, ``auc:0.05``) fails
 when a cell moved in the bad direction (accuracy down, AUC up) by more than the threshold: |B − A| above the
-threshold and the interval excluding 0, so noise alone never fails it.
+threshold and the interval excluding 0, so noise alone never fails it; a paired cell is gated on its paired
+interval.
+
+Samples files are found relative to the folder that holds each run's results.json (``run_folder``); a results.json
+copied without its ``samples/`` folder compares like a run without samples.
 """
 
 from __future__ import annotations
@@ -33,8 +46,11 @@ from post_bench.epsilon import eps_label, eps_symbol
 from post_bench.errors import UserInputError, problem
 from post_bench.report import load_results
 from post_bench.report.aggregates import privacy_aggregates
+from post_bench.report.paired import mcnemar, row_contrast
 from post_bench.report.stats import wilson_interval
+from post_bench.samples import SamplesError, read_samples
 
+PAIRED = "paired rows within seeds (+ McNemar)"
 WELCH = "Welch t over seeds"
 NEWCOMBE = "Newcombe (Wilson score) over test predictions"
 COMBINED = "combined from both CIs (√ of summed squared half-widths)"
@@ -46,8 +62,16 @@ GATE_METRICS = {"accuracy": "down", "auc": "up"}  # the bad direction of each ga
 # ---- inputs ---------------------------------------------------------------------------------------------
 
 
+def run_folder(path: str | Path) -> Path:
+    """The folder that holds a run's results.json (``path`` itself when it is a directory): samples files are
+    relative to it."""
+    p = Path(path)
+    return p if p.is_dir() else p.parent
+
+
 def load_run(path: str | Path, what: str = "RUN") -> dict:
-    """results.json of a run directory (or the file itself), schema 1 or 2; bad input raises UserInputError."""
+    """results.json of a run directory (or the file itself), schema 1 or 2; bad input raises UserInputError.
+    The folder it came from is ``run_folder(path)``: ``run_compare`` reads the per-row samples from there."""
     p = Path(path)
     file = p / "results.json" if p.is_dir() else p
     if not file.is_file():
@@ -100,6 +124,13 @@ class Diff:
     low: float | None
     high: float | None
     ci_method: str
+    # paired cells (ci_method PAIRED) only: rows paired over all paired seeds, the exact McNemar p-value on them
+    # pooled, rows only B got right (n01) and only A got right (n10); None otherwise
+    n_rows: int | None = None
+    mcnemar_p: float | None = None
+    n01: int | None = None
+    n10: int | None = None
+    note: str = ""  # paired: the seeds left out; not paired: why the rows were not paired
 
     @property
     def diff(self) -> float:
@@ -113,9 +144,13 @@ class Diff:
         return "up" if self.low > 0 else "down" if self.high < 0 else ""
 
     def to_json(self) -> dict:
-        return {**self.key, "a": self.a, "b": self.b, "diff": self.diff, "seeds_a": self.seeds_a,
-                "seeds_b": self.seeds_b, "ci": None if self.low is None else [self.low, self.high],
-                "ci_method": self.ci_method, "moved": self.moved or None}
+        out = {**self.key, "a": self.a, "b": self.b, "diff": self.diff, "seeds_a": self.seeds_a,
+               "seeds_b": self.seeds_b, "ci": None if self.low is None else [self.low, self.high],
+               "ci_method": self.ci_method, "moved": self.moved or None}
+        if self.section == "utility":
+            out.update({"n_rows": self.n_rows, "mcnemar_p": self.mcnemar_p, "n01": self.n01, "n10": self.n10,
+                        "note": self.note or None})
+        return out
 
 
 def welch_interval(a: list[float], b: list[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
@@ -145,6 +180,11 @@ def side_by_side(m_a: float, lo_a: float, hi_a: float, m_b: float, lo_b: float, 
             d + math.sqrt((hi_b - m_b) ** 2 + (m_a - lo_a) ** 2))
 
 
+def _cell_key(r: dict) -> tuple:
+    return (str(r.get("dataset", "?")), str(r.get("method", "?")), str(r.get("model", "")),
+            None if r.get("epsilon") is None else float(r["epsilon"]))
+
+
 def _accuracies(results: dict) -> dict[tuple, tuple[dict, int | None]]:
     """{(dataset, method, model, ε): ({seed: accuracy}, n_test)} from the utility rows."""
     values: dict[tuple, dict] = defaultdict(dict)
@@ -152,16 +192,126 @@ def _accuracies(results: dict) -> dict[tuple, tuple[dict, int | None]]:
     for r in results.get("utility") or []:
         if not isinstance(r, dict) or isinstance(r.get("accuracy"), bool) or not isinstance(r.get("accuracy"), (int, float)):
             continue
-        key = (str(r.get("dataset", "?")), str(r.get("method", "?")), str(r.get("model", "")),
-               None if r.get("epsilon") is None else float(r["epsilon"]))
+        key = _cell_key(r)
         values[key][r.get("seed", len(values[key]))] = float(r["accuracy"])
         n = r.get("n_test")
         n_test[key] = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
     return {k: (v, n_test[k]) for k, v in values.items()}
 
 
-def utility_diff(key: tuple, a: tuple[dict, int | None], b: tuple[dict, int | None]) -> Diff:
+@dataclasses.dataclass(frozen=True)
+class RowSamples:
+    """One run's per-row correctness, {(dataset, method, model, ε): {seed: {row id: 0/1}}}, read from the samples
+    files its utility rows point at (``samples.read_samples``: hash and row count checked)."""
+
+    cells: dict
+    with_samples: int = 0  # utility rows whose samples file was read
+    without: int = 0  # utility rows that point at no samples file
+    problems: tuple[str, ...] = ()  # unreadable or damaged samples files, one line each
+    ambiguous: frozenset = frozenset()  # cells with two rows for one seed
+
+    def rows(self, key: tuple) -> dict | None:
+        return None if key in self.ambiguous else self.cells.get(key)
+
+    def summary(self) -> str:
+        if not self.with_samples and not self.problems:
+            return "no per-row samples (a run older than samples files, or results.json without its samples/)"
+        text = f"per-row samples for {self.with_samples} evaluation(s)"
+        if self.without:
+            text += f", {self.without} without"
+        if self.problems:
+            text += f"; {len(self.problems)} samples file(s) unreadable: " + "; ".join(self.problems[:3])
+        return text
+
+
+def row_samples(results: dict, folder: str | Path | None) -> RowSamples:
+    """Per-row correctness (pred == label) of every utility row with a readable samples file under ``folder``."""
+    cells: dict[tuple, dict] = defaultdict(dict)
+    problems, ambiguous = [], set()
+    with_samples = without = 0
+    for r in results.get("utility") or []:
+        if not isinstance(r, dict):
+            continue
+        ref = r.get("samples")
+        if not isinstance(ref, dict) or folder is None:
+            without += 1
+            continue
+        try:
+            rows = read_samples(folder, ref)
+            correct = {str(x["row_id"]): float(x["pred"] == x["label"]) for x in rows}
+        except SamplesError as err:
+            problems.append(str(err))
+            continue
+        except (KeyError, TypeError):
+            problems.append(f"{Path(folder) / str(ref.get('file'))}: rows without row_id, pred or label")
+            continue
+        with_samples += 1
+        key, seed = _cell_key(r), r.get("seed")
+        if seed in cells[key]:
+            ambiguous.add(key)
+        cells[key][seed] = correct
+    return RowSamples({k: dict(v) for k, v in cells.items()}, with_samples, without, tuple(problems),
+                      frozenset(ambiguous))
+
+
+def _seeds(seeds) -> list:
+    return sorted(seeds, key=lambda s: (not isinstance(s, (int, float)), s if isinstance(s, (int, float)) else 0, str(s)))
+
+
+def paired_utility(rows_a: dict | None, rows_b: dict | None, seeds_a=(), seeds_b=()) -> tuple[dict | None, str]:
+    """The per-row paired difference B − A of one utility cell: ({"a", "b", "contrast" (``RowContrast``),
+    "mcnemar", "seeds", "note"}, "") or (None, why the rows cannot be paired). ``rows_x`` = {seed: {row id:
+    correct}}; a seed pairs when both runs have it with the same row ids (at least 2). ``seeds_x``: every seed
+    of the cell in each run (for the note on the seeds left out)."""
+    if rows_a is None and rows_b is None:
+        return None, "neither run has per-row samples for this cell"
+    if rows_a is None or rows_b is None:
+        return None, f"run {'A' if rows_a is None else 'B'} has no per-row samples for this cell"
+    both = [s for s in _seeds(rows_a) if s in rows_b]
+    paired = [s for s in both if set(rows_a[s]) == set(rows_b[s]) and len(rows_a[s]) >= 2]
+    differ = [s for s in both if s not in paired]
+    if not both:
+        return None, "no seed has per-row samples in both runs"
+    if not paired:
+        return None, (f"no seed has the same test rows in both runs (seed(s) {differ}: other row ids, so other "
+                      "splits or data)")
+    per_seed, xa, xb, ma, mb = {}, [], [], [], []
+    for s in paired:
+        ids = sorted(rows_a[s])
+        a_s = np.array([rows_a[s][i] for i in ids])
+        b_s = np.array([rows_b[s][i] for i in ids])
+        per_seed[s] = b_s - a_s
+        xa.append(a_s)
+        xb.append(b_s)
+        ma.append(float(a_s.mean()))
+        mb.append(float(b_s.mean()))
+    left = []
+    all_a, all_b = set(seeds_a) | set(rows_a), set(seeds_b) | set(rows_b)
+    if only := _seeds(all_a - all_b):
+        left.append(f"seed(s) only in A: {only}")
+    if only := _seeds(all_b - all_a):
+        left.append(f"seed(s) only in B: {only}")
+    if differ:
+        left.append(f"seed(s) with other test rows: {differ}")
+    if missing := _seeds((all_a & all_b) - set(both)):
+        left.append(f"seed(s) without samples in one run: {missing}")
+    note = f"paired on seed(s) {paired}; left out: " + "; ".join(left) if left else ""
+    return {"a": sum(ma) / len(ma), "b": sum(mb) / len(mb), "contrast": row_contrast(per_seed),
+            "mcnemar": mcnemar(np.concatenate(xa), np.concatenate(xb)), "seeds": paired, "note": note}, ""
+
+
+def utility_diff(key: tuple, a: tuple[dict, int | None], b: tuple[dict, int | None],
+                 rows_a: dict | None = None, rows_b: dict | None = None) -> Diff:
+    """B − A of one utility cell: paired by row within seeds when both runs have per-row samples on the same
+    test rows (``paired_utility``), else Welch over seeds (≥ 2 each) or Newcombe over predictions."""
     (va, na), (vb, nb) = a, b
+    fields = dict(zip(("dataset", "method", "model", "epsilon"), key))
+    found, why = paired_utility(rows_a, rows_b, va, vb)
+    if found is not None:
+        rc, mc = found["contrast"], found["mcnemar"]
+        n = len(found["seeds"])
+        return Diff("utility", fields, found["a"], found["b"], n, n, rc.low, rc.high, PAIRED, rc.n_rows, mc.p,
+                    mc.n01, mc.n10, found["note"])
     xa, xb = list(va.values()), list(vb.values())
     ma, mb = sum(xa) / len(xa), sum(xb) / len(xb)
     if len(xa) >= 2 and len(xb) >= 2:
@@ -171,8 +321,7 @@ def utility_diff(key: tuple, a: tuple[dict, int | None], b: tuple[dict, int | No
     else:
         lo = hi = None
         method = NONE
-    fields = dict(zip(("dataset", "method", "model", "epsilon"), key))
-    return Diff("utility", fields, ma, mb, len(xa), len(xb), lo, hi, method)
+    return Diff("utility", fields, ma, mb, len(xa), len(xb), lo, hi, method, note=f"not paired: {why}")
 
 
 def _privacy_cells(results: dict) -> dict[tuple, dict]:
@@ -204,13 +353,18 @@ class Comparison:
     privacy: list[Diff]
     only_a: list[dict]  # cells only run A has
     only_b: list[dict]
+    samples_a: str = ""  # RowSamples.summary() of each run
+    samples_b: str = ""
 
 
-def compare(a: dict, b: dict) -> Comparison:
-    """Every cell both runs have, and the cells only one has."""
+def compare(a: dict, b: dict, folder_a: str | Path | None = None, folder_b: str | Path | None = None) -> Comparison:
+    """Every cell both runs have, and the cells only one has. ``folder_x``: the folder that holds run x's
+    results.json, where its samples files are (None: no per-row samples, so no cell is paired by row)."""
     acc_a, acc_b = _accuracies(a), _accuracies(b)
     priv_a, priv_b = _privacy_cells(a), _privacy_cells(b)
-    utility = [utility_diff(k, acc_a[k], acc_b[k]) for k in sorted(set(acc_a) & set(acc_b), key=_sort)]
+    rows_a, rows_b = row_samples(a, folder_a), row_samples(b, folder_b)
+    utility = [utility_diff(k, acc_a[k], acc_b[k], rows_a.rows(k), rows_b.rows(k))
+               for k in sorted(set(acc_a) & set(acc_b), key=_sort)]
     privacy = [privacy_diff(k, priv_a[k], priv_b[k]) for k in sorted(set(priv_a) & set(priv_b), key=_sort)]
     ukeys, pkeys = ("dataset", "method", "model", "epsilon"), ("dataset", "method", "epsilon", "attack")
 
@@ -219,7 +373,8 @@ def compare(a: dict, b: dict) -> Comparison:
 
     return Comparison(utility, privacy,
                       only(acc_a, acc_b, ukeys, "utility") + only(priv_a, priv_b, pkeys, "privacy"),
-                      only(acc_b, acc_a, ukeys, "utility") + only(priv_b, priv_a, pkeys, "privacy"))
+                      only(acc_b, acc_a, ukeys, "utility") + only(priv_b, priv_a, pkeys, "privacy"),
+                      rows_a.summary(), rows_b.summary())
 
 
 # ---- gates ----------------------------------------------------------------------------------------------
@@ -250,7 +405,7 @@ def check_thresholds(comparison: Comparison, thresholds: list[Threshold]) -> lis
             continue
         bad = [d for d in diffs if d.moved == GATE_METRICS[t.metric] and abs(d.diff) > t.threshold]
         lines = tuple(f"gate failed: {t.label}: {_where(d)}: {d.a:.3f} -> {d.b:.3f} ({d.diff:+.3f}, 95% CI "
-                      f"[{d.low:+.3f}, {d.high:+.3f}], {d.ci_method})" for d in bad)
+                      f"[{d.low:+.3f}, {d.high:+.3f}], {d.ci_method}{_paired_text(d)})" for d in bad)
         out.append(ThresholdResult(t, not bad, lines, len(diffs)))
     return out
 
@@ -270,17 +425,45 @@ def _key_cell(d: Diff, column: str) -> str:
     return str(d.key[column])
 
 
-def _table(diffs: list[Diff], scale: float, digits: int, cols: tuple[str, ...]) -> list[str]:
-    lines = ["| " + " | ".join((*cols, "seeds A/B", "A", "B", "B − A", "95% CI of B − A", "CI", "moved")) + " |",
-             "|" + "---|" * (len(cols) + 7)]
+def _p(p: float) -> str:
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _paired_text(d: Diff) -> str:
+    """', 400 paired rows, McNemar p=0.012 (n01 9, n10 25)' for a paired cell, else ''."""
+    if d.mcnemar_p is None:
+        return ""
+    return f", {d.n_rows} paired rows, McNemar p={_p(d.mcnemar_p)} (n01 {d.n01}, n10 {d.n10})"
+
+
+def _table(diffs: list[Diff], scale: float, digits: int, cols: tuple[str, ...], paired: bool = False) -> list[str]:
+    """One row per cell; ``paired`` adds the paired-row columns (utility): rows, McNemar p (n01/n10)."""
+    extra = ("paired rows", "McNemar p (n01/n10)") if paired else ()
+    lines = ["| " + " | ".join((*cols, "seeds A/B", "A", "B", "B − A", "95% CI of B − A", "CI", *extra, "moved"))
+             + " |", "|" + "---|" * (len(cols) + 7 + len(extra))]
     for d in diffs:
         keys = [_key_cell(d, c) for c in cols]
         ci = "—" if d.low is None else f"[{_fmt(d.low, scale, digits, True)}, {_fmt(d.high, scale, digits, True)}]"
         moved = f"**{d.moved}**" if d.moved else "no"
+        rows = (("—", "—") if d.mcnemar_p is None else (str(d.n_rows), f"{_p(d.mcnemar_p)} ({d.n01}/{d.n10})")) \
+            if paired else ()
         cells = [*keys, f"{d.seeds_a}/{d.seeds_b}", _fmt(d.a, scale, digits), _fmt(d.b, scale, digits),
-                 _fmt(d.diff, scale, digits, True), ci, d.ci_method, moved]
+                 _fmt(d.diff, scale, digits, True), ci, d.ci_method, *rows, moved]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return lines
+
+
+def _notes(diffs: list[Diff]) -> list[str]:
+    """The cells' notes (seeds left out of a pairing, why rows were not paired), cells with one note together."""
+    by_note: dict[str, list[str]] = defaultdict(list)
+    for d in diffs:
+        if d.note:
+            by_note[d.note].append(_where(d))
+    out = []
+    for note, cells in by_note.items():
+        where = "; ".join(cells) if len(cells) <= 4 else f"{len(cells)} cells"
+        out.append(f"- {note}: {where}")
+    return out + [""] if out else []
 
 
 def _run_label(path: str, results: dict) -> str:
@@ -292,13 +475,21 @@ def _run_label(path: str, results: dict) -> str:
 
 def to_markdown(comparison: Comparison, a_label: str, b_label: str,
                 gates: list[ThresholdResult] | None = None) -> str:
-    out = ["# post-bench compare", "", f"- A: {a_label}", f"- B: {b_label}", ""]
+    out = ["# post-bench compare", "",
+           f"- A: {a_label}" + (f"; {comparison.samples_a}" if comparison.samples_a else ""),
+           f"- B: {b_label}" + (f"; {comparison.samples_b}" if comparison.samples_b else ""), ""]
     if comparison.utility:
         moved = sum(bool(d.moved) for d in comparison.utility)
+        paired = sum(d.ci_method == PAIRED for d in comparison.utility)
         out += [f"## Utility: accuracy (%), {moved} of {len(comparison.utility)} cells moved", "",
-                *_table(comparison.utility, 100.0, 1, ("dataset", "method", "model", "ε")), "",
-                f"_Mean over seeds. 95% CI of B − A: {WELCH} when both runs have ≥ 2 seeds (seed-to-seed "
-                f"variation), else {NEWCOMBE} (test-set sampling only). moved: the CI excludes 0._", ""]
+                *_table(comparison.utility, 100.0, 1, ("dataset", "method", "model", "ε"), paired=True), "",
+                f"_Mean over seeds. 95% CI of B − A ({paired} of {len(comparison.utility)} cells paired by row): "
+                f"{PAIRED} when both runs have per-row samples on the same test rows (per seed, correct_B − "
+                "correct_A over the rows both have; seeds combined with equal weight, variance the larger of the "
+                "row and the between-seed one; A and B are then the accuracies on the paired rows; McNemar: exact "
+                f"test on the pooled paired rows, n01 = only B right, n10 = only A right), else {WELCH} when both "
+                f"runs have ≥ 2 seeds (seed-to-seed variation), else {NEWCOMBE} (test-set sampling only). moved: "
+                "the CI excludes 0._", "", *_notes(comparison.utility)]
     if comparison.privacy:
         moved = sum(bool(d.moved) for d in comparison.privacy)
         out += [f"## Privacy: membership-inference AUC, {moved} of {len(comparison.privacy)} cells moved", "",
@@ -326,8 +517,10 @@ def to_markdown(comparison: Comparison, a_label: str, b_label: str,
 def to_json(comparison: Comparison, a_path: str, b_path: str, gates: list[ThresholdResult] | None = None) -> dict:
     return {
         "a": a_path, "b": b_path,
-        "methods": {"utility": {"both >= 2 seeds": WELCH, "otherwise": NEWCOMBE}, "privacy": COMBINED,
-                    "confidence": CONFIDENCE, "moved": "the CI of B - A excludes 0"},
+        "methods": {"utility": {"same test rows with per-row samples": PAIRED, "else both >= 2 seeds": WELCH,
+                                "otherwise": NEWCOMBE},
+                    "privacy": COMBINED, "confidence": CONFIDENCE, "moved": "the CI of B - A excludes 0"},
+        "samples": {"a": comparison.samples_a, "b": comparison.samples_b},
         "utility": [d.to_json() for d in comparison.utility],
         "privacy": [d.to_json() for d in comparison.privacy],
         "only_in_a": comparison.only_a, "only_in_b": comparison.only_b,
@@ -338,10 +531,11 @@ def to_json(comparison: Comparison, a_path: str, b_path: str, gates: list[Thresh
 
 def run_compare(a_path: str, b_path: str, thresholds: list[Threshold], json_file: str | None = None,
                 a: dict | None = None, b: dict | None = None) -> tuple[str, list[ThresholdResult]]:
-    """Load (unless given), compare, check thresholds, write ``json_file``: (markdown, threshold results)."""
+    """Load (unless given), compare, check thresholds, write ``json_file``: (markdown, threshold results).
+    Samples files are read relative to ``run_folder`` of each path (also when the results are given)."""
     a = a if a is not None else load_run(a_path, "RUN_A")
     b = b if b is not None else load_run(b_path, "RUN_B")
-    comparison = compare(a, b)
+    comparison = compare(a, b, run_folder(a_path), run_folder(b_path))
     gates = check_thresholds(comparison, thresholds)
     if json_file:
         try:

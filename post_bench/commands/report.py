@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import click
@@ -9,6 +10,9 @@ import click
 from post_bench.atomic import writable_dir
 from post_bench.errors import UserInputError, problem
 from post_bench.report import load_results, render_report
+from post_bench.report.aggregates import aggregates
+from post_bench.report.claims import from_results
+from post_bench.report.evidence import evidence_section, rescore
 from post_bench.runner.store import write_json_atomic
 
 
@@ -21,6 +25,34 @@ def render(results: dict, out: Path) -> list:
                                      "a writable directory with free space")) from None
 
 
+def rederive(results: dict, folder: Path) -> dict:
+    """Every number that the run's samples files determine re-derived from them (``evidence.rescore``), then the
+    claims (paired per example where samples exist) and aggregates recomputed; an unreadable samples file is one
+    line on stderr and its row keeps the stored numbers."""
+    fresh, problems = rescore(results, folder)
+    for line in problems:
+        click.echo(f"note: {line}; its row keeps the numbers results.json records", err=True)
+    fresh["evidence"] = evidence_section(fresh, folder)
+    fresh["claims"] = from_results(fresh, folder)
+    fresh["aggregates"] = aggregates(fresh)
+    return fresh
+
+
+def copy_samples(results: dict, src: Path, dst: Path) -> int:
+    """Copy the samples files ``results`` points at from ``src`` to ``dst`` (same relative paths)."""
+    n = 0
+    if src.resolve() == dst.resolve():
+        return 0
+    for section in ("utility", "privacy"):
+        for row in results.get(section) or []:
+            ref = row.get("samples") if isinstance(row, dict) else None
+            if isinstance(ref, dict) and isinstance(ref.get("file"), str) and (src / ref["file"]).is_file():
+                (dst / ref["file"]).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src / ref["file"], dst / ref["file"])
+                n += 1
+    return n
+
+
 def report_run(run_dir: str, to_dir: str | None) -> int:
     path = Path(run_dir) / "results.json"
     if not path.is_file():
@@ -31,11 +63,13 @@ def report_run(run_dir: str, to_dir: str | None) -> int:
         raise UserInputError(f"{path}: {err}") from None
     out = writable_dir(Path(to_dir) if to_dir else Path(run_dir) / "report", "--to")
     try:
+        results = rederive(results, path.parent)
         written = render(results, out)
     except (TypeError, ValueError, KeyError, AttributeError, IndexError) as err:  # a hand-edited results.json
         raise UserInputError(f"{path}: cannot render it ({type(err).__name__}: {err}); allowed: results.json as "
                              "written by post-bench run") from None
-    if to_dir:  # a standalone report dir keeps the results it was rendered from
+    if to_dir:  # a standalone report dir keeps the results it was rendered from, and their samples
         write_json_atomic(out / "results.json", results)
+        copy_samples(results, path.parent, out)
     click.echo(f"wrote {len(written)} files to {out}")
     return 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,8 +20,10 @@ from post_bench.models.backbone import cpu_model_name, uses_bf16_autocast
 from post_bench.report import SCHEMA
 from post_bench.report.aggregates import aggregates
 from post_bench.report.claims import from_results
+from post_bench.report.evidence import evidence_section
 from post_bench.runner.plan import Plan
 from post_bench.runner.store import RunStore, write_json_atomic
+from post_bench.samples import collected_name
 
 SECTIONS = ("utility", "privacy", "extraction", "distill", "cost")
 
@@ -52,10 +55,27 @@ def collect(plan: Plan, store: RunStore, suite_dict: dict, device: str, jobs: in
             continue
         record = store.done_record(unit.id)
         for name in SECTIONS:
-            results[name].extend(record.get(name, []))
-    results["claims"] = from_results(results)
+            results[name].extend(collect_samples(record.get(name, []), unit.id, store))
+    results["evidence"] = evidence_section(results, store.root)
+    results["claims"] = from_results(results, store.root)
     results["aggregates"] = aggregates(results)
     return results
+
+
+def collect_samples(rows: list[dict], unit_id: str, store: RunStore) -> list[dict]:
+    """``rows`` with their samples files copied from the unit's folder to ``samples/<unit id>/`` of the run
+    directory, and their references pointing there (relative to the run directory, like results.json)."""
+    out = []
+    for row in rows:
+        ref = row.get("samples") if isinstance(row, dict) else None
+        if isinstance(ref, dict) and isinstance(ref.get("file"), str):
+            name = collected_name(unit_id, ref["file"])
+            target = store.root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(store.unit_dir(unit_id) / ref["file"], target)
+            row = {**row, "samples": {**ref, "file": name}}
+        out.append(row)
+    return out
 
 
 def write_results(path: Path, results: dict) -> None:

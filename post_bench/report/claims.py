@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping
 from post_bench.epsilon import eps_symbol
 
 from .cost import distillation_one_off, one_off_text, pipeline_costs
+from .evidence import Evidence, load_evidence
+from .paired import RowContrast, align, fieller_rows, row_contrast
 from .stats import (
     CONFIDENCE,
     DOES_NOT_HOLD,
@@ -128,6 +130,7 @@ class CheckResult:
     verdict: str
     reason: str
     c_epsilon: float | None = None
+    rows: RowContrast | None = None  # the per-row paired contrast the verdict came from (None: paired by seed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -225,14 +228,75 @@ def _side(term: Term, dataset: str, eps: float | None, values: Values, num_class
     return used, found, ""
 
 
+def _row_sides(found, dataset: str, evidence: Evidence | None):
+    """[(weight, {seed: {row id: correct}} or a constant)] when every method side has per-row evidence, else None."""
+    if evidence is None:
+        return None
+    sides = []
+    for w, term, used, side, _ in found:
+        if not isinstance(side, Mapping):
+            sides.append((w, side))
+            continue
+        rows = evidence.rows((dataset, term.method, used))
+        if not rows:
+            return None
+        sides.append((w, rows))
+    return sides
+
+
+def per_row_contrast(sides, offset: float = 0.0) -> tuple[RowContrast, tuple, tuple]:
+    """The contrast Σ w·x + offset paired by row within each seed every side has, combined over seeds
+    (``paired.row_contrast``); also (paired seeds, seeds only some sides have). Raises ValueError when no seed
+    has rows on every side."""
+    maps = [x for _, x in sides if isinstance(x, Mapping)]
+    common = set(maps[0]).intersection(*maps[1:])
+    seeds = tuple(sorted(common, key=str))
+    unpaired = tuple(sorted(set().union(*maps) - common, key=str))
+    per_seed = {}
+    for seed in seeds:
+        d, _ = align([(w, x[seed] if isinstance(x, Mapping) else x) for w, x in sides], offset)
+        if d.size >= 2:
+            per_seed[seed] = d
+    if not per_seed:
+        raise ValueError("no seed has at least 2 rows on every side")
+    return row_contrast(per_seed), tuple(per_seed), unpaired
+
+
+def _row_check(check: Check, found, dataset: str, evidence: Evidence | None, eps_of) -> CheckResult | None:
+    sides = _row_sides(found, dataset, evidence) if check.metric == ACCURACY else None
+    if sides is None:
+        return None
+    try:
+        rc, seeds, unpaired = per_row_contrast(sides, check.offset)
+    except ValueError:
+        return None
+    iv = rc.interval()
+    v, reason = verdict(iv)
+    if rc.reason:  # every paired row has the same difference: its sign is certain for these rows, 0 decides nothing
+        v = HOLDS if rc.estimate > 1e-12 else DOES_NOT_HOLD if rc.estimate < -1e-12 else INCONCLUSIVE
+        reason = rc.reason
+    if rc.n_seeds < 2:
+        reason = "; ".join(x for x in (reason, "one seed: the interval covers the test rows of this trained "
+                                               "prompt, not training noise") if x)
+    if unpaired:
+        reason = "; ".join(x for x in (reason, f"seeds missing on one side: {list(unpaired)}") if x)
+    a_eps, b_eps, c_eps = eps_of
+    return CheckResult(check, a_eps, b_eps, PairedDifference(iv, seeds, unpaired), v, reason, c_eps, rc)
+
+
 def check_cell(check: Check, dataset: str, eps: float | None, values: Values,
-               num_classes: Mapping[str, int]) -> CheckResult:
+               num_classes: Mapping[str, int], evidence: Evidence | None = None) -> CheckResult:
+    """One check in one cell: per example (rows paired within each seed, seeds combined) when every side has
+    per-row outputs, else paired by seed (a t-interval over seeds)."""
     found = [(w, term, *_side(term, dataset, eps, values, num_classes)) for w, term in check.terms]
     a_eps, b_eps = found[0][2], found[1][2]
     c_eps = found[2][2] if check.c else None
     missing = [why for *_, side, why in found if side is None]
     if missing:
         return CheckResult(check, a_eps, b_eps, None, INCONCLUSIVE, "; ".join(w for w in missing if w), c_eps)
+    by_row = _row_check(check, found, dataset, evidence, (a_eps, b_eps, c_eps))
+    if by_row is not None:
+        return by_row
     try:
         diff = weighted_paired_difference([(w, side) for w, _, _, side, _ in found], check.offset)
     except ValueError:
@@ -251,11 +315,42 @@ def check_cell(check: Check, dataset: str, eps: float | None, values: Values,
     return CheckResult(check, a_eps, b_eps, diff, v, reason, c_eps)
 
 
+def _gap_rows(gap: GapRecovery, dataset: str, eps: float | None, values: Values, evidence: Evidence | None,
+              confidence: float) -> dict | None:
+    """The gap recovery from per-row outputs (``paired.fieller_rows``), None without them."""
+    if evidence is None:
+        return None
+    sides = [_side(t, dataset, eps, values, {}) for t in (gap.method, gap.full, gap.base)]
+    if any(side is None for _, side, _ in sides):
+        return None
+    rows = [evidence.rows((dataset, t.method, used)) for t, (used, _, _) in zip((gap.method, gap.full, gap.base), sides)]
+    if not all(rows):
+        return None
+    m, f, b = rows
+    seeds = sorted(set(m) & set(f) & set(b), key=str)
+    num, den = {}, {}
+    for s in seeds:
+        ids = sorted(set(m[s]) & set(f[s]) & set(b[s]))
+        if len(ids) >= 2:
+            num[s] = [m[s][i] - b[s][i] for i in ids]
+            den[s] = [f[s][i] - b[s][i] for i in ids]
+    if not num:
+        return None
+    r = fieller_rows(num, den, confidence)
+    return {"estimate": r.estimate, "ci_low": r.low, "ci_high": r.high, "bounded": r.bounded, "n": len(num),
+            "seeds": list(num), "n_rows": sum(len(v) for v in num.values()), "confidence": confidence,
+            "interval": "Fieller, rows paired within seeds", "paper": dict(gap.paper), "reason": r.reason}
+
+
 def gap_recovery_cell(gap: GapRecovery, dataset: str, eps: float | None, values: Values,
-                      confidence: float = CONFIDENCE) -> dict:
+                      confidence: float = CONFIDENCE, evidence: Evidence | None = None) -> dict:
     """The gap recovery (method − base) / (full − base) in one cell: its estimate (ratio of the mean paired
     differences) and Fieller interval over the seeds all three have (``stats.fieller_ratio``), the paper's range,
-    and why there is no interval when there is none. Never raises on missing methods or seeds."""
+    and why there is no interval when there is none. Never raises on missing methods or seeds. With per-row
+    ``evidence`` for all three, the interval pairs rows within seeds (``paired.fieller_rows``)."""
+    by_row = _gap_rows(gap, dataset, eps, values, evidence, confidence)
+    if by_row is not None:
+        return by_row
     sides = [_side(t, dataset, eps, values, {}) for t in (gap.method, gap.full, gap.base)]
     out = {"estimate": None, "ci_low": None, "ci_high": None, "bounded": False, "n": 0, "seeds": [],
            "confidence": confidence, "interval": "Fieller, t over paired seeds", "paper": dict(gap.paper),
@@ -288,12 +383,15 @@ def gap_recovery_text(g: Mapping) -> str:
         est = f"{g['estimate']:.2f}"
     if g.get("bounded"):
         ci = f" [{g['ci_low']:.2f}, {g['ci_high']:.2f}]"
-    elif g.get("n", 0) >= 2:
+    elif g.get("n", 0) >= 2 or g.get("n_rows"):
         ci = " [unbounded: Full PT − zero-shot not significantly non-zero]"
     else:
         ci = ""
     conf = g.get("confidence", CONFIDENCE)
-    detail = f"{conf:.0%} Fieller CI, {g.get('n', 0)} seeds" if g.get("n", 0) >= 2 else (g.get("reason") or "")
+    if g.get("n_rows"):
+        detail = f"{conf:.0%} Fieller CI, {g['n_rows']} rows paired within {g.get('n', 0)} seed(s)"
+    else:
+        detail = f"{conf:.0%} Fieller CI, {g.get('n', 0)} seeds" if g.get("n", 0) >= 2 else (g.get("reason") or "")
     return f"gap recovery (POST − zero-shot)/(Full PT − zero-shot) {est}{ci} ({'; '.join(x for x in (detail, ref) if x)})"
 
 
@@ -312,7 +410,8 @@ def _summary(cells: tuple[CellResult, ...]) -> tuple[str, dict]:
 
 def check_claims(accuracy: Values, cost: Values, num_classes: Mapping[str, int],
                  cost_notes: Mapping[tuple, str] | None = None,
-                 claims: tuple[Claim, ...] = CLAIMS, flops: Values | None = None) -> list[ClaimResult]:
+                 claims: tuple[Claim, ...] = CLAIMS, flops: Values | None = None,
+                 evidence: Evidence | None = None) -> list[ClaimResult]:
     """Every claim in every (dataset, ε) cell of the run. Cells: the data sets and ε values of the
     accuracy rows of methods that use private data. ``cost``: tuning + transfer wall seconds, ``flops`` their
     FLOPs (``training_cost_values``). Never raises on missing methods, seeds or costs."""
@@ -326,11 +425,11 @@ def check_claims(accuracy: Values, cost: Values, num_classes: Mapping[str, int],
         for ds in datasets:
             for eps in epsilons:
                 checks = tuple(
-                    check_cell(c, ds, eps, by_metric[c.metric], num_classes)
+                    check_cell(c, ds, eps, by_metric[c.metric], num_classes, evidence)
                     for c in claim.checks if _applies(c, eps)
                 )
                 note = (cost_notes or {}).get((ds, eps), "") if any(c.metric in COST_METRICS for c in claim.checks) else ""
-                gap = gap_recovery_cell(claim.gap, ds, eps, accuracy) if claim.gap else None
+                gap = gap_recovery_cell(claim.gap, ds, eps, accuracy, evidence=evidence) if claim.gap else None
                 if gap is not None:
                     note = "; ".join(x for x in (gap_recovery_text(gap), note) if x)
                 cells.append(CellResult(ds, eps, checks, combine([c.verdict for c in checks]), note, gap))
@@ -360,6 +459,10 @@ def _check_json(r: CheckResult) -> dict:
         "ci_high": iv.high if iv else None,
         "verdict": r.verdict,
         "reason": r.reason,
+        **({"paired_by": "rows within seeds", "n_rows": r.rows.n_rows, "se": r.rows.se,
+            "variance": r.rows.variance, "heterogeneity_p": r.rows.q_p,
+            "per_seed": [{"seed": s, "mean": m, "se": se, "n_rows": n} for s, m, se, n in r.rows.per_seed]}
+           if r.rows is not None else {"paired_by": "seeds"} if r.difference is not None else {}),
     }
 
 
@@ -396,8 +499,9 @@ def num_classes_of(utility_rows: Iterable[dict]) -> dict[str, int]:
     return out
 
 
-def from_results(results: dict) -> list[dict]:
-    """The ``claims`` list for a results.json dict (its utility, cost and distill sections)."""
+def from_results(results: dict, folder=None) -> list[dict]:
+    """The ``claims`` list for a results.json dict (its utility, cost and distill sections); accuracy checks are
+    decided per example where the rows' samples files are under ``folder`` (the run or report directory)."""
     utility = [r for r in results.get("utility") or [] if isinstance(r, dict)]
     if not utility:
         return []
@@ -408,8 +512,9 @@ def from_results(results: dict) -> list[dict]:
         if one_off and any("distill/distill" in p["segments"] for p in items if p["method"] == "post"):
             notes[(ds, eps)] = ("distillation, one-off and shared by every source-based prompt, not in the checks: "
                                 + "; ".join(one_off_text(e) for e in one_off))
+    evidence = load_evidence(results, folder)
     found = check_claims(accuracy_values(utility), training_cost_values(pipes), num_classes_of(utility), notes,
-                         flops=training_cost_values(pipes, TRAIN_FLOPS))
+                         flops=training_cost_values(pipes, TRAIN_FLOPS), evidence=evidence)
     return to_json(found)
 
 

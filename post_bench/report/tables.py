@@ -446,17 +446,21 @@ def gap_recovery_table(claims: Any) -> Table:
             if not isinstance(g, dict):
                 continue
             ci = (f"[{g['ci_low']:.2f}, {g['ci_high']:.2f}]" if g.get("bounded") else
-                  "unbounded" if (g.get("n") or 0) >= 2 else DASH)
+                  "unbounded" if (g.get("n") or 0) >= 2 or g.get("n_rows") else DASH)
             paper = g.get("paper") or {}
             out.append((str(cell.get("dataset", "?")), eps_symbol(cell.get("epsilon")), num(g.get("n")),
+                        num(g.get("n_rows")) if g.get("n_rows") else DASH,
                         num(g.get("estimate"), 2), ci,
                         f"{paper.get('low', DASH)}–{paper.get('high', DASH)}" if paper else DASH,
                         str(g.get("reason") or DASH)))
     return Table("Claim 2: gap recovery (POST − zero-shot) / (Full PT − zero-shot)",
-                 ("dataset", "ε", "seeds", "gap recovery", "95% CI (Fieller)", "paper", "why"), tuple(out),
-                 "Ratio of the mean paired differences over the seeds with POST, Full PT (direct, same ε) and "
-                 "zero-shot; 95% CI by Fieller's theorem with Student-t (n − 1 df), unbounded when Full PT − "
-                 f"zero-shot is not significantly non-zero. Paper (no DP): {PAPER_GAP['detail']}.")
+                 ("dataset", "ε", "seeds", "paired rows", "gap recovery", "95% CI (Fieller)", "paper", "why"),
+                 tuple(out),
+                 "Ratio of the mean paired differences with POST, Full PT (direct, same ε) and zero-shot; 95% CI by "
+                 "Fieller's theorem: with per-example outputs ('paired rows'), rows paired within seeds and the "
+                 "row covariance widened when the seeds disagree more than rows explain (normal quantile); without "
+                 "them, over seeds with Student-t (n − 1 df). Unbounded when Full PT − zero-shot is not "
+                 f"significantly non-zero. Paper (no DP): {PAPER_GAP['detail']}.")
 
 
 def claims_tables(claims: Any) -> list[Table]:
@@ -477,18 +481,22 @@ def claims_tables(claims: Any) -> list[Table]:
                       if isinstance(chk.get("ci_low"), (int, float)) else DASH)
                 rows.append((str(c.get("claim", "?")), str(cell.get("dataset", "?")), eps_symbol(cell.get("epsilon")),
                              str(cell.get("verdict", DASH)), str(chk.get("check", "?")), num(chk.get("n")),
+                             num(chk.get("n_rows")) if chk.get("n_rows") else DASH,
                              _diff(chk.get("mean"), metric), ci, str(chk.get("verdict", DASH)), reason or DASH))
     return [
         Table("Claims: summary", ("claim", "statement", "verdict", "cells holding", "not holding", "inconclusive"),
               summary, "A claim holds overall when it holds in every (dataset, ε) cell; partly when in some."),
-        Table("Claims: per dataset and ε", ("claim", "dataset", "ε", "claim verdict", "check", "seeds", "mean d",
-                                            "95% CI of d", "check verdict", "why / note"),
+        Table("Claims: per dataset and ε", ("claim", "dataset", "ε", "claim verdict", "check", "seeds",
+                                            "paired rows", "mean d", "95% CI of d", "check verdict", "why / note"),
               tuple(rows),
               "Each check is d > 0 with d = a − b (+ 5 points for the 'within 5 points' checks; d = post − ½·direct "
-              "− ½·zero_shot for 'gap recovery > 0.5'), paired by seed within a (dataset, ε) cell; d in accuracy "
-              "points, or seconds or FLOPs for cost. 95% CI: Student-t over the "
-              "paired seeds. holds: CI above 0; does not hold: CI below 0; inconclusive: CI includes 0, fewer "
-              "than 2 paired seeds, or a side missing. A claim holds in a cell when all its checks hold."),
+              "− ½·zero_shot for 'gap recovery > 0.5') in a (dataset, ε) cell; d in accuracy points, or seconds or "
+              "FLOPs for cost. Accuracy checks with per-example outputs ('paired rows' given) are paired by test "
+              "row within each seed, the seeds' means averaged, and the 95% CI is normal with the larger of the "
+              "row-sampling and the between-seed variance (docs/results.md, 'How claims are decided'); without "
+              "them (cost checks, old runs) the CI is Student-t over the paired seeds. holds: CI above 0; does "
+              "not hold: CI below 0; inconclusive: CI includes 0, fewer than 2 paired seeds without per-row "
+              "outputs, or a side missing. A claim holds in a cell when all its checks hold."),
         gap_recovery_table(claims),
     ]
 

@@ -12,6 +12,7 @@ import numpy as np
 from post_bench.attacks.extraction import canary_scores
 from post_bench.attacks.metrics import attack_metrics, bootstrap_ci
 from post_bench.attacks.one_run import audit
+from post_bench.samples import write_samples
 from post_bench.unit.schemas import OneRunConfig, OneRunRecord
 from post_bench.units import unit_kind
 from post_bench.units.evaluate import prompt_of
@@ -38,7 +39,9 @@ def run_one_run(unit, ctx, work, deps) -> OneRunRecord:
            "eps_lower_bound_trials": f"{res.guesses} guesses on {m} canaries, one training run", "delta": delta,
            "attacked": f"a prompt tuned like {cfg.method}'s on the private set plus {int(included.sum())} of {m} "
                        f"{kind} canaries (each included with probability 1/2, repeated {plan.repetitions}x)",
-           "canary_kind": kind, "one_run": res.to_dict(), "repetitions": plan.repetitions}
+           "canary_kind": kind, "one_run": res.to_dict(), "repetitions": plan.repetitions,
+           "samples": write_samples(work, [{"canary": i, "score": float(v), "included": bool(inc)}
+                                           for i, (v, inc) in enumerate(zip(scores, included))], "canaries")}
     if included.any() and not included.all():
         metrics = attack_metrics(scores, included).to_dict()
         row.update({"auc": metrics["auc"], "balanced_accuracy": metrics["balanced_accuracy"],
