@@ -1,7 +1,8 @@
 """Command line: ``post-bench run | validate | ls | report | compare | audit | bench``.
 
 Exit codes: 0 ok, 2 bad input (one line per problem, no traceback), 1 internal error, 3 a gate failed (the
-run finished and its report is written; e.g. an ε lower bound above the claimed ε).
+run finished and its report is written; e.g. an ε lower bound above the claimed ε), 130 interrupted (Ctrl-C at
+any moment: one line naming the phase, never a traceback or click's "Aborted!"; a rerun resumes).
 Only the click wiring is here; what each command does is in :mod:`post_bench.commands`, imported when the
 command runs (so that ``--help`` and option errors never load torch, pandas or matplotlib).
 """
@@ -12,10 +13,24 @@ import sys
 
 import click
 
-from post_bench.errors import UserInputError
+from post_bench.errors import UserInputError, begin_command, say_interrupted, set_phase
 
 
 class _Group(click.Group):
+    """Bad input: one line per problem, exit 2. Ctrl-C: one line naming the phase, exit 130 (click itself
+    would print "Aborted!" and exit 1)."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise click.exceptions.Exit(say_interrupted()) from None
+
+    def resolve_command(self, ctx, args):
+        name, cmd, rest = super().resolve_command(ctx, args)
+        begin_command(cmd.name if cmd is not None else name)
+        return name, cmd, rest
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -23,6 +38,8 @@ class _Group(click.Group):
             for line in err.problems:
                 click.echo(line, err=True)
             ctx.exit(2)
+        except KeyboardInterrupt:
+            ctx.exit(say_interrupted())
 
 
 @click.group(cls=_Group)
@@ -69,7 +86,9 @@ def validate(suite_file: str, sets: tuple[str, ...], limit: int | None, device: 
                    "2 steps per unit (default out runs/<suite name>-dry-run)")
 @click.option("--gate", "gate_texts", multiple=True, metavar="MAPPING",
               help="a gate like an entry of the suite's gates:, as one-line YAML (repeatable), e.g. "
-                   "\"{metric: accuracy, method: post, epsilon: 8, min: 0.6}\"; a failed gate exits 3")
+                   "\"{metric: accuracy, method: post, epsilon: 8, min: 0.6}\", or a paired difference "
+                   "\"difference:post-zero_shot>=0\" (POST above zero-shot at 95%, rows paired within seeds); a "
+                   "failed gate exits 3")
 @click.option("--baseline", type=click.Path(), default=None,
               help="a run directory or results.json: print post-bench compare BASELINE THIS-RUN after the run")
 @click.option("--baseline-gate", "baseline_gates", multiple=True, metavar="METRIC:THRESHOLD",
@@ -97,6 +116,7 @@ def _overrides(sets, limit, device, precision) -> dict:
 def ls_cmd(what: str) -> None:
     """List the names a suite can use."""
     from post_bench.commands.ls import list_names  # deferred: start-up time (each command when it runs)
+    set_phase("listing the names")
 
     sys.exit(list_names(what))
 
@@ -107,6 +127,7 @@ def ls_cmd(what: str) -> None:
 def report(run_dir: str, to_dir: str | None) -> None:
     """Re-render the report from RUN_DIR/results.json alone (no model is loaded)."""
     from post_bench.commands.report import report_run  # deferred: start-up time (matplotlib)
+    set_phase("rendering the report")
 
     sys.exit(report_run(run_dir, to_dir))
 
@@ -123,6 +144,7 @@ def compare_cmd(run_a: str, run_b: str, json_file: str | None, gate_texts: tuple
     """Per-cell differences B − A of two runs (run directories or results.json files) with 95% CIs; marks
     what moved beyond noise (the CI excludes 0). Markdown on stdout."""
     from post_bench.commands.compare import compare_runs  # deferred: start-up time (scipy)
+    set_phase("the comparison")
 
     sys.exit(compare_runs(run_a, run_b, json_file, gate_texts))
 
@@ -174,6 +196,7 @@ def audit(prompt, members, nonmembers, candidates, population, dataset, model, t
     prompt itself on known members and non-members: LOSS, zero-shot-calibrated LOSS, and with --shadows K
     LiRA/RMIA against shadows tuned by a recipe. Writes audit.json, report.md and roc.png/pdf to --out."""
     from post_bench.commands.audit import audit_prompt  # deferred: start-up time (numpy, pydantic)
+    set_phase("the audit")
 
     sys.exit(audit_prompt(prompt, members=members, nonmembers=nonmembers, candidates=candidates, population=population,
                           dataset=dataset, model=model, template=template, label_words=label_words,
@@ -188,6 +211,7 @@ def audit(prompt, members, nonmembers, candidates, population, dataset, model, t
 def bench(out_file: str | None, quick: bool) -> None:
     """Performance ratios within one run (DP/non-DP step, stacked shadows, head cost)."""
     from post_bench.commands.bench import run_bench  # deferred: start-up time (torch)
+    set_phase("the benchmark")
 
     run_bench(out_file, quick=quick, echo=click.echo)
 

@@ -1,15 +1,21 @@
-"""The ``post-bench`` command's entry point: a Ctrl-C at any moment ends with one line and exit code 1.
+"""The ``post-bench`` command's entry point: a Ctrl-C at any moment ends with one line and exit code 130.
 
-This module imports nothing but the standard library, so its SIGINT handler is in place before torch, scipy
-or transformers start loading. Outside an import a Ctrl-C is the usual KeyboardInterrupt, which the commands
-handle (``run`` keeps the finished units, writes results.json and exits 1; a rerun resumes). A Ctrl-C that
-lands *while a module is being imported* cannot be handled that way: Python drops the half-imported module,
-and later code that imports it again finds half-initialised packages (seen: ``NameError: name '_signal_api'
-is not defined`` from scipy, exit 1 with a traceback). So then the process ends at once, with the same line
-and exit code: every artifact is written atomically and a run directory's lock is released by the kernel, so
-nothing half-written stays behind, and the next run removes the interrupted units' work dirs and resumes.
-The same holds once the command has returned (interpreter shutdown).
-"""
+The line names what the command was doing (its phase, :func:`post_bench.errors.set_phase`), e.g.
+``interrupted during the preflight checks; nothing was lost, rerun the same command to resume``. Every
+artifact is written atomically, so a rerun of ``run`` resumes where it stopped (once units ran: ``finished
+units are kept``).
+
+This module imports nothing but the standard library and :mod:`post_bench.errors` (itself standard library
+only), so its SIGINT handler is in place before torch, scipy or transformers start loading. Outside an import
+a Ctrl-C is the usual KeyboardInterrupt, which the commands handle (``run`` keeps the finished units and writes
+results.json; any other moment ends in :mod:`post_bench.cli` with the line, never click's ``Aborted!``). A
+Ctrl-C that lands *while a module is being imported* cannot be handled that way: Python drops the
+half-imported module, and later code that imports it again finds half-initialised packages (seen:
+``NameError: name '_signal_api' is not defined`` from scipy, exit 1 with a traceback). So then the process
+ends at once, with the same line and exit code: every artifact is written atomically and a run directory's
+lock is released by the kernel, so nothing half-written stays behind, and the next run removes the
+interrupted units' work dirs and resumes. The same holds once the command has returned (interpreter
+shutdown)."""
 
 from __future__ import annotations
 
@@ -17,17 +23,15 @@ import os
 import signal
 import sys
 
-INTERRUPTED = 1  # the exit code of an interrupted command: `post-bench run` after a Ctrl-C between units
+from post_bench.errors import INTERRUPTED, begin_command, interrupted_line, interrupted_said, say_interrupted
+
 _IMPORT_FILES = ("<frozen importlib._bootstrap", "importlib/_bootstrap.py", "importlib/_bootstrap_external.py")
 _state = {"argv": None, "leaving": False}
 
 
-def interrupted_line(argv: list[str] | None = None) -> str:
-    """The one line an interrupted command ends with."""
+def _command(argv: list[str] | None) -> str | None:
     args = sys.argv[1:] if argv is None else argv
-    if args and args[0] == "run":
-        return "error: interrupted; finished units are kept, rerun to resume"
-    return "error: interrupted"
+    return args[0] if args else None
 
 
 def in_import(frame) -> bool:
@@ -41,14 +45,16 @@ def in_import(frame) -> bool:
 
 
 def leave_interrupted(argv: list[str] | None = None) -> None:
-    """End the process now: the interrupted line on stderr, exit code :data:`INTERRUPTED`, no cleanup."""
+    """End the process now: the interrupted line on stderr (unless said already), exit code
+    :data:`INTERRUPTED`, no cleanup."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError, AttributeError):
             pass
     try:
-        os.write(2, f"\n{interrupted_line(argv)}\n".encode())  # the newline ends a ``^C`` echo or a progress bar
+        if not interrupted_said():  # the newline first ends a ``^C`` echo or a progress bar
+            os.write(2, f"\n{interrupted_line(command=_command(argv))}\n".encode())
     finally:
         os._exit(INTERRUPTED)
 
@@ -72,14 +78,14 @@ def main(argv: list[str] | None = None, load=_load_cli, restore: bool = False) -
     shutdown unless ``restore`` (a caller that goes on running: the previous handler comes back)."""
     previous = signal.getsignal(signal.SIGINT)
     _state["argv"], _state["leaving"] = argv, False
+    begin_command(None)  # the cli names the command once it is parsed
     if previous is not signal.SIG_IGN:  # nohup and background jobs: stay immune
         signal.signal(signal.SIGINT, on_sigint)
     try:
         cli = load()
         cli.main(args=argv, prog_name="post-bench")  # click's standalone mode: ends with SystemExit
-    except KeyboardInterrupt:
-        print(f"\n{interrupted_line(argv)}", file=sys.stderr)
-        return INTERRUPTED
+    except KeyboardInterrupt:  # outside a command (the cli handles its own): loading the cli
+        return say_interrupted(command=_command(argv))
     finally:
         if restore:
             signal.signal(signal.SIGINT, previous)

@@ -11,6 +11,14 @@ User gates (``gates:`` in a suite, ``--gate`` on ``post-bench run``; :class:`pos
   cell per dataset × method × model × ε) must be within ``min``/``max``.
 - ``{metric: auc|tpr|eps_lb, ...}``: **every** matching privacy row must be within ``min``/``max`` (so a
   ``max`` compares the largest value, a ``min`` the smallest).
+- ``{difference: [a, b], min: x, max: y}``: in every matching (dataset, ε) cell the 95% interval of
+  accuracy(a) − accuracy(b) must have its lower end ≥ ``min`` and its upper end ≤ ``max``. The interval pairs
+  the test rows within each seed and combines the seeds (``claims.per_row_contrast``, ``paired.row_contrast``)
+  from the run's samples files, read relative to the run directory; without them (a run older than samples
+  files, a damaged file) it is the t-interval over the paired seeds, and the gate's message says so. Cells: the
+  ε values of the methods that read private data (``claims.EPSILON_FREE`` methods, zero_shot and
+  source_zero_shot, have one row at ε=None that serves every ε); a cell where one method has no row fails.
+  On the command line also ``difference:A-B>=MIN`` / ``difference:A-B<=MAX`` (:func:`parse_difference`).
 
 A gate that matches no value fails with a line saying so: a misspelt filter never passes silently.
 Failures are one line per gate, ``gate failed: <gate>: <why>``. :func:`write_junit` writes one testcase per
@@ -20,7 +28,9 @@ gate and per claim verdict; :func:`step_summary` is the markdown for ``$GITHUB_S
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -34,7 +44,16 @@ from post_bench.epsilon import eps_label
 from post_bench.errors import UserInputError, problem, short_repr
 from post_bench.registry import did_you_mean
 from post_bench.report import aggregates as report_aggregates
-from post_bench.report.claims import CHANCE, CLAIMS, EPSILON_FREE, from_results
+from post_bench.report.claims import (
+    CHANCE,
+    CLAIMS,
+    EPSILON_FREE,
+    accuracy_values,
+    from_results,
+    per_row_contrast,
+)
+from post_bench.report.evidence import Evidence, load_evidence
+from post_bench.report.stats import weighted_paired_difference
 from post_bench.report.tables import claims_tables, to_markdown
 from post_bench.suite import Gate, _pydantic_problems
 
@@ -58,10 +77,43 @@ def dp_violations(results: dict) -> list[str]:
 # ---- parsing and checking names ------------------------------------------------------------------------
 
 
+DIFFERENCE_SYNTAX = ("difference:A-B>=MIN or difference:A-B<=MAX, e.g. difference:post-zero_shot>=0 (write "
+                     "'A - B' with spaces when a method name has a hyphen)")
+_DIFFERENCE = re.compile(r"\s*difference\s*:\s*(?P<expr>[^\[{].*?)\s*(?P<op>>=|<=)\s*(?P<bound>\S+)\s*")
+
+
+def parse_difference(text: str, source: str):
+    """``difference:post-zero_shot>=0`` (``<=`` for a max) as a Gate: the methods split at the one `` - `` (spaced)
+    when there is one, else at the one ``-``; bad input raises UserInputError."""
+    m = _DIFFERENCE.fullmatch(text)
+    if m is None:
+        raise UserInputError(problem(source, "", "not a difference gate", DIFFERENCE_SYNTAX))
+    expr = m["expr"]
+    names = [n.strip() for n in (expr.split(" - ") if " - " in expr else expr.split("-"))]
+    if len(names) != 2 or not all(names):
+        why = (f"{expr!r}: cannot tell the two methods apart" if len(names) > 2
+               else f"{expr!r}: expected two methods A-B")
+        raise UserInputError(problem(source, "", why, DIFFERENCE_SYNTAX))
+    try:
+        bound = float(m["bound"])
+    except ValueError:
+        raise UserInputError(problem(source, "", f"bound {m['bound']!r} is not a number", DIFFERENCE_SYNTAX)) from None
+    if not math.isfinite(bound):
+        raise UserInputError(problem(source, "", f"bound {m['bound']!r} is not a finite number", DIFFERENCE_SYNTAX))
+    data = {"difference": names, ("min" if m["op"] == ">=" else "max"): bound}
+    try:
+        return Gate.model_validate(data)
+    except ValidationError as err:
+        raise UserInputError(_pydantic_problems(source, err, model=Gate)) from None
+
+
 def parse_gate_option(text: str):
-    """A ``--gate`` value (a one-line YAML flow mapping) as a Gate; bad input raises UserInputError."""
+    """A ``--gate`` value as a Gate: a one-line YAML flow mapping (as in a suite's ``gates:``), or the difference
+    short form ``difference:A-B>=MIN`` (:func:`parse_difference`); bad input raises UserInputError."""
 
     source = f"--gate {short_repr(text)}"
+    if re.match(r"\s*difference\s*:\s*[^\s\[{]", text):
+        return parse_difference(text, source)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
@@ -121,9 +173,16 @@ def gate_problems(gates: Sequence, suite, sources: Sequence[tuple[str, str]]) ->
         if gate.dataset is not None and gate.dataset not in datasets:
             bad("dataset", f"{gate.dataset!r} is not among datasets.private{did_you_mean(gate.dataset, datasets)}",
                 ", ".join(datasets))
-        if gate.epsilon_given and gate.epsilon not in suite.epsilons and not (
-                gate.epsilon is None and gate.method in EPSILON_FREE):
+        free = gate.method in EPSILON_FREE or bool(gate.difference and set(gate.difference) <= EPSILON_FREE)
+        if gate.epsilon_given and gate.epsilon not in suite.epsilons and not (gate.epsilon is None and free):
             bad("epsilon", f"{eps_label(gate.epsilon)} is not among the suite's epsilons", eps_allowed)
+        elif gate.difference and gate.epsilon_given and gate.epsilon is not None and free:
+            bad("epsilon", f"{' and '.join(gate.difference)} read no private data: their only cell is ε=inf, so no "
+                "cell matches ε=" + eps_label(gate.epsilon), "inf, or leave epsilon out")
+        for name in gate.difference or []:
+            if name not in methods:
+                bad("difference", f"{name!r} is not among the suite's methods{did_you_mean(name, methods)}",
+                    ", ".join(methods))
         if gate.metric in ("auc", "tpr", "eps_lb"):
             if not attack_names:
                 bad("metric", f"{gate.metric}: the suite has no membership or one_run attack, so no privacy rows",
@@ -179,6 +238,10 @@ def describe(gate) -> str:
     where = f" ({', '.join(filters)})" if filters else ""
     if gate.claim is not None:
         return f"claim {gate.claim} must {gate.must or 'hold'}{where}"
+    if gate.difference is not None:
+        bounds = " and ".join(b for b in ((f">= {gate.min:g}" if gate.min is not None else ""),
+                                          (f"<= {gate.max:g}" if gate.max is not None else "")) if b)
+        return f"{gate.difference[0]} - {gate.difference[1]} {bounds} at 95%{where}"
     metric = f"tpr@{gate.fpr:g}" if gate.metric == "tpr" else gate.metric
     bounds = " and ".join(b for b in ((f">= {gate.min:g}" if gate.min is not None else ""),
                                       (f"<= {gate.max:g}" if gate.max is not None else "")) if b)
@@ -291,8 +354,119 @@ def _privacy_gate(gate, results: dict) -> GateResult:
     return GateResult(name, False, f"{value:.3f}", why, f"gate failed: {name}: {why}")
 
 
-def evaluate_gate(gate, results: dict) -> GateResult:
-    if gate.claim is not None:
+def _difference_cells(gate, values) -> list[tuple[str, float | None]]:
+    """The (dataset, ε) cells of a difference gate: every data set with a row of either method, at the ε values of
+    the methods that read private data (ε=None alone when both are ε-free), filtered by the gate."""
+    names = set(gate.difference)
+    private = names - EPSILON_FREE
+    cells = set()
+    for ds, method, eps in values.by_key:
+        if method not in names or (gate.dataset is not None and ds != gate.dataset):
+            continue
+        if not private or method in private:
+            cells.add((ds, eps))
+    if gate.epsilon_given:
+        cells = {c for c in cells if c[1] == gate.epsilon}
+    return sorted(cells, key=lambda c: (c[0], c[1] is None, c[1] or 0.0))
+
+
+def _difference_cell(gate, ds: str, eps: float | None, values, evidence: Evidence | None, no_rows: str) -> dict:
+    """One cell of a difference gate: {"where", "estimate", "low", "high", "how"} or {"where", "why"} (no
+    interval: a method missing, one seed without samples)."""
+    a, b = gate.difference
+    keys = [(ds, m, None if m in EPSILON_FREE else eps) for m in (a, b)]
+    where = f"{ds} ε={eps_label(eps)}"
+    for key in keys:
+        if key in values.ambiguous:
+            return {"where": where, "why": f"several {key[1]} rows per seed (several models?)"}
+        if not values.by_key.get(key):
+            return {"where": where, "why": f"no {key[1]} results at ε={eps_label(key[2])}"}
+    rows = [evidence.rows(k) for k in keys] if evidence is not None else [None, None]
+    why_not = no_rows
+    if all(rows):
+        try:
+            rc, seeds, unpaired = per_row_contrast([(1.0, rows[0]), (-1.0, rows[1])])
+        except ValueError as err:
+            why_not = f"no per-row pairing ({err})"
+        else:
+            how = f"rows paired within {len(seeds)} seed(s), {rc.n_rows} rows"
+            if rc.reason:
+                how += f"; {rc.reason}"
+            if unpaired:
+                how += f"; seeds missing on one side: {list(unpaired)}"
+            return {"where": where, "estimate": rc.estimate, "low": rc.low, "high": rc.high, "how": how}
+    elif evidence is not None and evidence.with_samples:
+        missing = [m for m, r in zip((a, b), rows) if not r]
+        why_not = f"no per-row samples for {' and '.join(missing)}" + (f" ({no_rows})" if no_rows else "")
+    try:
+        diff = weighted_paired_difference([(1.0, values.by_key[keys[0]]), (-1.0, values.by_key[keys[1]])])
+    except ValueError:
+        return {"where": where, "why": f"no seed has both {a} and {b}"}
+    iv = diff.interval
+    if not iv.available:
+        return {"where": where, "why": f"{iv.n} paired seed(s) and {why_not}: no interval"}
+    how = f"t over {iv.n} paired seeds, not per row: {why_not}"
+    if diff.unpaired:
+        how += f"; seeds missing on one side: {list(diff.unpaired)}"
+    return {"where": where, "estimate": iv.mean, "low": iv.low, "high": iv.high, "how": how}
+
+
+def _difference_gate(gate, results: dict, folder=None, evidence: Evidence | None = None) -> GateResult:
+    name = describe(gate)
+    a, b = gate.difference
+    values = accuracy_values([r for r in results.get("utility") or [] if isinstance(r, dict)])
+    cells = _difference_cells(gate, values)
+    if not cells:
+        why = (f"no (dataset, ε) cell has {a} or {b} accuracy (check the methods, dataset and epsilon against the "
+               "run's results)")
+        return GateResult(name, False, "—", why, f"gate failed: {name}: {why}")
+    if evidence is None and folder is not None:
+        evidence = load_evidence(results, folder)
+    if evidence is None:
+        no_rows = "no run directory to read per-row samples from"
+    elif not evidence.with_samples:
+        no_rows = "the run has no per-row samples"
+    else:
+        no_rows = "per-row samples unreadable: " + "; ".join(evidence.problems[:2]) if evidence.problems else ""
+    found = [_difference_cell(gate, ds, eps, values, evidence, no_rows) for ds, eps in cells]
+
+    def text(c: dict) -> str:
+        if "why" in c:
+            return f"{c['where']}: {c['why']}"
+        return (f"{c['where']}: {a} - {b} {c['estimate']:+.3f}, 95% CI [{c['low']:+.3f}, {c['high']:+.3f}] "
+                f"({c['how']})")
+
+    def outside(c: dict) -> str:
+        if "why" in c:
+            return "no interval"
+        if gate.min is not None and c["low"] < gate.min:
+            return f"lower end < min {gate.min:g}"
+        if gate.max is not None and c["high"] > gate.max:
+            return f"upper end > max {gate.max:g}"
+        return ""
+
+    failing = [c for c in found if outside(c)]
+    scored = [c for c in found if "why" not in c]
+    if failing:
+        worst = next((c for c in failing if "why" in c), None) or (
+            min(failing, key=lambda c: c["low"]) if gate.min is not None and any(c["low"] < gate.min for c in failing)
+            else max(failing, key=lambda c: c["high"]))
+    else:
+        worst = min(scored, key=lambda c: c["low"]) if gate.min is not None else max(scored, key=lambda c: c["high"])
+    value = "—" if "why" in worst else f"[{worst['low']:+.3f}, {worst['high']:+.3f}]"
+    if not failing:
+        return GateResult(name, True, value, f"{len(found)} cell(s); worst {text(worst)}")
+    why = (f"{text(worst)}" + ("" if "why" in worst else f" {outside(worst)}")
+           + (f" [+{len(failing) - 1} more cell(s)]" if len(failing) > 1 else ""))
+    return GateResult(name, False, value, why, f"gate failed: {name}: {why}")
+
+
+def evaluate_gate(gate, results: dict, folder=None, evidence: Evidence | None = None) -> GateResult:
+    """One gate on a finished run. ``folder``: the run directory (where results.json and its samples/ are),
+    read by difference gates for their per-row samples (``evidence``: those already loaded)."""
+    if gate.difference is not None:
+        r = _difference_gate(gate, results, folder, evidence)
+    elif gate.claim is not None:
         r = _claim_gate(gate, results)
     elif gate.metric == "accuracy":
         r = _accuracy_gate(gate, results)
@@ -301,15 +475,18 @@ def evaluate_gate(gate, results: dict) -> GateResult:
     return dataclasses.replace(r, lines=(r.line,) if r.line else ())
 
 
-def evaluate(gates: Sequence, results: dict) -> list[GateResult]:
-    """The always-on DP gate, then every user gate, in order."""
+def evaluate(gates: Sequence, results: dict, folder=None) -> list[GateResult]:
+    """The always-on DP gate, then every user gate, in order. ``folder``: the run directory (difference gates
+    read the per-row samples there; None: they use the t-interval over seeds)."""
     dp = dp_violations(results)
     n_bounds = sum(1 for r in results.get("privacy") or [] if isinstance(r, dict)
                    and r.get("eps_lower_bound") is not None and r.get("claimed_epsilon") is not None)
     out = [GateResult(DP_GATE, not dp, f"{len(dp)} violation(s)",
                       dp[0].removeprefix("gate failed: ") if dp else f"{n_bounds} bound(s) against a finite claimed ε",
                       dp[0] if dp else "", tuple(dp))]
-    out += [evaluate_gate(g, results) for g in gates]
+    evidence = load_evidence(results, folder) if folder is not None and any(
+        g.difference is not None for g in gates) else None
+    out += [evaluate_gate(g, results, folder, evidence) for g in gates]
     return out
 
 

@@ -191,6 +191,15 @@ class Budget(Strict):
     eval_batch_size: PosInt = 32
 
 
+class BrokenDP(Strict):
+    """A deliberately broken DP-SGD, for privacy-regression controls only: the accountant still claims the suite's
+    ε while the mechanism adds ``noise_scale`` times the noise it should, and (``clipping: false``) does not clip
+    per-example gradients. An audit must catch it (``post-bench run`` exits 3); never use it for results."""
+
+    noise_scale: Annotated[float, Field(gt=0, lt=1)] = 0.1
+    clipping: bool = False
+
+
 class TuningConfig(Strict):
     steps: PosInt = 100
     batch_size: PosInt = 16
@@ -201,6 +210,7 @@ class TuningConfig(Strict):
     accountant: Literal["prv", "rdp"] = "prv"
     init: Literal["text", "vocab", "random"] = "text"
     micro_batch: PosInt = 64
+    broken_dp: BrokenDP | None = None  # privacy-regression controls only (suites/controls/)
 
 
 class AttackConfig(Strict):
@@ -214,9 +224,10 @@ class AttackConfig(Strict):
     population: Annotated[int, Field(ge=4, multiple_of=2)] = 128
     variants: list[str] | None = None  # default: lira online/offline/fixed_variance, rmia online (ls attacks)
     # extraction / one_run: canaries with planted labels, in a prompt tuned for the attack only
-    canaries: Annotated[int, Field(ge=1)] = 8
+    canaries: Annotated[int, Field(ge=1)] | None = None  # default: one_run 500, extraction 8
     # secret ("My secret code is 123456"), mislabeled (held-out private texts with a wrong label) or random-words
-    canary_kind: Literal["secret", "mislabeled", "random-words"] = "secret"
+    canary_kind: Literal["secret", "mislabeled", "random-words", "nonsense"] | None = None  # one_run: nonsense, extraction: secret
+    score: Literal["calibrated", "raw"] = "calibrated"  # one_run: minus the untrained prompt's score, or raw
     repetitions: PosInt = 4
     candidates: Annotated[int, Field(ge=2)] = 1000  # extraction: the planted canary + candidates-1 held out
     generate_tokens: Annotated[int, Field(ge=0)] = 0
@@ -231,10 +242,13 @@ GATE_FPRS = (0.001, 0.01, 0.1)  # the TPR levels results.json rows carry (tpr_at
 class Gate(Strict):
     """A claim that must hold after a run (``gates:`` in a suite, ``--gate`` on ``post-bench run``).
 
-    Either ``claim`` (a PAPER.md claim verdict) or ``metric`` (a threshold); filters left out match every
-    value. Which value a metric gate compares: ``accuracy``: the per-cell mean over seeds (a cell is a
-    dataset × method × model × ε, as in the report's utility table); ``auc``, ``tpr``, ``eps_lb``: every
-    matching privacy row (so the largest value is what a ``max`` compares). A gate that matches nothing fails.
+    One of ``claim`` (a PAPER.md claim verdict), ``metric`` (a threshold) or ``difference`` (a paired accuracy
+    difference between two methods); filters left out match every value. Which value a metric gate compares:
+    ``accuracy``: the per-cell mean over seeds (a cell is a dataset × method × model × ε, as in the report's
+    utility table); ``auc``, ``tpr``, ``eps_lb``: every matching privacy row (so the largest value is what a
+    ``max`` compares). A difference gate ``[a, b]`` compares the 95% interval of accuracy(a) − accuracy(b) in
+    every matching (dataset, ε) cell, rows paired within seeds (the t-interval over paired seeds without per-row
+    samples): ``min`` against its lower end, ``max`` against its upper end. A gate that matches nothing fails.
     """
 
     claim: int | None = Field(None, description="Claim number (1–4 or 6, as in the report's "
@@ -246,6 +260,13 @@ class Gate(Strict):
     metric: Literal["accuracy", "auc", "tpr", "eps_lb"] | None = Field(
         None, description="What a threshold gate compares: `accuracy` (per-cell mean over seeds), `auc`, `tpr` "
         "(at `fpr`) or `eps_lb` (the empirical ε lower bound) of every matching privacy row.")
+    difference: list[str] | None = Field(None, description="Two methods `[a, b]` (names or labels of the "
+                                         "suite's methods): gates the accuracy difference a − b with its 95% "
+                                         "CI, rows paired within seeds (the t-interval over paired seeds "
+                                         "without per-row samples), in every matching (dataset, ε) cell; "
+                                         "`min`: the CI's lower end ≥ min, `max`: its upper end ≤ max "
+                                         "(`{difference: [post, zero_shot], min: 0}`: POST above zero-shot at "
+                                         "95%). zero_shot/source_zero_shot's one ε=∞ row serves every ε.")
     method: str | None = Field(None, description="Only this method (a name or label of the suite's methods).")
     attack: str | None = Field(None, description="Only this attack: a suite attack name (`lira`: all its "
                                "variants) or a results row name (`lira-online`, `rmia-offline`, `one_run`).")
@@ -253,8 +274,10 @@ class Gate(Strict):
     epsilon: Epsilon = Field(None, description="Only this ε (`inf`: non-private); left out: every ε.")
     fpr: Annotated[float, Field(gt=0, lt=1)] | None = Field(None, description="`tpr` gates: the FPR level "
                                                                "(0.001, 0.01 or 0.1).")
-    min: float | None = Field(None, description="Lower bound: every compared value must be ≥ min.")
-    max: float | None = Field(None, description="Upper bound: every compared value must be ≤ max.")
+    min: float | None = Field(None, description="Lower bound: every compared value must be ≥ min (a difference "
+                              "gate: the lower end of every cell's CI).")
+    max: float | None = Field(None, description="Upper bound: every compared value must be ≤ max (a difference "
+                              "gate: the upper end of every cell's CI).")
     name: str | None = Field(None, description="A name for the gate in messages and the JUnit file "
                              "(default: made from its keys).")
 
@@ -262,8 +285,27 @@ class Gate(Strict):
     def _shape(self):
         given = self.model_fields_set
         wrong = []
-        if (self.claim is None) == (self.metric is None):
-            wrong.append("give either claim or metric" + (", not both" if self.claim is not None else ""))
+        kinds = [k for k in ("claim", "metric", "difference") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            wrong.append("give one of claim, metric or difference" + (f", not {' and '.join(kinds)}" if kinds else ""))
+        if self.difference is not None:
+            names = self.difference
+            if len(names) != 2 or any(not n.strip() for n in names):
+                wrong.append(f"difference: {len(names)} name(s); give two methods [a, b] (a − b is gated)"
+                             if len(names) != 2 else "difference: a method name is empty")
+            elif names[0] == names[1]:
+                wrong.append(f"difference: {names[0]} − {names[0]} is always 0; give two different methods")
+            extra = sorted(k for k in ("method", "attack", "fpr", "must") if k in given)
+            if extra:
+                wrong.append(f"a difference gate takes no {', '.join(extra)} (its methods are in difference)")
+            if self.min is None and self.max is None:
+                wrong.append("min and max both missing")
+            for k in ("min", "max"):
+                v = getattr(self, k)
+                if v is not None and not (math.isfinite(v) and -1 <= v <= 1):
+                    wrong.append(f"{k} {v:g} is not in [-1, 1]: an accuracy difference is a fraction (0.05, not 5)")
+            if self.min is not None and self.max is not None and self.min > self.max:
+                wrong.append(f"min {self.min:g} > max {self.max:g}")
         if self.claim is not None:
             extra = sorted(k for k in ("attack", "fpr", "min", "max", "method") if k in given)
             if extra:

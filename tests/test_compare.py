@@ -13,6 +13,7 @@ from scipy import stats
 from post_bench.cli import main
 from post_bench.commands.compare import (
     NEWCOMBE,
+    PAIRED,
     WELCH,
     check_thresholds,
     compare,
@@ -121,3 +122,122 @@ def test_compare_reads_committed_schema_1_reports():
     assert res.exit_code == 0, res.output
     assert re.search(r"## Utility: accuracy \(%\), 0 of [1-9][0-9]* cells moved", res.output), res.output
     assert "schema 1" in res.output or "schema 2" in res.output
+
+
+# ---- paired per row: runs whose utility rows have samples files -----------------------------------------
+
+def _write_run(folder: Path, cells: dict, name: str = "run") -> dict:
+    """A run directory with results.json and one samples file per utility row. ``cells``: {(method, ε): {seed:
+    [(row id, correct), ...]}}; a row id of None leaves that utility row without samples."""
+    from post_bench.samples import collected_name, write_samples
+
+    utility = []
+    for (method, eps), seeds in cells.items():
+        for seed, rows in seeds.items():
+            unit = f"evaluate-{method}-{eps}-{seed}"
+            (folder / "samples" / unit).mkdir(parents=True, exist_ok=True)
+            ref = write_samples(folder / "samples" / unit,
+                                [{"row_id": r, "label": 1, "pred": int(c), "scores": [0.0, 1.0], "logprobs": None}
+                                 for r, c in rows], "predictions")
+            row = {**_utility(method, eps, [sum(c for _, c in rows) / len(rows)], len(rows))[0], "seed": seed,
+                   "samples": {**ref, "file": collected_name(unit, ref["file"])}}
+            utility.append(row)
+    results = _results(name, utility, [])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps(results))
+    return results
+
+
+def _correct(seed: int, n: int, flips: int, shift: int = 0) -> tuple[list, list]:
+    """Per-row correctness of A and B on ``n`` rows of one seed: A from a fixed pattern, B = A with ``flips``
+    right→wrong and ``shift`` wrong→right changes (so the runs agree on most rows)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    a = (rng.random(n) < 0.7).astype(int)
+    b = a.copy()
+    right, wrong = np.flatnonzero(a == 1), np.flatnonzero(a == 0)
+    b[right[:flips]] = 0
+    b[wrong[:shift]] = 1
+    ids = [f"s{seed}-r{i:03d}" for i in range(n)]  # other rows per seed, like a split that changes with the seed
+    return list(zip(ids, a.tolist())), list(zip(ids, b.tolist()))
+
+
+def test_compare_pairs_the_rows_of_runs_with_samples_and_adds_mcnemar(tmp_path):
+    import numpy as np
+
+    flips = {0: (5, 1), 1: (4, 1), 2: (6, 2)}  # per seed: rows B lost, rows B gained
+    sa, sb = {}, {}
+    for seed, (lost, gained) in flips.items():
+        sa[seed], sb[seed] = _correct(seed, 60, lost, gained)
+    a = _write_run(tmp_path / "a", {("post", 8.0): sa})
+    b = _write_run(tmp_path / "b", {("post", 8.0): sb})
+    (d,) = compare(a, b, tmp_path / "a", tmp_path / "b").utility
+    assert d.ci_method == PAIRED and d.note == ""
+
+    # by hand: per seed the mean and squared standard error of d_i = b_i − a_i; seeds with equal weight; the
+    # variance the larger of the row one (Σ w_s / S²) and the between-seed one (var(m_s) / S)
+    diffs = [np.array([cb for (_, cb) in sb[s]]) - np.array([ca for (_, ca) in sa[s]]) for s in (0, 1, 2)]
+    m = np.array([x.mean() for x in diffs])
+    w = np.array([x.var(ddof=1) / x.size for x in diffs])
+    est = m.mean()
+    half = stats.norm.ppf(0.975) * np.sqrt(max(w.sum() / 9, m.var(ddof=1) / 3))
+    assert est == pytest.approx(-(4 + 3 + 4) / 180)  # B lost 15 rows and gained 4 of 180
+    assert d.diff == pytest.approx(est) and (d.low, d.high) == pytest.approx((est - half, est + half))
+    assert d.a == pytest.approx(np.mean([np.mean([c for _, c in sa[s]]) for s in sa]))
+    assert d.n_rows == 180 and (d.n01, d.n10) == (4, 15) and d.seeds_a == d.seeds_b == 3
+    # exact two-sided McNemar: 2 · P(X ≤ 4), X ~ Binomial(19, ½)
+    assert d.mcnemar_p == pytest.approx(2 * stats.binom.cdf(4, 19, 0.5)) and 0.01 < d.mcnemar_p < 0.02
+    assert d.moved == "down"
+    # the same runs as independent samples (Welch over the three seed accuracies) cannot see it
+    (w_d,) = compare(a, b).utility
+    assert w_d.ci_method == WELCH and w_d.diff == pytest.approx(est) and w_d.moved == ""
+    assert w_d.high - w_d.low > 1.5 * (d.high - d.low)
+    # a threshold gate uses the paired interval
+    ok, fail = check_thresholds(compare(a, b, tmp_path / "a", tmp_path / "b"),
+                                [parse_threshold("accuracy:0.07"), parse_threshold("accuracy:0.05")])
+    assert ok.passed and all(t.passed for t in check_thresholds(compare(a, b), [parse_threshold("accuracy:0.05")]))
+    assert not fail.passed and "paired rows within seeds (+ McNemar), 180 paired rows, McNemar p=0.019 " \
+                               "(n01 4, n10 15)" in fail.lines[0]
+
+    res = CliRunner().invoke(main, ["compare", str(tmp_path / "a"), str(tmp_path / "b" / "results.json"),
+                                    "--json", str(tmp_path / "cmp.json")])
+    assert res.exit_code == 0, res.output
+    assert "per-row samples for 3 evaluation(s)" in res.output
+    row = next(line for line in res.output.splitlines() if line.startswith("| bbc-news | post "))
+    assert f"| 69.4 | 63.3 | -6.1 | [-10.8, -1.4] | {PAIRED} | 180 | 0.019 (4/15) | **down** |" in row
+    data = json.loads((tmp_path / "cmp.json").read_text())
+    (u,) = data["utility"]
+    assert u["ci_method"] == PAIRED and u["ci"] == pytest.approx([est - half, est + half])
+    assert (u["n_rows"], u["n01"], u["n10"]) == (180, 4, 15) and u["mcnemar_p"] == pytest.approx(d.mcnemar_p)
+    assert data["methods"]["utility"]["same test rows with per-row samples"] == PAIRED
+
+
+def test_compare_falls_back_when_rows_are_not_shared(tmp_path):
+    sa, sb = {}, {}
+    for seed in (0, 1, 2):
+        sa[seed], sb[seed] = _correct(seed, 40, 3, 1)
+    a = _write_run(tmp_path / "a", {("post", 8.0): sa})
+    # B without samples (an old run): Welch over seeds, and the note says why
+    b = _write_run(tmp_path / "b", {("post", 8.0): sb})
+    old = {**b, "utility": [{k: v for k, v in r.items() if k != "samples"} for r in b["utility"]]}
+    (d,) = compare(a, old, tmp_path / "a", tmp_path / "b").utility
+    assert d.ci_method == WELCH and d.note == "not paired: run B has no per-row samples for this cell"
+    assert d.n_rows is d.mcnemar_p is None and d.to_json()["n_rows"] is None
+    # other test rows in every seed (another split): Welch
+    other = _write_run(tmp_path / "c", {("post", 8.0): {s: [(r + "x", c) for r, c in rows] for s, rows in sb.items()}})
+    (d,) = compare(a, other, tmp_path / "a", tmp_path / "c").utility
+    assert d.ci_method == WELCH and "no seed has the same test rows in both runs" in d.note
+    # one seed in B: Newcombe over the predictions when not paired, paired on that seed when it is
+    one = _write_run(tmp_path / "d", {("post", 8.0): {0: sb[0]}})
+    assert compare(a, one).utility[0].ci_method == NEWCOMBE
+    (d,) = compare(a, one, tmp_path / "a", tmp_path / "d").utility
+    assert d.ci_method == PAIRED and d.n_rows == 40 and (d.seeds_a, d.seeds_b) == (1, 1)
+    assert d.a == pytest.approx(sum(c for _, c in sa[0]) / 40)  # A on the paired seed only
+    assert d.note == "paired on seed(s) [0]; left out: seed(s) only in A: [1, 2]"
+    # a damaged samples file is not trusted: that seed is left out, and the run's summary says so
+    damaged = tmp_path / "b" / b["utility"][1]["samples"]["file"]
+    damaged.write_bytes(damaged.read_bytes()[:-4] + b"\0\0\0\0")
+    c = compare(a, b, tmp_path / "a", tmp_path / "b")
+    assert c.utility[0].ci_method == PAIRED and "seed(s) without samples in one run: [1]" in c.utility[0].note
+    assert "1 samples file(s) unreadable" in c.samples_b and "sha256" in c.samples_b

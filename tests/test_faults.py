@@ -25,6 +25,22 @@ SUITE = {"name": "t", "models": {"target": "tiny-gpt2"}, "datasets": {"private":
 
 
 # ----------------------------------------------------------------- messages
+def test_os_failures_name_the_path_and_the_reason():
+    import errno
+    import shutil
+
+    from post_bench.errors import os_failure, write_failure
+
+    listed = shutil.Error([("/c/model.bin", "/run/model.bin", "[Errno 28] No space left on device: '/run/model.bin'"),
+                           ("/c/vocab.json", "/run/vocab.json", "[Errno 28] No space left on device")])
+    assert os_failure(listed) == ("/run/model.bin", "No space left on device")  # copytree's list of tuples
+    sendfile = OSError(errno.ENOSPC, "No space left on device", "/c/model.bin", None, "/run/model.bin")
+    assert os_failure(sendfile) == ("/run/model.bin", "No space left on device")  # the destination, not the source
+    assert os_failure(OSError(errno.ENOSPC, "No space left on device"), "/run/x") == ("/run/x", "No space left on device")
+    (line,) = write_failure(listed, "copy it").problems
+    assert line == "/run/model.bin: cannot copy it (No space left on device); allowed: a writable directory with free space"
+
+
 def test_messages_are_one_bounded_line():
     err = UserInputError(["a\nb  c", "x" * 10**6])
     assert err.problems[0] == "a b c"
@@ -397,3 +413,103 @@ def test_audit_inputs_are_checked_before_any_work(tmp_path):
     eps, out = check_audit_inputs(tmp_path / "ok.safetensors", prompt, model="tiny-gpt2", dataset="election-tweets",
                                   epsilon=float("inf"), out_dir=tmp_path / "made", max_tokens=64)
     assert eps is None and out.is_dir()  # --out exists before the audit runs
+
+
+# ----------------------------------------------------------------- a full disk
+DISTILL_SUITE = {**SUITE, "name": "full-disk", "seeds": [0], "methods": ["zero_shot", "source_only"],
+                 "models": {"target": "tiny-gpt2:layers=4,hidden=64",
+                            "source": {"distill": {"layers": [0, -1], "steps": 2, "batch_size": 4, "max_tokens": 16}}},
+                 "datasets": {"private": ["election-tweets"], "public": "friends"},
+                 "budget": {"train_size": 16, "val_size": 0, "test_size": 16, "public_size": 40, "max_tokens": 16,
+                            "prompt_length": 2},
+                 "tuning": {"steps": 1, "batch_size": 8, "lr": 0.01, "accountant": "rdp"}}
+
+
+def test_full_disk_while_the_cached_student_is_copied_in_is_one_line_and_the_run_resumes(tmp_path, monkeypatch):
+    """The OS is simulated, not our code: ``shutil.copy2`` (which copies each file of the cached student) fails
+    with ENOSPC, and from then on the disk stays full (every ``fsync`` fails too: results.json and the report
+    cannot be written either). One line names the file and the reason, exit 2; the unit finished before the
+    distillation stays done, and the same command resumes once there is space."""
+    import errno
+    import shutil
+
+    import yaml
+    from click.testing import CliRunner
+
+    from post_bench.cli import main
+
+    monkeypatch.setenv("POST_BENCH_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "suite.yaml"
+    path.write_text(yaml.safe_dump(DISTILL_SUITE))
+
+    def run(out):
+        return CliRunner().invoke(main, ["run", str(path), "--out", str(out)])
+
+    res = run(tmp_path / "first")  # distils and keeps the student in the cache
+    assert res.exit_code == 0, res.output
+    out, full = tmp_path / "run", []
+    real_fsync = os.fsync
+
+    def copy2(src, dst, **kwargs):
+        full.append(str(dst))
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    def fsync(fd):
+        if full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
+
+    with monkeypatch.context() as disk:
+        disk.setattr(shutil, "copy2", copy2)
+        disk.setattr(os, "fsync", fsync)
+        res = run(out)
+    assert res.exit_code == 2, res.output
+    assert len(full) == 1  # the copy stopped at the first file the disk refused
+    line = (f"{full[0]}: cannot copy the cached distilled model into the run (No space left on device); "
+            "allowed: a writable directory with free space")
+    assert res.stderr.strip().splitlines()[-1] == line, res.stderr
+    assert [ln for ln in res.output.splitlines() if "No space left" in ln] == [line]
+    assert "Traceback" not in res.output and "Errno" not in res.output
+    done = {p.parent.name for p in (out / "units").glob("*/done.json")}
+    assert len(done) == 1 and done.pop().startswith("evaluate-")  # zero_shot ran before the distillation
+    assert not list((out / "units").glob(".work-*"))  # the half-copied student is gone
+    assert not (out / "results.json").exists()  # the disk stayed full: a rerun writes it from the units
+
+    res = run(out)  # space again: the same command resumes
+    assert res.exit_code == 0, res.output
+    assert "resuming: 1 of 4 units already done, skipped" in res.output
+    results = json.loads((out / "results.json").read_text())
+    assert results["distill"][0]["cached"] is True
+
+
+def test_a_full_cache_is_a_note_and_the_run_goes_on(tmp_path, monkeypatch):
+    """The distilled student cannot be kept in the cache (its disk is full): a note, and this run finishes with
+    its own copy; the next run distils again."""
+    import errno
+    import shutil
+
+    import yaml
+    from click.testing import CliRunner
+
+    from post_bench.cli import main
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("POST_BENCH_CACHE", str(cache))
+    real_copy2 = shutil.copy2
+
+    def copy2(src, dst, **kwargs):
+        if str(dst).startswith(str(cache / "distilled")):
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        return real_copy2(src, dst, **kwargs)
+
+    monkeypatch.setattr(shutil, "copy2", copy2)
+    path = tmp_path / "suite.yaml"
+    path.write_text(yaml.safe_dump({**DISTILL_SUITE, "methods": ["source_only"]}))
+    res = CliRunner().invoke(main, ["run", str(path), "--out", str(tmp_path / "run"), "--no-report"])
+    assert res.exit_code == 0, res.output
+    (note,) = [ln for ln in res.stderr.splitlines() if "No space left" in ln]
+    assert note.startswith(f"note: {cache / 'distilled'}") and note.endswith(
+        "cannot keep the distilled model in the cache (No space left on device); this run goes on, "
+        "the next one distils again")
+    assert not list((cache / "distilled").iterdir())  # no half-written cache entry
+    assert json.loads((tmp_path / "run/results.json").read_text())["distill"][0]["cached"] is False

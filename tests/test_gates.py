@@ -66,11 +66,13 @@ def test_gate_shape_errors_are_one_line_each(tmp_path):
           - {claim: 1, min: 0.5}
           - {metric: auc, max: 0.6, colour: red}
           - {claim: 1, metric: auc, max: 0.5}
+          - {difference: [direct], min: 0}
+          - {difference: [direct, zero_shot], method: direct, min: 5}
     """))
     with pytest.raises(UserInputError) as err:
         load_suite(path)
     lines = err.value.problems
-    assert len(lines) == 7 and all(line.startswith(f"{path}: gates[") for line in lines)
+    assert len(lines) == 9 and all(line.startswith(f"{path}: gates[") for line in lines)
     text = "\n".join(lines)
     assert "gates[0].metric: 'acc' is not allowed; allowed: accuracy, auc, tpr, eps_lb" in text
     assert "gates[1]: min and max both missing" in text
@@ -78,7 +80,9 @@ def test_gate_shape_errors_are_one_line_each(tmp_path):
     assert "gates[3]: a tpr gate needs fpr" in text
     assert "gates[4]: a claim gate takes no min" in text
     assert "gates[5].colour: unknown key" in text
-    assert "gates[6]: give either claim or metric, not both" in text
+    assert "gates[6]: give one of claim, metric or difference, not claim and metric" in text
+    assert "gates[7]: difference: 1 name(s); give two methods [a, b]" in text
+    assert "gates[8]: a difference gate takes no method (its methods are in difference); min 5 is not in [-1, 1]" in text
     res = CliRunner().invoke(main, ["validate", str(path)])
     assert res.exit_code == 2 and res.output.splitlines() == lines and "Traceback" not in res.output
 
@@ -91,10 +95,15 @@ def test_gate_names_are_checked_against_the_suite(tmp_path):
           - {metric: auc, max: 0.6}
           - {claim: 5}
           - {claim: 1}
+          - {difference: [drect, zero_shot], min: 0}
+          - {difference: [zero_shot, source_zero_shot], epsilon: 8, min: 0}
     """))
     with pytest.raises(UserInputError) as err:
         load_suite(path)
     text = "\n".join(err.value.problems)
+    assert "gates[5].difference: 'drect' is not among the suite's methods (did you mean 'direct'?)" in text
+    assert "gates[6].epsilon: zero_shot and source_zero_shot read no private data: their only cell is ε=inf" in text
+    assert "gates[6].difference: 'source_zero_shot' is not among the suite's methods" in text
     assert "gates[0].method: 'drect' is not among the suite's methods (did you mean 'direct'?)" in text
     assert "gates[1].dataset: 'bbc-news' is not among datasets.private; allowed: election-tweets" in text
     assert "gates[1].epsilon: 3 is not among the suite's epsilons; allowed: inf, 8" in text
@@ -114,6 +123,20 @@ def test_gate_option_parses_a_one_line_mapping():
         with pytest.raises(UserInputError) as err:
             parse_gate_option(bad)
         assert len(err.value.problems) == 1 and err.value.problems[0].startswith("--gate ") and why in err.value.problems[0]
+    # the difference short form; a hyphen in a name needs spaces around the minus
+    for text, dumped in (("difference:post-zero_shot>=0", {"difference": ["post", "zero_shot"], "min": 0.0}),
+                         ("difference: my-post - zero_shot <= 0.1", {"difference": ["my-post", "zero_shot"], "max": 0.1}),
+                         ("difference:post-direct>=-0.05", {"difference": ["post", "direct"], "min": -0.05}),
+                         ("{difference: [post, zero_shot], epsilon: 8, min: 0}",
+                          {"difference": ["post", "zero_shot"], "epsilon": 8.0, "min": 0.0})):
+        assert parse_gate_option(text).model_dump(mode="json") == dumped
+    for bad, why in (("difference:my-post-zero_shot>=0", "cannot tell the two methods apart"),
+                     ("difference:post-zero_shot>=high", "bound 'high' is not a number"),
+                     ("difference:post-zero_shot>=5", "min 5 is not in [-1, 1]"),
+                     ("difference:post>=0", "expected two methods A-B")):
+        with pytest.raises(UserInputError) as err:
+            parse_gate_option(bad)
+        assert len(err.value.problems) == 1 and why in err.value.problems[0], err.value.problems
     # a dumped gate keeps only its keys: epsilon null then means inf, never "any epsilon"
     assert g.model_dump(mode="json") == {"metric": "auc", "attack": "lira-online", "method": "post", "epsilon": None,
                                          "max": 0.6}
@@ -153,6 +176,92 @@ def test_claim_gates_read_the_claim_verdicts():
     assert out[1].passed == (verdict[2] == "holds")
     assert "no (dataset, ε) cell" in out[3].line
     assert out[1].line.startswith("gate failed: claim 2 must hold") or out[1].passed
+
+
+def _write_run(folder: Path, cells: dict) -> dict:
+    """A run directory: results.json with one utility row per (method, ε, seed) of ``cells`` ({(method, ε):
+    {seed: [0/1 per row]}}, rows r000…) and its samples files, written as post-bench run collects them."""
+    from post_bench.samples import collected_name, write_samples
+
+    utility = []
+    for (method, eps), seeds in cells.items():
+        for seed, correct in seeds.items():
+            unit = f"evaluate-{method}-{eps}-{seed}"
+            (folder / "samples" / unit).mkdir(parents=True)
+            ref = write_samples(folder / "samples" / unit, [
+                {"row_id": f"s{seed}-r{i:03d}", "label": 1, "pred": int(c), "scores": [0.0, 1.0], "logprobs": None}
+                for i, c in enumerate(correct)], "predictions")
+            utility.append({"dataset": "election-tweets", "method": method, "model": "m", "epsilon": eps, "seed": seed,
+                            "accuracy": sum(correct) / len(correct), "n_test": len(correct), "num_classes": 2,
+                            "samples": {**ref, "file": collected_name(unit, ref["file"])}})
+    results = {"schema": 2, "suite": {"name": "diff"}, "utility": utility, "privacy": []}
+    (folder / "results.json").write_text(json.dumps(results))
+    return results
+
+
+def _changed(base: list, gained: int, lost: int) -> list:
+    """``base`` with its first ``gained`` wrong rows right and its first ``lost`` right rows wrong."""
+    out = list(base)
+    wrong = [i for i, c in enumerate(base) if not c][:gained]
+    right = [i for i, c in enumerate(base) if c][:lost]
+    for i in wrong:
+        out[i] = 1
+    for i in right:
+        out[i] = 0
+    return out
+
+
+def test_difference_gate_pairs_rows_within_seeds_and_falls_back_to_seeds(tmp_path):
+    import numpy as np
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    zs = {s: (rng.random(50) < 0.6).astype(int).tolist() for s in (0, 1)}
+    post8 = {0: _changed(zs[0], 9, 1), 1: _changed(zs[1], 7, 2)}  # clearly better than zero-shot
+    post_inf = {0: _changed(zs[0], 2, 3), 1: _changed(zs[1], 3, 2)}  # the same, up to noise
+    results = _write_run(tmp_path, {("zero_shot", None): zs, ("post", 8.0): post8, ("post", None): post_inf})
+
+    def by_hand(post):  # rows paired within each seed, seeds with equal weight, variance max(rows, seeds)
+        d = [np.array(post[s]) - np.array(zs[s]) for s in (0, 1)]
+        m, w = np.array([x.mean() for x in d]), np.array([x.var(ddof=1) / x.size for x in d])
+        half = stats.norm.ppf(0.975) * np.sqrt(max(w.sum() / 4, m.var(ddof=1) / 2))
+        return m.mean(), m.mean() - half, m.mean() + half
+
+    est8, lo8, hi8 = by_hand(post8)
+    assert est8 == pytest.approx(13 / 100) and lo8 > 0
+    gates = [_gate(difference=["post", "zero_shot"], min=0),  # fails at ε=inf (zero-shot serves both ε)
+             _gate(difference=["post", "zero_shot"], epsilon=8, min=0),
+             _gate(difference=["post", "zero_shot"], epsilon=8, max=0.15),
+             _gate(difference=["post", "zero_shot"], dataset="nope", min=0),
+             _gate(difference=["post", "direct"], min=0)]
+    out = evaluate(gates, results, tmp_path)[1:]
+    assert [o.passed for o in out] == [False, True, False, False, False]
+    assert out[0].name == "post - zero_shot >= 0 at 95%"
+    assert out[0].line.startswith("gate failed: post - zero_shot >= 0 at 95%: election-tweets ε=inf: post - zero_shot ")
+    assert "(rows paired within 2 seed(s), 100 rows) lower end < min 0" in out[0].line
+    assert out[1].value == f"[{lo8:+.3f}, {hi8:+.3f}]" and out[1].detail.startswith("1 cell(s); worst election-tweets ε=8")
+    assert f"95% CI [{lo8:+.3f}, {hi8:+.3f}] (rows paired within 2 seed(s), 100 rows) upper end > max 0.15" in out[2].line
+    assert out[3].line == ("gate failed: post - zero_shot >= 0 at 95% (dataset=nope): no (dataset, ε) cell has post "
+                           "or zero_shot accuracy (check the methods, dataset and epsilon against the run's results)")
+    assert out[4].line.endswith(": election-tweets ε=8: no direct results at ε=8 [+1 more cell(s)]")
+
+    # without the run directory (or without samples files): the t-interval over the paired seeds, said so
+    fallback = evaluate([gates[1]], results)[1]
+    per_seed = [np.mean(post8[s]) - np.mean(zs[s]) for s in (0, 1)]
+    t = stats.ttest_1samp(per_seed, 0.0).confidence_interval(0.95)
+    assert fallback.value == f"[{t.low:+.3f}, {t.high:+.3f}]"
+    assert "(t over 2 paired seeds, not per row: no run directory to read per-row samples from)" in fallback.detail
+    old = {**results, "utility": [{k: v for k, v in r.items() if k != "samples"} for r in results["utility"]]}
+    assert "not per row: the run has no per-row samples" in evaluate([gates[1]], old, tmp_path)[1].detail
+    one_seed = {**old, "utility": [r for r in old["utility"] if r["seed"] == 0]}
+    assert "1 paired seed(s) and the run has no per-row samples: no interval" in \
+        evaluate([gates[1]], one_seed, tmp_path)[1].line
+
+    root = ET.fromstring(junit_xml(evaluate(gates[:2], results, tmp_path), results))
+    cases = root.find("testsuite").findall("testcase")
+    assert [c.get("name") for c in cases[1:]] == ["post - zero_shot >= 0 at 95%", "post - zero_shot >= 0 at 95% "
+                                                  "(epsilon=8)"]
+    assert cases[1].find("failure") is not None and cases[2].find("failure") is None
 
 
 def test_junit_and_step_summary_list_every_gate_and_claim():
@@ -214,6 +323,20 @@ def test_a_run_with_a_gate_that_cannot_hold_exits_3_after_writing_everything(tmp
                                  "--baseline-gate", "accuracy:0.05"])
     assert again.exit_code == 0, again.output
     assert "# post-bench compare" in again.output and "0 of 3 cells moved" in again.output
+    assert "(3 of 3 cells paired by row)" in again.output  # the same rows, read from the run directory
+
+    # a difference gate on the command line: per-row pairing from the run's samples; failing it exits 3
+    diff = runner.invoke(main, ["run", str(plain), "--out", str(out), "--no-report",
+                                "--gate", "difference:direct-zero_shot>=0.9", "--gate", "{difference: [direct, zero_shot], min: -1}"])
+    assert diff.exit_code == 3, diff.output
+    assert "gates: 2 passed, 1 failed" in diff.output
+    (line,) = [x for x in diff.output.splitlines() if x.startswith("gate failed: ")]
+    assert line.startswith("gate failed: direct - zero_shot >= 0.9 at 95%: election-tweets ε=")
+    assert "(rows paired within 1 seed(s), " in line and "lower end < min 0.9" in line
+    cases = ET.parse(out / "gates.junit.xml").getroot().find("testsuite").findall("testcase")
+    failed = [c for c in cases if c.find("failure") is not None]
+    assert [c.get("name") for c in failed] == ["direct - zero_shot >= 0.9 at 95%"]
+    assert failed[0].find("failure").get("message") == line
 
 
 # ---- the example GitHub Actions workflow ------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Ctrl-C at any moment ends ``post-bench`` with one line and exit code 1, and the run resumes afterwards.
+"""Ctrl-C at any moment ends ``post-bench`` with one line naming the phase and exit code 130, never a traceback
+or click's "Aborted!", and the run resumes afterwards.
 
 No test waits for time to pass: each interrupt is sent once the child process has said (on a pipe) that it
 stands at the point under test, and it stays there, blocked, until the signal comes."""
@@ -17,7 +18,7 @@ import yaml
 from post_bench import entry
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN_LINE = "error: interrupted; finished units are kept, rerun to resume"
+RUN_LINE = "interrupted during the unit runs; finished units are kept, rerun the same command to resume"
 READY = "@@ready"
 
 
@@ -62,8 +63,8 @@ def test_interrupt_while_importing_at_start_up(tmp_path):
                             stderr=subprocess.PIPE, text=True, env=_env(tmp_path), cwd=tmp_path,
                             start_new_session=True)
     _, err = _interrupt_when_ready(proc)
-    assert proc.returncode == entry.INTERRUPTED == 1
-    assert err.strip() == RUN_LINE
+    assert proc.returncode == entry.INTERRUPTED == 130
+    assert err.strip() == "interrupted during start-up; nothing was lost, rerun the same command to resume"
 
 
 def test_keyboard_interrupt_while_loading_the_cli(capsys):
@@ -72,8 +73,8 @@ def test_keyboard_interrupt_while_loading_the_cli(capsys):
     def load():
         raise KeyboardInterrupt
 
-    assert entry.main(["ls", "methods"], load=load, restore=True) == 1
-    assert capsys.readouterr().err.strip() == "error: interrupted"
+    assert entry.main(["ls", "methods"], load=load, restore=True) == 130
+    assert capsys.readouterr().err.strip() == "interrupted during start-up; nothing was lost, rerun the same command"
     assert signal.getsignal(signal.SIGINT) is previous
 
 
@@ -148,7 +149,7 @@ def test_interrupted_run_says_one_line_and_resumes(tmp_path, where, jobs):
                             stderr=subprocess.PIPE, text=True, env=_env(tmp_path), cwd=tmp_path,
                             start_new_session=True)
     _, err = _interrupt_when_ready(proc, group=jobs > 1)
-    assert proc.returncode == 1, err
+    assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == RUN_LINE and "Traceback" not in err, err
     done, work = _units(out)
     assert not any(name.startswith("tune-") for name in done)
@@ -167,3 +168,83 @@ def test_interrupted_run_says_one_line_and_resumes(tmp_path, where, jobs):
     assert (f"removed {len(work)} unfinished unit dir(s)" in res.stdout) == bool(work)
     now, left = _units(out)
     assert len(now) == 3 and now >= done and not left
+
+
+# ----------------------------------------------------------------------------- before the plan, other commands
+def _stop_driver(folder: Path, target: str, args: list[str]) -> Path:
+    """A script that runs ``post-bench ARGS`` through the entry point with ``MODULE:NAME`` (``target``) replaced
+    by a function that says READY and blocks until the signal comes."""
+    module, name = target.split(":")
+    path = folder / "stop_driver.py"
+    path.write_text(textwrap.dedent(f"""\
+        import importlib
+        import sys
+        import threading
+
+        module = importlib.import_module({module!r})
+        real = getattr(module, {name!r})
+
+
+        def stop(*args, **kwargs):
+            print({READY!r}, flush=True)
+            threading.Event().wait()
+            return real(*args, **kwargs)
+
+
+        setattr(module, {name!r}, stop)
+
+        from post_bench.entry import main
+
+        sys.exit(main({args!r}))
+        """))
+    return path
+
+
+RESUME, AGAIN = "nothing was lost, rerun the same command to resume", "nothing was lost, rerun the same command"
+
+
+@pytest.mark.parametrize("command, target, line", [
+    ("run", "post_bench.commands.run:load_suite", f"interrupted during loading the suite; {RESUME}"),
+    ("run", "post_bench.commands.run:preflight", f"interrupted during the preflight checks; {RESUME}"),
+    ("run", "post_bench.checks:load_entry", f"interrupted during the preflight checks; {RESUME}"),  # data loading
+    ("run", "post_bench.commands.run:plan_suite", f"interrupted during planning; {RESUME}"),
+    ("validate", "post_bench.commands.run:preflight", f"interrupted during the preflight checks; {AGAIN}"),
+    ("report", "post_bench.commands.report:rederive", f"interrupted during rendering the report; {AGAIN}"),
+])
+def test_interrupted_before_the_plan_or_in_another_command_says_one_line(tmp_path, command, target, line):
+    out = tmp_path / "run"
+    if command == "report":
+        out.mkdir()
+        (out / "results.json").write_text((ROOT / "tests/fixtures/results_small.json").read_text())
+        args = ["report", str(out), "--to", str(tmp_path / "report")]
+    else:
+        args = [command, str(_suite_file(tmp_path))] + (["--out", str(out)] if command == "run" else [])
+    driver = _stop_driver(tmp_path, target, args)
+    proc = subprocess.Popen([sys.executable, str(driver)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path, start_new_session=True)
+    _, err = _interrupt_when_ready(proc)
+    assert proc.returncode == 130, err
+    assert err.strip() == line, err  # one line: no traceback, no click "Aborted!"
+    if command == "run":
+        assert not out.exists()  # nothing was started: the same command runs the whole suite
+    if command == "report":
+        assert not (tmp_path / "report").exists() or not any((tmp_path / "report").iterdir())
+
+
+def test_keyboard_interrupt_inside_a_command_is_one_line_not_aborted(tmp_path, monkeypatch):
+    """In-process (click's own runner, no entry point): a KeyboardInterrupt anywhere in a command."""
+    from click.testing import CliRunner
+
+    from post_bench.cli import main
+    from post_bench.commands import ls, run
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "preflight", interrupt)
+    res = CliRunner().invoke(main, ["validate", str(_suite_file(tmp_path))])
+    assert res.exit_code == 130 and res.stderr.strip() == f"interrupted during the preflight checks; {AGAIN}"
+    assert "Aborted!" not in res.output
+    monkeypatch.setattr(ls, "list_names", interrupt)
+    res = CliRunner().invoke(main, ["ls", "methods"])
+    assert res.exit_code == 130 and res.stderr.strip() == f"interrupted during listing the names; {AGAIN}"

@@ -7,10 +7,10 @@ interval of a difference is:
   in at least one seed both have: **paired rows within seeds**. Per paired seed, d_i = correct_B[i] − correct_A[i]
   over the rows (paired by row id); the seeds are combined with equal weight by ``paired.row_contrast``
   (variance max(rows, between seeds): see that module). Pairing removes the row difficulty both runs share, so
-  the interval is far narrower than one that treats the runs as independent. Also the exact **McNemar** test on
-  the paired rows of every paired seed pooled (n01: rows only B gets right, n10: only A). A and B are then the
-  accuracies on the paired rows of the paired seeds, so B − A is the paired estimate; seeds only one run has (or
-  whose rows differ) are left out and named in the cell's note.
+  the interval is much narrower than one that treats the runs as independent when they agree on most rows.
+  Also the exact **McNemar** test on the paired rows of every paired seed pooled (n01: rows only B gets right,
+  n10: only A). A and B are then the accuracies on the paired rows of the paired seeds, so B − A is the paired
+  estimate; seeds only one run has (or whose rows differ) are left out and named in the cell's note.
 - accuracy otherwise (a run older than samples files, different splits, a damaged samples file), both runs
   with ≥ 2 seeds: **Welch t** on the per-seed accuracies (unequal variances, Welch–Satterthwaite df): covers
   seed-to-seed variation (split and training noise); the note says why rows were not paired.

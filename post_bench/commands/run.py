@@ -1,5 +1,7 @@
 """``post-bench run`` and ``post-bench validate``: a suite is loaded and checked, planned into units, run by an
-executor, collected into results.json, reported, and held against its gates."""
+executor, collected into results.json, reported, and held against its gates. Each step names its phase
+(:func:`post_bench.errors.set_phase`): a Ctrl-C at any moment ends with one line naming it and exit code 130
+(:data:`post_bench.errors.INTERRUPTED`), and a rerun resumes."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from post_bench.commands.dry_run import dry_suite
 from post_bench.commands.report import render
 from post_bench.commands.results import collect, write_results
 from post_bench.epsilon import eps_label
-from post_bench.errors import UserInputError
+from post_bench.errors import UNIT_RUNS, UserInputError, say_interrupted, set_phase, write_failure
 from post_bench.gates import append_step_summary, cli_gates, evaluate, step_summary, write_junit
 from post_bench.methods import Planner
 from post_bench.methods.attack_plan import attack_units
@@ -48,8 +50,11 @@ def plan_suite(suite) -> Plan:
 
 
 def validate_suite(suite_file: str, overrides: dict) -> int:
+    set_phase("loading the suite")
     suite = load_suite(suite_file, **overrides)
+    set_phase("the preflight checks")
     check_suite(suite, suite_file, here=False)
+    set_phase("planning")
     plan = plan_suite(suite)
     kinds: dict[str, int] = {}
     for u in plan:
@@ -62,9 +67,12 @@ def validate_suite(suite_file: str, overrides: dict) -> int:
 def run_suite(suite_file: str, overrides: dict, *, out_dir: str | None, executor: str, ray_address: str | None,
               jobs: int, no_report: bool, dry_run: bool, gate_texts: tuple[str, ...], baseline: str | None,
               baseline_gates: tuple[str, ...]) -> int:
-    """Run a suite; a rerun resumes and skips finished units. Then the gates: 3 when one fails."""
+    """Run a suite; a rerun resumes and skips finished units. Then the gates: 3 when one fails; 130 when
+    interrupted while units ran (results.json written from the finished ones)."""
+    set_phase("loading the suite")
     suite = load_suite(suite_file, **overrides)
     if dry_run:
+        set_phase("preparing the dry run")
         if suite.gates or gate_texts:  # tiny random stand-ins: accuracy and AUC thresholds mean nothing there
             click.echo(f"dry run: {len(suite.gates) + len(gate_texts)} gate(s) not checked (tiny stand-in models); "
                        "the always-on DP check still runs")
@@ -72,41 +80,69 @@ def run_suite(suite_file: str, overrides: dict, *, out_dir: str | None, executor
         suite, notes = dry_suite(suite, suite_file, cuda=_cuda_available())
         for line in notes:
             click.echo(f"dry run: {line}")
+    set_phase("checking the options")
     gates, baseline_run, thresholds = gate_options(suite, gate_texts, baseline, baseline_gates)
     if jobs > 1 and executor != "local":
         raise UserInputError(f"--jobs {jobs}: worker processes are for the local executor; allowed: --jobs 1 with "
                              f"--executor {executor} (Ray schedules its own workers)")
+    set_phase("the preflight checks")
     check_suite(suite, suite_file)
+    set_phase("planning")
     plan = plan_suite(suite)
+    set_phase("opening the run directory")
     root = writable_dir(Path(out_dir or Path("runs") / suite.name), "--out")
     store = RunStore(root)
-    store.lock()  # one process per run directory; released when this process exits
+    store.lock()  # one process per run directory; released when this process exits (or below)
+    try:
+        return _run_and_report(suite, plan, root, store, executor=executor, jobs=jobs,
+                               ray_address=ray_address or suite.ray_address, no_report=no_report,
+                               gates=gates, baseline=(baseline, baseline_run), thresholds=thresholds)
+    finally:
+        store.unlock()
+
+
+def _run_and_report(suite, plan: Plan, root: Path, store: RunStore, *, executor: str, jobs: int,
+                    ray_address: str | None, no_report: bool, gates: list, baseline: tuple, thresholds: list) -> int:
     ctx = RunContext(suite, root)
     click.echo(f"suite {suite.name!r}: {len(plan)} units -> {root}")
+    interrupted = False
     failure: str | None = None
     bad_input: UserInputError | None = None
+    set_phase(UNIT_RUNS)
     try:
-        _execute(plan, ctx, store, executor, jobs, ray_address or suite.ray_address)
+        _execute(plan, ctx, store, executor, jobs, ray_address)
     except KeyboardInterrupt:
-        failure = "interrupted"
+        interrupted = True
     except UserInputError as err:  # bad input found inside a unit: exit 2 after the finished units are saved
         bad_input = err
     except RuntimeError as err:
         failure = str(err)
-    results = collect(plan, store, suite.model_dump(mode="json"), ctx.device, jobs)
-    write_results(root / "results.json", results)
-    click.echo(f"wrote {root / 'results.json'}")
-    if not no_report:
-        written = render(results, root / "report")
-        click.echo(f"wrote report {root / 'report' / 'report.md'} ({len(written)} files)")
-    store.unlock()
+    try:
+        set_phase("writing results.json")
+        results = collect(plan, store, suite.model_dump(mode="json"), ctx.device, jobs)
+        write_results(root / "results.json", results)
+        click.echo(f"wrote {root / 'results.json'}")
+        if not no_report:
+            set_phase("writing the report")
+            written = render(results, root / "report")
+            click.echo(f"wrote report {root / 'report' / 'report.md'} ({len(written)} files)")
+    except (OSError, UserInputError) as err:  # a full disk: results.json is made again from the units by a rerun
+        if interrupted or failure or bad_input:  # the first problem is the one to tell (often the same full disk)
+            results = None
+        elif isinstance(err, UserInputError):
+            raise
+        else:
+            raise write_failure(err, "write the run's results", root / "results.json") from None
     if bad_input is not None:
         raise bad_input
+    if interrupted:
+        return say_interrupted(UNIT_RUNS)
     if failure:
         click.echo(f"error: {failure}; finished units are kept, rerun to resume", err=True)
         return 1
+    set_phase("checking the gates")
     print_utility(results)
-    if not check_gates(root, results, gates, (baseline, baseline_run), thresholds):
+    if not check_gates(root, results, gates, baseline, thresholds):
         return 3
     return 0
 
@@ -149,7 +185,7 @@ def gate_options(suite, gate_texts, baseline, baseline_gates):
 def check_gates(root: Path, results: dict, gates: list, baseline: tuple, thresholds: list) -> bool:
     """Evaluate the gates on a finished run (results and report written): JUnit file, GitHub step summary,
     one line per failed gate on stderr, the baseline comparison; False when anything failed."""
-    outcomes = evaluate(gates, results)
+    outcomes = evaluate(gates, results, root)
     junit = root / "gates.junit.xml"
     write_junit(junit, outcomes, results)
     summary = step_summary(outcomes, results)

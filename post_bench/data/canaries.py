@@ -7,6 +7,10 @@ Three kinds (``CANARY_KINDS``), each with a uniformly random planted label:
   (Jagielski et al. 2020; the label can only be learnt by memorising the example);
 - ``random-words``: strings of words drawn uniformly from the data set's own vocabulary (out-of-distribution
   inputs a classifier sees nowhere else; cf. Panda et al., ICLR 2025).
+- ``nonsense``: strings of made-up words (random consonant-vowel syllables), which split into rare sub-word
+  tokens: inputs that resemble nothing in the data or in pre-training, so the model has no prior about their
+  label and only memorisation moves it (the spirit of Panda et al.'s new-token canaries, without editing the
+  tokenizer).
 """
 
 from __future__ import annotations
@@ -93,8 +97,20 @@ class CanaryPlan:
     repetitions: int
 
 
-CANARY_KINDS = ("secret", "mislabeled", "random-words")
+CANARY_KINDS = ("secret", "mislabeled", "random-words", "nonsense")
 RANDOM_WORDS = 12  # words per random-words canary
+NONSENSE_WORDS = 6  # made-up words per nonsense canary
+_CONSONANTS, _VOWELS = "bdfgklmnprstvz", "aeiou"
+
+
+def nonsense_text(rng: np.random.Generator, words: int = NONSENSE_WORDS) -> str:
+    """``words`` made-up words of 2-4 consonant-vowel syllables each (e.g. "zeto kavumi")."""
+    out = []
+    for _ in range(words):
+        syl = rng.integers(2, 5)
+        out.append("".join(_CONSONANTS[rng.integers(len(_CONSONANTS))] + _VOWELS[rng.integers(len(_VOWELS))]
+                           for _ in range(syl)))
+    return " ".join(out)
 
 
 def text_canaries(kind: str, count: int, n_classes: int, *, seed: int, pool=None) -> tuple[tuple[Canary, ...], tuple[int, ...]]:
@@ -106,6 +122,12 @@ def text_canaries(kind: str, count: int, n_classes: int, *, seed: int, pool=None
     if kind not in CANARY_KINDS:
         raise ValueError(f"unknown canary kind {kind!r}; allowed: {', '.join(CANARY_KINDS)}")
     rng = np.random.default_rng([seed, 0xCA8, CANARY_KINDS.index(kind)])
+    if kind == "nonsense":  # needs no pool: nothing of the private distribution is used
+        texts: dict[str, None] = {}
+        while len(texts) < count:
+            texts[nonsense_text(rng)] = None
+        labels = tuple(int(v) for v in rng.integers(n_classes, size=count))
+        return tuple(Canary(t, "") for t in texts), labels
     if pool is None or not len(pool):
         raise ValueError(f"{kind} canaries need a pool of held-out texts")
     if kind == "mislabeled":

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from post_bench.attacks.base import ATTACKS, load_attacks
+from post_bench.attacks.one_run import default_guesses
 from post_bench.epsilon import eps_label
 from post_bench.methods import METHODS
 from post_bench.unit import Unit
@@ -26,6 +27,9 @@ from post_bench.unit.schemas import (
 
 # methods whose private prompt shadows can re-make -> the model it is tuned on; POST and PTfer shadows are tuned
 # on the source and then transferred to the target exactly like the attacked prompt
+# one_run defaults, chosen by the audit-power sweep (reports/audit-power): canaries per run and their kind
+ONE_RUN_CANARIES, ONE_RUN_KIND = 500, "nonsense"
+EXTRACTION_CANARIES = 8
 LIRA_ROLES = {"source_only": "source", "direct": "target", "post": "source", "ptfer": "source"}
 
 
@@ -75,10 +79,12 @@ def _membership(planner, attack, method, name, params, dataset, seed, eps, tag) 
 
 def _canaries(planner, attack, method, name, params, dataset, seed, eps, tag) -> list[Unit]:
     one_run = attack.name == "one_run"
-    canaries = {"count": attack.canaries, "repetitions": attack.repetitions,
+    count = attack.canaries or (ONE_RUN_CANARIES if one_run else EXTRACTION_CANARIES)
+    kind = attack.canary_kind or (ONE_RUN_KIND if one_run else "secret")
+    canaries = {"count": count, "repetitions": attack.repetitions,
                 "held_out": 0 if one_run else attack.candidates - 1, "include": "half" if one_run else "all"}
-    if attack.canary_kind != "secret":  # the default stays out of the config, so older units keep their ids
-        canaries["kind"] = attack.canary_kind
+    if kind != "secret":  # the default stays out of the config, so older units keep their ids
+        canaries["kind"] = kind
     evaluate = method.plan(planner.with_canaries(canaries), dataset, seed, eps, params)
     if evaluate.deps.get("prompt") is None:  # e.g. zero_shot: nothing was tuned, nothing to extract
         return []
@@ -87,7 +93,13 @@ def _canaries(planner, attack, method, name, params, dataset, seed, eps, tag) ->
            "epsilon": eps, "eval_batch_size": planner.suite.budget.eval_batch_size}
     if one_run:
         # the δ the prompt's DP claim is made at (tuning.delta; None: 1/N of its training set)
-        one = OneRunConfig.of(**cfg, k_plus=attack.k_plus, k_minus=attack.k_minus, delta=planner.suite.tuning.delta)
+        extra = {}
+        if attack.score == "calibrated":
+            extra["reference_init"] = planner.suite.tuning.init
+        if attack.k_plus is None and attack.k_minus == 0:  # no fixed guesses: the best of a few, corrected
+            extra["guesses"] = default_guesses(count)
+        one = OneRunConfig.of(**cfg, k_plus=attack.k_plus, k_minus=attack.k_minus, delta=planner.suite.tuning.delta,
+                              **extra)
         return [Unit("one_run", one, dict(evaluate.deps), label=f"one_run {tag}")]
     ext = ExtractionConfig.of(**cfg, candidates=attack.candidates, generate_tokens=attack.generate_tokens)
     return [Unit("extraction", ext, dict(evaluate.deps), label=f"extraction {tag}")]

@@ -97,6 +97,8 @@ class Planner:
     def tuning_cfg(self, overrides: TuneOverrides | None = None) -> dict:
         """The suite's ``tuning`` section with a method's overrides (those it sets) applied."""
         t = self.suite.tuning.model_dump()
+        if t.get("broken_dp") is None:  # only a control sets it; absent, unit ids stay as they were
+            t.pop("broken_dp", None)
         t.update(overrides.model_dump(exclude_none=True) if overrides is not None else {})
         return t
 

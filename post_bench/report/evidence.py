@@ -20,7 +20,7 @@ import numpy as np
 
 from post_bench.attacks.membership import statistics_row
 from post_bench.attacks.metrics import attack_metrics, bootstrap_ci
-from post_bench.attacks.one_run import audit
+from post_bench.attacks.one_run import audit, audit_best_of
 from post_bench.samples import SamplesError, read_samples
 
 Key = tuple  # (dataset, method, ε)
@@ -135,7 +135,11 @@ def _rescore_canaries(row: dict, rows: list[dict]) -> dict:
     included = np.array([bool(r["included"]) for r in rows])
     one = row.get("one_run") or {}
     out = dict(row)
-    if one.get("k_plus") is not None:
+    if row.get("guess_choices"):
+        res, tried = audit_best_of(scores, included, guesses=[g["k"] for g in row["guess_choices"]], delta=row["delta"])
+        out.update({"eps_lower_bound": res.eps_lower_bound, "eps_lower_bound_fdp": res.eps_lower_bound_fdp,
+                    "eps_lower_bound_gdp": res.eps_lower_bound_gdp, "one_run": res.to_dict(), "guess_choices": tried})
+    elif one.get("k_plus") is not None:
         res = audit(scores, included, k_plus=one["k_plus"], k_minus=one.get("k_minus") or 0, delta=row["delta"],
                     **({"confidence": one["confidence"]} if one.get("confidence") else {}))
         out.update({"eps_lower_bound": res.eps_lower_bound, "one_run": res.to_dict()})

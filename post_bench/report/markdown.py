@@ -72,7 +72,7 @@ def evidence_text(ev: dict) -> str:
     text = f"{ev.get('summary', '')}; {ev.get('seeds', '?')} seed(s) × {size} test rows."
     if ev.get("with_samples"):
         text += (" Accuracy claims are paired by test row within each seed and combined over seeds; at 400 rows × "
-                 "3 seeds a true difference of 5 points is found about 2 times in 3 (docs/results.md).")
+                 "3 seeds a true difference of 5 points is found about 2 times in 3 (docs/reports.md, Claims).")
         if ev.get("seeds", 0) < 2:
             text += (" With one seed an interval covers the test rows of one trained prompt, not training noise,"
                      " and a few dozen rows decide only differences of 15–20 points or more.")

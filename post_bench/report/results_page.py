@@ -140,11 +140,24 @@ def claim_lines(results: dict) -> list[str]:
     if not claims:
         return []
     seeds = len((results.get("suite") or {}).get("seeds") or [])
-    if seeds < 2:
+    ev = results.get("evidence") if isinstance(results.get("evidence"), dict) else {}
+    per_row = ev.get("claims_paired_by") == "rows within seeds"
+    if seeds < 2 and not per_row:
         return [f"Claims of the POST paper: not decided here — {seeds or 'one'} seed, and a one-seed difference is "
                 "not a result (every check is inconclusive by construction; the differences are in the report).", ""]
-    out = ["Claims of the POST paper (Wang et al. 2025), each check d > 0 paired by seed, mean d [95% CI] in "
-           "accuracy points (seconds or FLOPs for cost):", ""]
+    if per_row:
+        rows = ev.get("test_rows") or []
+        size = (f"{rows[0]}" if len(rows) == 1 else f"{rows[0]}–{rows[-1]}") if rows else "?"
+        out = [f"Claims of the POST paper (Wang et al. 2025), each accuracy check d > 0 paired by test row within "
+               f"each of {seeds} seed(s) ({size} test rows each) and combined over seeds "
+               "([how](reports.md#claims)), mean d [95% CI] in accuracy points (seconds or FLOPs for cost, paired by "
+               "seed):", ""]
+        if seeds < 2:
+            out[0] += (" with one seed an interval covers the test rows of one trained prompt, not training "
+                       "noise.")
+    else:
+        out = ["Claims of the POST paper (Wang et al. 2025), each check d > 0 paired by seed, mean d [95% CI] in "
+               "accuracy points (seconds or FLOPs for cost):", ""]
     for c in claims:
         out.append(f"- **Claim {c.get('claim')}, {c.get('statement')}: {c.get('verdict')}.**")
         for cell in [x for x in c.get("cells") or [] if isinstance(x, dict)]:

@@ -107,6 +107,10 @@ MEANINGS: dict[str, str] = {
     "TuningConfig.init": "Prompt initialisation: `text` (embeddings of the task instruction), `vocab` (random "
                          "vocabulary embeddings) or `random`.",
     "TuningConfig.micro_batch": "Examples per forward pass inside a step (memory only; the result is the same).",
+    "TuningConfig.broken_dp": "Privacy-regression controls only: a deliberately broken DP-SGD whose accountant still "
+                              "claims the suite's ε (an audit must catch it and the run exit 3).",
+    "BrokenDP.noise_scale": "Fraction of the calibrated noise actually added (0.1: noise multiplier ÷ 10).",
+    "BrokenDP.clipping": "`false`: per-example gradients are not clipped (the noise is still scaled by `clip`).",
     # ---- methods
     "MethodEntry.name": "The method (`post-bench ls methods`).",
     "MethodEntry.label": "Name of this entry in the results (default: `name`), so that one method can run twice "
@@ -175,18 +179,24 @@ MEANINGS: dict[str, str] = {
     "AttackConfig.variants": "Membership: attack variants (default: lira online, offline, fixed_variance; rmia "
                              "online; loss default). `post-bench ls attacks` lists each attack's variants.",
     "AttackConfig.canaries": "one_run / extraction: canaries planted in a prompt tuned for the attack only (the "
-                             "suite's own prompts and membership populations never hold canaries).",
-    "AttackConfig.canary_kind": "`secret` (\"My secret code is 123456\" with a random planted label), "
-                                "`mislabeled` (held-out private texts with a wrong label), `random-words` (random "
-                                "word strings with a random label).",
+                             "suite's own prompts and membership populations never hold canaries); default 500 "
+                             "for one_run (each included with probability 1/2), 8 for extraction.",
+    "AttackConfig.canary_kind": "`secret` (\"My secret code is 123456\" with a random planted label; extraction's "
+                                "default), `mislabeled` (held-out private texts with a wrong label), `random-words` "
+                                "(random word strings with a random label) or `nonsense` (made-up words with a random "
+                                "label; one_run's default).",
+    "AttackConfig.score": "one_run: `calibrated` (the planted label's score under the prompt minus under the untrained "
+                          "prompt of the same initialisation, which is data-independent) or `raw`.",
     "AttackConfig.repetitions": "Copies of each canary in the training set (a repeated canary is protected only "
                                 "by group privacy).",
     "AttackConfig.candidates": "extraction: exposure of each planted canary is ranked against `candidates − 1` "
                                "held-out canaries of the same construction.",
     "AttackConfig.generate_tokens": "extraction: tokens of greedy generations under the prompt, checked for "
                                     "training-set substrings (0: none).",
-    "AttackConfig.k_plus": "one_run: guesses \"in\" for the highest-scored canaries (default `canaries // 4`).",
-    "AttackConfig.k_minus": "one_run: guesses \"out\" for the lowest-scored canaries.",
+    "AttackConfig.k_plus": "one_run: fixed guesses \"in\" for the highest-scored canaries. Default (with `k_minus` "
+                           "0): the best of k in + k out for k = 5%, 10% and 20% of the canaries, each bound at "
+                           "a Bonferroni-corrected confidence so the best holds at 95%.",
+    "AttackConfig.k_minus": "one_run: fixed guesses \"out\" for the lowest-scored canaries.",
 }
 
 SECTIONS: tuple[tuple[str, str, str], ...] = (  # (heading, key prefix, model path from Suite)

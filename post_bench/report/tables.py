@@ -493,7 +493,7 @@ def claims_tables(claims: Any) -> list[Table]:
               "− ½·zero_shot for 'gap recovery > 0.5') in a (dataset, ε) cell; d in accuracy points, or seconds or "
               "FLOPs for cost. Accuracy checks with per-example outputs ('paired rows' given) are paired by test "
               "row within each seed, the seeds' means averaged, and the 95% CI is normal with the larger of the "
-              "row-sampling and the between-seed variance (docs/results.md, 'How claims are decided'); without "
+              "row-sampling and the between-seed variance (docs/reports.md, Claims); without "
               "them (cost checks, old runs) the CI is Student-t over the paired seeds. holds: CI above 0; does "
               "not hold: CI below 0; inconclusive: CI includes 0, fewer than 2 paired seeds without per-row "
               "outputs, or a side missing. A claim holds in a cell when all its checks hold."),

@@ -139,7 +139,7 @@ class RunContext:
         from post_bench.data.canaries import plan_canaries  # deferred: start-up time (pandas)
 
         # mislabeled / random-words canaries: drawn from rows of the private distribution outside every split
-        pool = self.population(dataset, seed)[1] if canaries.get("kind", "secret") != "secret" else None
+        pool = self.population(dataset, seed)[1] if canaries.get("kind", "secret") not in ("secret", "nonsense") else None
         plan = plan_canaries(canaries, train.task.num_classes, seed, pool=pool)
         pick = [i for i, inc in enumerate(plan.included) if inc]
         out = plant_canaries(train, [plan.canaries[i] for i in pick], [plan.labels[i] for i in pick],

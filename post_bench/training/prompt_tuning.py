@@ -44,6 +44,7 @@ class TuneSettings:
     clip: float = 1.0
     noise_multiplier: float | None = None  # None: non-private
     micro_batch: int = 64
+    clipping: bool = True  # False only in a deliberately broken mechanism (privacy-regression controls)
 
     @property
     def private(self) -> bool:
@@ -123,7 +124,7 @@ def tune_prompts(backbone: Backbone, enc: Encoded, label_ids, init: torch.Tensor
                 losses = per_example_losses(backbone, enc, idx[sl], label_ids, rows)
                 (g,) = torch.autograd.grad(losses.sum() * scale, rows)
                 check_finite(g, scale)
-                grad.index_add_(0, who, clip_rows(g / scale, settings.clip))
+                grad.index_add_(0, who, clip_rows(g / scale, settings.clip) if settings.clipping else g / scale)
             else:
                 losses = per_example_losses(backbone, enc, idx[sl], label_ids, prompts[who])
                 weights = torch.as_tensor(1.0 / denom[owner[sl]], device=losses.device, dtype=losses.dtype)

@@ -41,6 +41,14 @@ def tune_settings(cfg: TuneConfig | TuneKnobs, n: int) -> tuple[TuneSettings, di
     except ValueError as err:  # the budget cannot buy this ε: bad input (exit 2), not a crash
         raise UserInputError(problem("suite", "epsilons", f"{eps:g} cannot be met by DP-SGD ({steps} steps, "
                                      f"batch {batch} of {n}): {err}", "a larger epsilon")) from None
+    broken = getattr(cfg, "broken_dp", None)
+    if broken:  # a privacy-regression control: the accountant's claim stays, the mechanism is weakened
+        settings = TuneSettings(steps, batch, cfg.dp_lr or cfg.lr, clip=cfg.clip,
+                                noise_multiplier=cal.noise_multiplier * broken["noise_scale"],
+                                micro_batch=cfg.micro_batch, clipping=broken["clipping"])
+        return settings, {**cal.to_dict(), "n": n, "batch_size": batch, "clip": cfg.clip,
+                          "broken_dp": {**broken, "noise_multiplier_used": settings.noise_multiplier,
+                                        "note": "deliberately broken DP-SGD: the claimed epsilon is false"}}
     settings = TuneSettings(steps, batch, cfg.dp_lr or cfg.lr, clip=cfg.clip,
                             noise_multiplier=cal.noise_multiplier, micro_batch=cfg.micro_batch)
     return settings, {**cal.to_dict(), "n": n, "batch_size": batch, "clip": cfg.clip}
@@ -52,5 +60,6 @@ def mechanism(cfg: TuneConfig, n: int, dp: dict | None) -> dict:
             "sample_rate": min(cfg.batch_size, n) / n, "epsilon": cfg.epsilon}
     if dp is None:
         return {**base, "noise_multiplier": 0.0, "delta": None}
-    return {**base, "noise_multiplier": dp["noise_multiplier"], "delta": dp["delta"], "accountant": dp["accountant"],
-            "clip": dp.get("clip")}
+    out = {**base, "noise_multiplier": dp["noise_multiplier"], "delta": dp["delta"], "accountant": dp["accountant"],
+           "clip": dp.get("clip")}
+    return {**out, "broken_dp": dp["broken_dp"]} if dp.get("broken_dp") else out

@@ -98,6 +98,7 @@ class TuneConfig(Schema):
     init: str
     micro_batch: int
     input_sha256: dict[str, str] | None = None
+    broken_dp: dict[str, Any] | None = None  # only in privacy-regression controls (suite tuning.broken_dp)
 
 
 class TransferConfig(Schema):
@@ -238,6 +239,9 @@ class OneRunConfig(_CanaryAttackConfig):
     k_minus: int
     delta: float | None
     input_sha256: dict[str, str] | None = None
+    # absent in units planned before calibrated scores (raw scores, k_plus/k_minus guesses): their ids stay
+    reference_init: str | None = None  # score minus the score under the untrained prompt of this initialisation
+    guesses: list[int] | None = None  # guesses per side to try (the best bound, Bonferroni-corrected)
 
 
 class ExtractionConfig(_CanaryAttackConfig):

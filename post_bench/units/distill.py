@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from post_bench import cost
+from post_bench.errors import os_failure, write_failure
 from post_bench.models.distill import distill, lm_loss, n_layers, resolve_layers, truncate_model
 from post_bench.models.loading import cache_dir
 from post_bench.unit.schemas import DistillConfig, DistillRecord
@@ -51,12 +54,49 @@ def cached_source(cfg: dict, texts: list[str]) -> Path:
     return cache_dir() / "distilled" / cache_key(cfg, texts)
 
 
+class _CopyFailed(Exception):
+    """A file that :func:`copy_model` could not copy (not an OSError, so ``copytree`` stops at once instead of
+    collecting every file's failure as text)."""
+
+    def __init__(self, err: OSError, dst: str):
+        super().__init__(err, dst)
+        self.err, self.dst = err, dst
+
+
+def _copy_file(src, dst):
+    try:
+        return shutil.copy2(src, dst)
+    except OSError as err:
+        raise _CopyFailed(err, dst) from err
+
+
+def copy_model(src: Path, dst: Path) -> None:
+    """``shutil.copytree(src, dst)`` that stops at the first file the OS refuses and raises that OSError (its
+    path: the destination), rather than a ``shutil.Error`` listing every file as ``(src, dst, why)`` text."""
+    try:
+        shutil.copytree(src, dst, copy_function=_copy_file)
+    except _CopyFailed as failed:
+        err = failed.err
+        if not (err.filename or getattr(err, "filename2", None)):  # a failed write() names no file
+            err.filename = failed.dst
+        raise err from None
+
+
 def _store(folder: Path, work: Path, record: dict) -> None:
-    """Copy the finished model into the cache (a temporary folder renamed into place: never half-written)."""
+    """Copy the finished model into the cache (a temporary folder renamed into place: never half-written). The
+    cache only saves later runs work: a cache that cannot take it (full disk, read-only) is a note, and this
+    run goes on with its own copy."""
     tmp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(work / "model", tmp / "model")
-    (tmp / "record.json").write_text(json.dumps(record, indent=1))
+    try:
+        copy_model(work / "model", tmp / "model")
+        (tmp / "record.json").write_text(json.dumps(record, indent=1))
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        where, reason = os_failure(err, tmp)
+        tqdm.write(f"note: {where}: cannot keep the distilled model in the cache ({reason}); this run goes on, "
+                   "the next one distils again", file=sys.stderr)  # above a progress bar, if one is shown
+        return
     try:
         tmp.rename(folder)
     except OSError:  # another run stored it first
@@ -72,7 +112,10 @@ def run_distill(unit, ctx, work, deps) -> DistillRecord:
     folder = cached_source(unit.config, texts)  # keyed by the plain config: the cache outlives runs
     if (folder / "record.json").is_file() and (folder / "model").is_dir():
         record = json.loads((folder / "record.json").read_text())
-        shutil.copytree(folder / "model", work / "model")
+        try:
+            copy_model(folder / "model", work / "model")
+        except OSError as err:  # a full disk: one line, exit 2; the finished units stay, a rerun resumes
+            raise write_failure(err, "copy the cached distilled model into the run", work / "model") from None
         return DistillRecord(distill=[{**record["row"], "cached": True, "cache_key": folder.name}],
                              model_name=record["model_name"])
     start = time.perf_counter()
