@@ -19,6 +19,8 @@ Kinds and their rows:
   (index in the scored population), ``statistic`` (the attack's score, higher = member) and ``member``;
   one file per attack variant.
 - ``canaries`` (one-run audits): ``canary`` (index), ``score`` and ``included``.
+- ``candidates`` (``post-bench audit``, one file per attack, beside audit.json): ``candidate`` (index in the
+  members + non-members files), ``row_id``, ``statistic`` and ``member``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import math
 from pathlib import Path
 
 SAMPLES_FILE = "samples.jsonl.gz"
-KINDS = ("predictions", "membership", "canaries")
+KINDS = ("predictions", "membership", "canaries", "candidates")
 
 
 class SamplesError(ValueError):

@@ -72,8 +72,17 @@ def test_audit_detects_planted_leakage_in_the_given_prompt(planted, tmp_path):
     res = _audit(planted, out, "--dataset", "election-tweets")
     assert res.exit_code == 0, res.output
     result = json.loads((out / "audit.json").read_text())
-    assert {p.name for p in out.iterdir()} == FILES and _no_leftovers(tmp_path)
+    samples = {f"samples-{r['attack']}.jsonl.gz" for r in result["attacks"]}
+    assert {p.name for p in out.iterdir()} == FILES | samples and _no_leftovers(tmp_path)
     assert result["attacked"] == "the given prompt" and result["model"] == TINY  # model from adapter_config.json
+    from post_bench.attacks.metrics import attack_metrics
+    from post_bench.samples import read_samples
+
+    for row in result["attacks"]:  # per-candidate outputs: the AUC is recomputed from them alone
+        cands = read_samples(out, row["samples"])
+        assert len(cands) == 2 * N_SIDE and sum(c["member"] for c in cands) == N_SIDE
+        again = attack_metrics(np.array([c["statistic"] for c in cands]), np.array([c["member"] for c in cands]))
+        assert again.auc == pytest.approx(row["auc"], abs=1e-12)
     assert result["candidates"]["n_members"] == result["candidates"]["n_nonmembers"] == N_SIDE
     assert result["candidates"]["files"] == {"members": str(planted["members"]), "nonmembers": str(planted["nonmembers"])}
     assert result["population"]["source"] == "dataset" and result["population"]["excluded"] == 2 * N_SIDE
@@ -163,7 +172,8 @@ def test_audit_output_is_replaced_on_rerun_and_kept_whole(planted, tmp_path):
                  "--label-words", "Hillary|Clinton,Trump")  # a rerun replaces the previous audit's folder
     assert res.exit_code == 0, res.output
     result = json.loads((out / "audit.json").read_text())
-    assert result["seed"] == 2 and {p.name for p in out.iterdir()} == FILES
+    assert result["seed"] == 2 and {p.name for p in out.iterdir()} - FILES == {
+        f"samples-{r['attack']}.jsonl.gz" for r in result["attacks"]}
     assert result["task"] == {"name": "election-tweets", "template": "Tweet: {text} Author:",
                               "class_names": ["HillaryClinton", "realDonaldTrump"],
                               "label_words": [[" Hillary", " Clinton"], [" Trump"]], "instruction": "Who wrote it?"}

@@ -32,6 +32,7 @@ from post_bench.audit.inputs import (
     read_prompt,
 )
 from post_bench.audit.output import prepare, staged
+from post_bench.samples import row_id, write_samples
 from post_bench.audit.recipe import load_recipe, resolve_recipe, settings_for
 from post_bench.audit.render import summary_lines, write_outputs
 from post_bench.audit.statistics import SHADOW_ATTACKS, ZeroShotCalibrated, candidate_statistics
@@ -254,6 +255,12 @@ def _audit_prompt(inp: Inputs, members, nonmembers, candidates, population, data
         stats = candidate_statistics(target, zero_shot, shadow_scores, shadow_in)
         rows = [attack_row(name, s, member, delta=delta, n_attacks=len(stats), seed=inp.seed)
                 for name, s in stats.items()]
+        ids = [row_id(t) for t in cands.texts]
+        for row, (name, s) in zip(rows, stats.items()):  # per-candidate outputs: the ROC can be recomputed
+            row["samples"] = write_samples(stage, [
+                {"candidate": i, "row_id": ids[i], "statistic": float(v), "member": bool(mb)}
+                for i, (v, mb) in enumerate(zip(np.asarray(s, dtype=np.float64), member))], "candidates",
+                f"samples-{name}.jsonl.gz")
         clock.stage("attacks")
         if pop is not None:
             pop = {**pop.description, "used": used}

@@ -58,7 +58,10 @@ class ResolvedRecipe:
                          clip=r.clip, delta=r.delta, accountant=r.accountant, micro_batch=r.micro_batch)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.recipe.model_dump(mode="json"), "steps": self.steps, "steps_from": self.steps_from,
+        recipe = self.recipe.model_dump(mode="json")
+        if recipe.get("broken_dp", 0) is None:  # a suite's privacy-regression control knob, never a recipe's
+            recipe.pop("broken_dp")
+        return {**recipe, "steps": self.steps, "steps_from": self.steps_from,
                 "train_size": self.train_size, "train_size_from": self.train_size_from,
                 "prompt_length": self.prompt_length, "file": self.source}
 
