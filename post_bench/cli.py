@@ -171,8 +171,8 @@ def compare_cmd(run_a: str, run_b: str, json_file: str | None, gate_texts: tuple
 @click.option("--shadows", default=0, show_default=True, type=click.IntRange(0, 1024),
               help="shadow prompts for LiRA/RMIA (even; 0: reference-free attacks only)")
 @click.option("--canaries", default=0, show_default=True, type=click.IntRange(0, 100_000),
-              help="plant M random-word canaries in balanced halves of the shadows' training sets: a positive "
-                   "control that the shadow recipe memorises (even, >= 8; needs --shadows)")
+              help="plant M nonsense canaries (made-up words, random labels) in balanced halves of the shadows' "
+                   "training sets: a positive control that the shadow recipe memorises (even, >= 8; needs --shadows)")
 @click.option("--recipe", "recipe_file", type=click.Path(dir_okay=False), default=None,
               help="YAML like a suite's tuning: block (+ epochs, max_tokens, train_size, epsilon): how the shadows "
                    "are tuned; the options below win")

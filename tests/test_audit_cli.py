@@ -154,7 +154,7 @@ def test_audit_canary_control_in_the_shadows(planted, tmp_path):
                  "2", "--canaries", "8", "--steps", "6", "--batch-size", "4", "--lr", "0.05")
     assert res.exit_code == 0, res.output
     control = json.loads((out / "audit.json").read_text())["canary_control"]
-    assert control["m"] == 8 and control["shadows"] == 2 and control["kind"] == "random-words"
+    assert control["m"] == 8 and control["shadows"] == 2 and control["kind"] == "nonsense"
     lo, hi = control["ci"]["auc"]
     assert 0.0 <= lo <= control["auc"] <= hi <= 1.0 and control["detected"] == (lo > 0.5)
     assert "canaries" in control["ci"]["unit"] and "canary control:" in res.output

@@ -310,12 +310,12 @@ def _score(backbone, enc, label_ids, prompt, member: np.ndarray):
 
 
 def _canaries(m: int, texts, labels, task, seed: int):
-    """``m`` random-word canaries (texts, random labels) drawn from the universe's own vocabulary."""
+    """``m`` nonsense canaries (made-up words, random labels): the kind that audited best in reports/audit-power."""
     from post_bench.data.canaries import text_canaries  # deferred: start-up time (pandas)
     from post_bench.data.types import TextDataset  # deferred: start-up time (pandas)
 
     pool = TextDataset("universe", tuple(texts), tuple(int(v) for v in labels), task)
-    cans, planted = text_canaries("random-words", m, task.num_classes, seed=seed, pool=pool)
+    cans, planted = text_canaries("nonsense", m, task.num_classes, seed=seed, pool=pool)
     return tuple(c.text for c in cans), np.asarray(planted, dtype=np.int64)
 
 
@@ -334,10 +334,10 @@ def _canary_control(scores: np.ndarray, included: np.ndarray, seed: int) -> dict
     lo, hi = ci["auc"]
     seen = lo > 0.5
     line = (f"canary control: shadows tuned by this recipe {'memorise' if seen else 'show no memorisation of'} the "
-            f"{scores.shape[1]} random-word canaries planted in half of them: AUC {m.auc:.3f} [{lo:.3f}, {hi:.3f}]"
+            f"{scores.shape[1]} nonsense canaries planted in half of them: AUC {m.auc:.3f} [{lo:.3f}, {hi:.3f}]"
             + ("" if seen else " — a recipe that does not memorise these may also hide a member's signal; "
                "read 'no leakage detected' with that in mind"))
-    return {"kind": "random-words", "m": int(scores.shape[1]), "shadows": int(scores.shape[0]), "auc": m.auc,
+    return {"kind": "nonsense", "m": int(scores.shape[1]), "shadows": int(scores.shape[0]), "auc": m.auc,
             "ci": ci, "detected": bool(seen), "line": line,
             "note": "each shadow trained on half of the canaries (balanced halves) on top of its train_size rows"}
 

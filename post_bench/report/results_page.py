@@ -31,7 +31,8 @@ from .cost import suite_costs
 from .stats import cell_interval
 from .tables import ZERO_SHOT, ablation_table, canary_table, paper_table3, to_markdown
 
-ORDER = ("quickstart", "fidelity", "transfer-bbc", "privacy", "canaries")  # report folders first, in this order
+ORDER = ("quickstart", "fidelity", "transfer-bbc", "privacy", "canaries", "audit-power", "controls-broken-dp",
+         "controls-correct-dp")  # report folders first, in this order
 CANARY_ATTACK = "one_run"
 
 

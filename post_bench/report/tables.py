@@ -185,20 +185,27 @@ def canary_table(rows: Iterable[dict]) -> Table:
             verdict = "memorisation detected"
         else:
             verdict = "not detected at this power"
+        tpr = (r.get("tpr_at_fpr") or {}).get("0.01")
+        tpr_ci = ((r.get("ci") or {}).get("tpr_at_fpr") or {}).get("0.01")
+        score = str(r.get("score") or "raw").split(":")[0]
         out.append((str(r.get("dataset", "?")), str(r.get("method", "?")), eps_symbol(claimed),
-                    str(r.get("canary_kind", r.get("attack"))), num(r.get("seed")),
+                    f"{num(r.get('n_examples'))} {r.get('canary_kind', r.get('attack'))}", score, num(r.get("seed")),
                     f"{num(r.get('n_members'))} / {num(r.get('n_nonmembers'))}",
-                    num(r.get("auc")) + _ci(auc_ci), f"{num(one.get('correct'))} / {num(one.get('guesses'))}",
-                    num(bound, 2), verdict))
+                    num(r.get("auc")) + _ci(auc_ci), (num(tpr) + _ci(tpr_ci)) if tpr is not None else "n/a",
+                    f"{num(one.get('correct'))} / {num(one.get('guesses'))}",
+                    num(bound, 2), num(r.get("eps_lower_bound_fdp"), 2), verdict))
     return Table(
         "Canary positive controls (one-run audits)",
-        ("dataset", "method", "claimed ε", "canaries", "seed", "in / out", "AUC [95% CI]", "correct guesses",
-         "ε_lb (95%)", "verdict"),
+        ("dataset", "method", "claimed ε", "canaries", "score", "seed", "in / out", "AUC [95% CI]",
+         "TPR@1%FPR [95% CI]", "correct guesses", "ε_lb Steinke (95%)", "ε_lb f-DP (95%)", "verdict"),
         tuple(out),
-        "Each canary went into the private training set with probability ½, once; one training run per row. AUC: "
-        "the planted label's logit-scaled confidence, included vs left-out canaries, [95% percentile bootstrap over "
-        "canaries]. ε_lb: Steinke, Nasr, Jagielski (2023), from the fixed k+ highest / k− lowest guesses, at 95% "
-        "confidence; a correct DP implementation keeps it ≤ the claimed ε.",
+        "Each canary went into the private training set with probability ½ (once: no group privacy); one training "
+        "run per row. Score: the planted label's logit-scaled confidence under the prompt (raw) or minus the same "
+        "under the untrained prompt (calibrated). AUC and TPR at 1% FPR: included vs left-out canaries, [95% "
+        "percentile bootstrap over canaries]. Guesses: k highest 'in' + k lowest 'out' (or fixed k+/k−); with "
+        "several k, each bounded at a Bonferroni-corrected level so the best holds at 95%. ε_lb: Steinke, Nasr, "
+        "Jagielski (2023) and the f-DP one-run bound against the (ε, δ)-DP curve (Mahloujifar et al. 2025), both "
+        "certified at 95%; a correct DP implementation keeps them ≤ the claimed ε (the DP gate reads Steinke's).",
     )
 
 
