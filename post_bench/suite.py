@@ -228,7 +228,7 @@ class AttackConfig(Strict):
     # secret ("My secret code is 123456"), mislabeled (held-out private texts with a wrong label) or random-words
     canary_kind: Literal["secret", "mislabeled", "random-words", "nonsense"] | None = None  # one_run: nonsense, extraction: secret
     score: Literal["calibrated", "raw"] = "calibrated"  # one_run: minus the untrained prompt's score, or raw
-    repetitions: PosInt = 4
+    repetitions: PosInt | None = None  # default: one_run 1 (group privacy otherwise), extraction 4
     candidates: Annotated[int, Field(ge=2)] = 1000  # extraction: the planted canary + candidates-1 held out
     generate_tokens: Annotated[int, Field(ge=0)] = 0
     k_plus: Annotated[int, Field(ge=0)] | None = None  # one_run: "in" guesses (default canaries // 4)

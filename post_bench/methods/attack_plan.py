@@ -81,7 +81,7 @@ def _canaries(planner, attack, method, name, params, dataset, seed, eps, tag) ->
     one_run = attack.name == "one_run"
     count = attack.canaries or (ONE_RUN_CANARIES if one_run else EXTRACTION_CANARIES)
     kind = attack.canary_kind or (ONE_RUN_KIND if one_run else "secret")
-    canaries = {"count": count, "repetitions": attack.repetitions,
+    canaries = {"count": count, "repetitions": attack.repetitions or (1 if one_run else 4),
                 "held_out": 0 if one_run else attack.candidates - 1, "include": "half" if one_run else "all"}
     if kind != "secret":  # the default stays out of the config, so older units keep their ids
         canaries["kind"] = kind

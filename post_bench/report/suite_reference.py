@@ -188,7 +188,7 @@ MEANINGS: dict[str, str] = {
     "AttackConfig.score": "one_run: `calibrated` (the planted label's score under the prompt minus under the untrained "
                           "prompt of the same initialisation, which is data-independent) or `raw`.",
     "AttackConfig.repetitions": "Copies of each canary in the training set (a repeated canary is protected only "
-                                "by group privacy).",
+                                "by group privacy); default 1 for one_run, 4 for extraction.",
     "AttackConfig.candidates": "extraction: exposure of each planted canary is ranked against `candidates − 1` "
                                "held-out canaries of the same construction.",
     "AttackConfig.generate_tokens": "extraction: tokens of greedy generations under the prompt, checked for "
