@@ -19,6 +19,7 @@ Kinds and their rows:
   (index in the scored population), ``statistic`` (the attack's score, higher = member) and ``member``;
   one file per attack variant.
 - ``canaries`` (one-run audits): ``canary`` (index), ``score`` and ``included``.
+- ``exposure`` (extraction): ``canary`` (index), ``score`` and ``planted`` (False: a never-planted candidate).
 - ``candidates`` (``post-bench audit``, one file per attack, beside audit.json): ``candidate`` (index in the
   members + non-members files), ``row_id``, ``statistic`` and ``member``.
 """
@@ -33,7 +34,7 @@ import math
 from pathlib import Path
 
 SAMPLES_FILE = "samples.jsonl.gz"
-KINDS = ("predictions", "membership", "canaries", "candidates")
+KINDS = ("predictions", "membership", "canaries", "candidates", "exposure")
 
 
 class SamplesError(ValueError):

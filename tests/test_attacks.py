@@ -70,7 +70,11 @@ def test_canaries_only_in_the_attacks_own_prompts(attack_run):
     tunes = [json.loads((d / "done.json").read_text()) for d in (out / "units").glob("tune-*")]
     assert sorted(t["n_train"] for t in tunes) == [32, 32, 36, 36, 32 + int(inclusion_mask(16, 0).sum())]  # plain, extraction, one_run (each canary w.p. 1/2)
     one = next(r for r in results["privacy"] if r["attack"] == "one_run")
-    assert one["epsilon"] == 1.0 and one["one_run"]["m"] == 16 and one["one_run"]["guesses"] == 4
+    assert one["epsilon"] == 1.0 and one["one_run"]["m"] == 16
+    # no fixed k+/k-: k in + k out for k = 5%, 10%, 20% of 16 (1, 2, 3), each at 1 - 0.05/3, the best reported
+    assert [g["k"] for g in one["guess_choices"]] == [1, 2, 3] and one["one_run"]["guesses"] in (2, 4, 6)
+    assert one["one_run"]["confidence"] == pytest.approx(1 - 0.05 / 3) and one["eps_lower_bound_confidence"] == 0.95
+    assert one["score"].startswith("calibrated") and one["canary_kind"] == "nonsense"  # the one_run default
     assert 0.0 <= one["eps_lower_bound"] <= 1.0
 
 

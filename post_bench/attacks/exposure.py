@@ -85,3 +85,15 @@ def max_shared_substring(prompt_text: str, corpus: list[str]) -> tuple[int, int,
         if m.size > best[0]:
             best = (m.size, i, text[m.a : m.a + m.size])
     return best
+
+
+def exposure_rows(planted: np.ndarray, held_out: np.ndarray) -> dict:
+    """Exposure of each planted canary's score among the held-out canaries' scores (higher = memorised)."""
+    planted = np.asarray(planted, dtype=np.float64)
+    held = np.asarray(held_out, dtype=np.float64)
+    exps = [exposure_from_scores(float(s), held, lower_is_better=False) for s in planted]
+    ranks = [1 + int((held > s).sum()) for s in planted]
+    return {"mean_exposure": float(np.mean(exps)), "max_exposure": float(np.max(exps)),
+            "max_possible": math.log2(held.size + 1), "n_canaries": int(planted.size),
+            "n_candidates": int(held.size + 1), "exposures": [round(e, 3) for e in exps], "ranks": ranks,
+            "scoring": "logit-scaled confidence of the planted label vs held-out canaries"}

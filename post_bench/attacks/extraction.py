@@ -8,15 +8,13 @@ construction (other secrets, their own random labels), never trained on.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from post_bench import cost
 from post_bench.attacks.base import ATTACKS, Attack
-from post_bench.attacks.exposure import exposure_from_scores, max_shared_substring
+from post_bench.attacks.exposure import exposure_rows, max_shared_substring  # noqa: F401 (exposure_rows: re-exported)
 from post_bench.attacks.lira_math import logit_scaled_from_logits
 
 
@@ -26,18 +24,6 @@ def canary_scores(backbone, prompt: torch.Tensor, canaries, labels, task, max_to
     enc = backbone.encode_task([c.text for c in canaries], task, max_tokens, list(labels))
     logits = backbone.score_dataset(enc, backbone.label_token_ids(task), prompt, batch_size)
     return logit_scaled_from_logits(logits, enc.labels)
-
-
-def exposure_rows(planted: np.ndarray, held_out: np.ndarray) -> dict:
-    """Exposure of each planted canary's score among the held-out canaries' scores (higher = memorised)."""
-    planted = np.asarray(planted, dtype=np.float64)
-    held = np.asarray(held_out, dtype=np.float64)
-    exps = [exposure_from_scores(float(s), held, lower_is_better=False) for s in planted]
-    ranks = [1 + int((held > s).sum()) for s in planted]
-    return {"mean_exposure": float(np.mean(exps)), "max_exposure": float(np.max(exps)),
-            "max_possible": math.log2(held.size + 1), "n_canaries": int(planted.size),
-            "n_candidates": int(held.size + 1), "exposures": [round(e, 3) for e in exps], "ranks": ranks,
-            "scoring": "logit-scaled confidence of the planted label vs held-out canaries"}
 
 
 def nearest_tokens(backbone, prompt: torch.Tensor) -> dict:

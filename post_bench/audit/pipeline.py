@@ -32,11 +32,11 @@ from post_bench.audit.inputs import (
     read_prompt,
 )
 from post_bench.audit.output import prepare, staged
-from post_bench.samples import row_id, write_samples
 from post_bench.audit.recipe import load_recipe, resolve_recipe, settings_for
 from post_bench.audit.render import summary_lines, write_outputs
 from post_bench.audit.statistics import SHADOW_ATTACKS, ZeroShotCalibrated, candidate_statistics
 from post_bench.errors import UserInputError, problem
+from post_bench.samples import row_id, write_samples
 
 SOURCE = "audit"
 RECIPE_TRAIN_SIZE = 32  # a recipe audit's default examples per shadow (population 64)

@@ -43,7 +43,7 @@ def copy_samples(results: dict, src: Path, dst: Path) -> int:
     n = 0
     if src.resolve() == dst.resolve():
         return 0
-    for section in ("utility", "privacy"):
+    for section in ("utility", "privacy", "extraction"):
         for row in results.get(section) or []:
             ref = row.get("samples") if isinstance(row, dict) else None
             if isinstance(ref, dict) and isinstance(ref.get("file"), str) and (src / ref["file"]).is_file():

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from post_bench.attacks.exposure import exposure_rows
 from post_bench.attacks.membership import statistics_row
 from post_bench.attacks.metrics import attack_metrics, bootstrap_ci
 from post_bench.attacks.one_run import audit, audit_best_of
@@ -151,7 +152,14 @@ def _rescore_canaries(row: dict, rows: list[dict]) -> dict:
     return out
 
 
-RESCORERS = {"predictions": _rescore_utility, "membership": _rescore_membership, "canaries": _rescore_canaries}
+def _rescore_exposure(row: dict, rows: list[dict]) -> dict:
+    planted = np.array([r["score"] for r in rows if r["planted"]], dtype=np.float64)
+    held = np.array([r["score"] for r in rows if not r["planted"]], dtype=np.float64)
+    return {**row, **exposure_rows(planted, held)}
+
+
+RESCORERS = {"predictions": _rescore_utility, "membership": _rescore_membership, "canaries": _rescore_canaries,
+             "exposure": _rescore_exposure}
 
 
 def rescore(results: Mapping, folder) -> tuple[dict, list[str]]:
@@ -160,7 +168,7 @@ def rescore(results: Mapping, folder) -> tuple[dict, list[str]]:
     base = _folder(folder)
     out = dict(results)
     problems: list[str] = []
-    for section in ("utility", "privacy"):
+    for section in ("utility", "privacy", "extraction"):
         fresh = []
         for row in results.get(section) or []:
             ref = row.get("samples") if isinstance(row, dict) else None

@@ -16,6 +16,7 @@ from post_bench.attacks.extraction import (
     nearest_tokens,
     shared_substring,
 )
+from post_bench.samples import write_samples
 from post_bench.unit.schemas import ExtractionConfig, ExtractionRecord
 from post_bench.units import unit_kind
 from post_bench.units.evaluate import prompt_of
@@ -38,8 +39,11 @@ def run_extraction(unit, ctx, work, deps) -> ExtractionRecord:
         b = cfg.eval_batch_size
         planted = canary_scores(backbone, soft, plan.canaries, plan.labels, train.task, cfg.max_tokens, b)
         held = canary_scores(backbone, soft, plan.held_out, plan.held_out_labels, train.task, cfg.max_tokens, b)
+        samples = write_samples(work, [{"canary": i, "score": float(v), "planted": p}
+                                       for i, (v, p) in enumerate([(v, True) for v in planted] +
+                                                                  [(v, False) for v in held])], "exposure")
         rows.insert(0, {**base, "attack": "canary-exposure", "repetitions": plan.repetitions,
-                        **exposure_rows(planted, held)})
+                        **exposure_rows(planted, held), "samples": samples})
     if cfg.generate_tokens and backbone.kind == "causal":
         gen = generate(backbone, soft, cfg.generate_tokens)
         rows.append({**base, "attack": "shared-substring", **shared_substring(gen, corpus, "generation")})
