@@ -163,7 +163,7 @@ def cross_check(suite: Suite, source: str) -> list[str]:
         elif membership and attack.population > 2 * train:
             out.append(problem(source, f"attacks[{i}].population", f"{attack.population} scored examples exceed the "
                                f"population of 2 x budget.train_size = {2 * train}"))
-        n_canaries = attack.canaries or 128
+        n_canaries = attack.canaries or 64
         if attack.name == "one_run" and (attack.k_plus or n_canaries // 4) + attack.k_minus > n_canaries:
             out.append(problem(source, f"attacks[{i}].k_plus", "k_plus + k_minus exceed the number of canaries"))
     if suite.gates:

@@ -224,7 +224,7 @@ class AttackConfig(Strict):
     population: Annotated[int, Field(ge=4, multiple_of=2)] = 128
     variants: list[str] | None = None  # default: lira online/offline/fixed_variance, rmia online (ls attacks)
     # extraction / one_run: canaries with planted labels, in a prompt tuned for the attack only
-    canaries: Annotated[int, Field(ge=1)] | None = None  # default: one_run 128, extraction 8
+    canaries: Annotated[int, Field(ge=1)] | None = None  # default: one_run 64, extraction 8
     # secret ("My secret code is 123456"), mislabeled (held-out private texts with a wrong label) or random-words
     canary_kind: Literal["secret", "mislabeled", "random-words", "nonsense"] | None = None  # one_run: nonsense, extraction: secret
     score: Literal["calibrated", "raw"] = "calibrated"  # one_run: minus the untrained prompt's score, or raw

@@ -27,7 +27,7 @@ def _smollm2_available() -> bool:
 
 def _suite(broken: bool) -> dict:
     quick = yaml.safe_load(QUICKSTART.read_text())
-    tuning = {"steps": 120, "batch_size": 8, "lr": 0.05, "delta": 1e-5, "accountant": "rdp"}
+    tuning = {"steps": 150, "batch_size": 8, "lr": 0.05, "delta": 1e-5, "accountant": "rdp"}
     if broken:
         tuning["broken_dp"] = {"noise_scale": 0.0001, "clipping": False}
     return {"name": "control", "seeds": [0], "epsilons": [CLAIMED], "threads": "auto", "precision": "fp32",

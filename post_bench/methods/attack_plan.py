@@ -28,7 +28,7 @@ from post_bench.unit.schemas import (
 # methods whose private prompt shadows can re-make -> the model it is tuned on; POST and PTfer shadows are tuned
 # on the source and then transferred to the target exactly like the attacked prompt
 # one_run defaults, chosen by the audit-power sweep (reports/audit-power): canaries per run and their kind
-ONE_RUN_CANARIES, ONE_RUN_KIND = 128, "nonsense"
+ONE_RUN_CANARIES, ONE_RUN_KIND = 64, "nonsense"
 EXTRACTION_CANARIES = 8
 LIRA_ROLES = {"source_only": "source", "direct": "target", "post": "source", "ptfer": "source"}
 

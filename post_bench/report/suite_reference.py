@@ -179,7 +179,7 @@ MEANINGS: dict[str, str] = {
     "AttackConfig.variants": "Membership: attack variants (default: lira online, offline, fixed_variance; rmia "
                              "online; loss default). `post-bench ls attacks` lists each attack's variants.",
     "AttackConfig.canaries": "one_run / extraction: canaries planted in a prompt tuned for the attack only (the "
-                             "suite's own prompts and membership populations never hold canaries); default 128 "
+                             "suite's own prompts and membership populations never hold canaries); default 64 "
                              "for one_run (each included with probability 1/2), 8 for extraction.",
     "AttackConfig.canary_kind": "`secret` (\"My secret code is 123456\" with a random planted label; extraction's "
                                 "default), `mislabeled` (held-out private texts with a wrong label), `random-words` "
