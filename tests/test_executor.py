@@ -18,6 +18,7 @@ from post_bench.runner.executor import priorities
 from post_bench.runner.parallel import run_parallel
 from post_bench.runner.ray_executor import run_ray
 from post_bench.runner.store import RunStore
+from post_bench.samples import read_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 MEASURED = ("wall_s", "peak_mem_mb")  # cost fields that differ between any two runs
@@ -55,7 +56,9 @@ def _records(root: Path) -> dict:
                 row.pop(key)
         files = record.pop("files")
         record["artifacts"] = {name: ({k: v.tolist() for k, v in load_file(done.parent / name).items()}
-                                      if name.endswith(".safetensors") else (done.parent / name).read_text())
+                                      if name.endswith(".safetensors") else
+                                      read_samples(done.parent, {"file": name, "sha256": files[name]})
+                                      if name.endswith(".jsonl.gz") else (done.parent / name).read_text())
                                for name in files}
         out[done.parent.name] = record
     return out
