@@ -46,9 +46,9 @@ from post_bench.epsilon import eps_label, eps_symbol
 from post_bench.errors import UserInputError, problem
 from post_bench.report import load_results
 from post_bench.report.aggregates import privacy_aggregates
+from post_bench.report.evidence import Evidence, load_evidence
 from post_bench.report.paired import mcnemar, row_contrast
 from post_bench.report.stats import wilson_interval
-from post_bench.samples import SamplesError, read_samples
 
 PAIRED = "paired rows within seeds (+ McNemar)"
 WELCH = "Welch t over seeds"
@@ -199,59 +199,22 @@ def _accuracies(results: dict) -> dict[tuple, tuple[dict, int | None]]:
     return {k: (v, n_test[k]) for k, v in values.items()}
 
 
-@dataclasses.dataclass(frozen=True)
-class RowSamples:
-    """One run's per-row correctness, {(dataset, method, model, ε): {seed: {row id: 0/1}}}, read from the samples
-    files its utility rows point at (``samples.read_samples``: hash and row count checked)."""
-
-    cells: dict
-    with_samples: int = 0  # utility rows whose samples file was read
-    without: int = 0  # utility rows that point at no samples file
-    problems: tuple[str, ...] = ()  # unreadable or damaged samples files, one line each
-    ambiguous: frozenset = frozenset()  # cells with two rows for one seed
-
-    def rows(self, key: tuple) -> dict | None:
-        return None if key in self.ambiguous else self.cells.get(key)
-
-    def summary(self) -> str:
-        if not self.with_samples and not self.problems:
-            return "no per-row samples (a run older than samples files, or results.json without its samples/)"
-        text = f"per-row samples for {self.with_samples} evaluation(s)"
-        if self.without:
-            text += f", {self.without} without"
-        if self.problems:
-            text += f"; {len(self.problems)} samples file(s) unreadable: " + "; ".join(self.problems[:3])
-        return text
+def samples_summary(ev: Evidence) -> str:
+    """One run's per-row samples in one line (``Evidence`` keyed by compare's cells)."""
+    if not ev.with_samples and not ev.problems:
+        return "no per-row samples (a run older than samples files, or results.json without its samples/)"
+    text = f"per-row samples for {ev.with_samples} evaluation(s)"
+    if ev.without_samples:
+        text += f", {ev.without_samples} without"
+    if ev.problems:
+        text += f"; {len(ev.problems)} samples file(s) unreadable: " + "; ".join(ev.problems[:3])
+    return text
 
 
-def row_samples(results: dict, folder: str | Path | None) -> RowSamples:
-    """Per-row correctness (pred == label) of every utility row with a readable samples file under ``folder``."""
-    cells: dict[tuple, dict] = defaultdict(dict)
-    problems, ambiguous = [], set()
-    with_samples = without = 0
-    for r in results.get("utility") or []:
-        if not isinstance(r, dict):
-            continue
-        ref = r.get("samples")
-        if not isinstance(ref, dict) or folder is None:
-            without += 1
-            continue
-        try:
-            rows = read_samples(folder, ref)
-            correct = {str(x["row_id"]): float(x["pred"] == x["label"]) for x in rows}
-        except SamplesError as err:
-            problems.append(str(err))
-            continue
-        except (KeyError, TypeError):
-            problems.append(f"{Path(folder) / str(ref.get('file'))}: rows without row_id, pred or label")
-            continue
-        with_samples += 1
-        key, seed = _cell_key(r), r.get("seed")
-        if seed in cells[key]:
-            ambiguous.add(key)
-        cells[key][seed] = correct
-    return RowSamples({k: dict(v) for k, v in cells.items()}, with_samples, without, tuple(problems),
-                      frozenset(ambiguous))
+def row_samples(results: dict, folder: str | Path | None) -> Evidence:
+    """Per-row correctness (pred == label) of every utility row with a readable samples file under ``folder``, by
+    compare's cell (dataset, method, model, ε) and seed."""
+    return load_evidence(results, folder, key=_cell_key)
 
 
 def _seeds(seeds) -> list:
@@ -353,7 +316,7 @@ class Comparison:
     privacy: list[Diff]
     only_a: list[dict]  # cells only run A has
     only_b: list[dict]
-    samples_a: str = ""  # RowSamples.summary() of each run
+    samples_a: str = ""  # samples_summary() of each run
     samples_b: str = ""
 
 
@@ -374,7 +337,7 @@ def compare(a: dict, b: dict, folder_a: str | Path | None = None, folder_b: str 
     return Comparison(utility, privacy,
                       only(acc_a, acc_b, ukeys, "utility") + only(priv_a, priv_b, pkeys, "privacy"),
                       only(acc_b, acc_a, ukeys, "utility") + only(priv_b, priv_a, pkeys, "privacy"),
-                      rows_a.summary(), rows_b.summary())
+                      samples_summary(rows_a), samples_summary(rows_b))
 
 
 # ---- gates ----------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from post_bench.errors import UserInputError, problem
 from post_bench.report import load_results, render_report
 from post_bench.report.aggregates import aggregates
 from post_bench.report.claims import from_results
-from post_bench.report.evidence import evidence_section, rescore
+from post_bench.report.evidence import evidence_section, load_evidence, rescore
 from post_bench.runner.store import write_json_atomic
 
 
@@ -32,8 +32,9 @@ def rederive(results: dict, folder: Path) -> dict:
     fresh, problems = rescore(results, folder)
     for line in problems:
         click.echo(f"note: {line}; its row keeps the numbers results.json records", err=True)
-    fresh["evidence"] = evidence_section(fresh, folder)
-    fresh["claims"] = from_results(fresh, folder)
+    evidence = load_evidence(fresh, folder)  # every samples file read once for both
+    fresh["evidence"] = evidence_section(fresh, folder, evidence)
+    fresh["claims"] = from_results(fresh, folder, evidence)
     fresh["aggregates"] = aggregates(fresh)
     return fresh
 

@@ -20,7 +20,7 @@ from post_bench.models.backbone import cpu_model_name, uses_bf16_autocast
 from post_bench.report import SCHEMA
 from post_bench.report.aggregates import aggregates
 from post_bench.report.claims import from_results
-from post_bench.report.evidence import evidence_section
+from post_bench.report.evidence import evidence_section, load_evidence
 from post_bench.runner.plan import Plan
 from post_bench.runner.store import RunStore, write_json_atomic
 from post_bench.samples import collected_name
@@ -56,8 +56,9 @@ def collect(plan: Plan, store: RunStore, suite_dict: dict, device: str, jobs: in
         record = store.done_record(unit.id)
         for name in SECTIONS:
             results[name].extend(collect_samples(record.get(name, []), unit.id, store))
-    results["evidence"] = evidence_section(results, store.root)
-    results["claims"] = from_results(results, store.root)
+    evidence = load_evidence(results, store.root)  # every samples file read once for both
+    results["evidence"] = evidence_section(results, store.root, evidence)
+    results["claims"] = from_results(results, store.root, evidence)
     results["aggregates"] = aggregates(results)
     return results
 

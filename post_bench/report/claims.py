@@ -499,7 +499,7 @@ def num_classes_of(utility_rows: Iterable[dict]) -> dict[str, int]:
     return out
 
 
-def from_results(results: dict, folder=None) -> list[dict]:
+def from_results(results: dict, folder=None, evidence: Evidence | None = None) -> list[dict]:
     """The ``claims`` list for a results.json dict (its utility, cost and distill sections); accuracy checks are
     decided per example where the rows' samples files are under ``folder`` (the run or report directory)."""
     utility = [r for r in results.get("utility") or [] if isinstance(r, dict)]
@@ -512,7 +512,7 @@ def from_results(results: dict, folder=None) -> list[dict]:
         if one_off and any("distill/distill" in p["segments"] for p in items if p["method"] == "post"):
             notes[(ds, eps)] = ("distillation, one-off and shared by every source-based prompt, not in the checks: "
                                 + "; ".join(one_off_text(e) for e in one_off))
-    evidence = load_evidence(results, folder)
+    evidence = evidence if evidence is not None else load_evidence(results, folder)
     found = check_claims(accuracy_values(utility), training_cost_values(pipes), num_classes_of(utility), notes,
                          flops=training_cost_values(pipes, TRAIN_FLOPS), evidence=evidence)
     return to_json(found)

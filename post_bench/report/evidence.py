@@ -72,9 +72,10 @@ def _folder(folder) -> Path | None:
     return None if folder is None else Path(folder)
 
 
-def load_evidence(results: Mapping, folder) -> Evidence:
+def load_evidence(results: Mapping, folder, key=key_of) -> Evidence:
     """The per-row correctness of every utility row of ``results`` whose samples file is under ``folder`` (the run
-    directory, or the report folder that holds results.json and samples/)."""
+    directory, or the report folder that holds results.json and samples/), by ``key(row)`` (default (dataset,
+    method, ε); ``compare`` adds the model) and seed."""
     base = _folder(folder)
     correct: dict[Key, dict] = defaultdict(dict)
     ambiguous, problems = set(), []
@@ -87,22 +88,26 @@ def load_evidence(results: Mapping, folder) -> Evidence:
             without += 1
             continue
         try:
-            rows = read_samples(base, ref)
+            rows = {str(r["row_id"]): float(r["pred"] == r["label"]) for r in read_samples(base, ref)}
         except SamplesError as err:
             problems.append(str(err))
             continue
+        except (KeyError, TypeError):
+            problems.append(f"{base / str(ref.get('file'))}: rows without row_id, pred or label")
+            continue
         with_samples += 1
-        key, seed = key_of(row), row.get("seed")
-        if seed in correct[key]:
-            ambiguous.add(key)
-        correct[key][seed] = {r["row_id"]: float(r["pred"] == r["label"]) for r in rows}
+        cell, seed = key(row), row.get("seed")
+        if seed in correct[cell]:
+            ambiguous.add(cell)
+        correct[cell][seed] = rows
     return Evidence({k: dict(v) for k, v in correct.items()}, frozenset(ambiguous), tuple(problems),
                     without, with_samples)
 
 
-def evidence_section(results: Mapping, folder) -> dict:
-    """results.json's ``evidence``: how many evaluations have per-example outputs, and what that decides."""
-    ev = load_evidence(results, folder)
+def evidence_section(results: Mapping, folder, ev: Evidence | None = None) -> dict:
+    """results.json's ``evidence``: how many evaluations have per-example outputs, and what that decides
+    (``ev``: the run's evidence when the caller has already loaded it)."""
+    ev = ev if ev is not None else load_evidence(results, folder)
     seeds = {r.get("seed") for r in results.get("utility") or [] if isinstance(r, dict)}
     n_test = sorted({r.get("n_test") for r in results.get("utility") or [] if isinstance(r, dict)
                      and isinstance(r.get("n_test"), int)})
