@@ -12,6 +12,25 @@ from typing import Any
 INFINITY = "∞"  # the spelling of a non-private ε in reports, tables and figures
 
 
+NON_PRIVATE = ("inf", "+inf", "infinity", INFINITY)  # how files and flags may spell a non-private ε
+
+
+def parse_epsilon(value: Any) -> float:
+    """ε as the package holds it: a positive float, ``math.inf`` for non-private (None, "inf", "∞", a float inf).
+    The one conversion at a file or flag boundary. Raises ValueError for anything else (a bool, ≤ 0, NaN, text)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in NON_PRIVATE):
+        return math.inf
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"ε must be a positive number or null (non-private); got {value!r}")
+    try:
+        eps = float(value)
+    except ValueError:
+        raise ValueError(f"ε must be a positive number or null (non-private); got {value!r}") from None
+    if math.isnan(eps) or eps <= 0:
+        raise ValueError(f"ε must be a positive number or null (non-private); got {value!r}")
+    return eps
+
+
 def eps_label(eps: Any, infinity: str = "inf", *, only_none: bool = False) -> str:
     """ε as text: ``8``, ``0.5``, ``1e-05`` (``:g``); non-private (None or a float inf) as ``infinity``.
     ``only_none``: only None is non-private; a float inf is a number like any other (``inf``, ``-inf``), as the

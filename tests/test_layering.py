@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "post_bench"
 
 # lowest first; a module belongs to the layer of its first name under post_bench (post_bench.models.loading: models)
 LAYERS = (
-    ("errors", "registry", "atomic", "cost", "epsilon", "unit", "samples"),
+    ("errors", "registry", "atomic", "cost", "epsilon", "unit", "samples", "rows"),
     ("data", "models", "privacy", "suite"),
     ("training", "attacks"),
     ("methods", "units"),

@@ -13,6 +13,7 @@ import pytest
 from post_bench.report import READABLE, SCHEMA, load_results, schema_path
 from post_bench.report.aggregates import aggregates
 from post_bench.report.tables import utility_table
+from post_bench.rows import results_json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = sorted((ROOT / "reports").glob("*/results.json"))
@@ -48,6 +49,13 @@ def test_committed_reports_validate(validator, path):
 
         upgraded["claims"] = from_results(upgraded)
     assert not _errors(validator, upgraded), _errors(validator, upgraded)
+
+
+def test_committed_schema_is_generated_from_the_row_types():
+    """The committed file is what ``python -m post_bench.rows`` writes from post_bench/rows.py."""
+    committed = json.loads(schema_path().read_text(encoding="utf-8"))
+    assert committed == json.loads(json.dumps(results_json_schema())), (
+        "post_bench/schemas/results.schema.json is stale: run `python -m post_bench.rows`")
 
 
 def test_reports_exist():

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from post_bench.rows import READABLE, SCHEMA, Results, read_results
+
 from .markdown import render_report, roc_filename
 
-SCHEMA = 2  # what post-bench run writes (2 = 1 + "aggregates")
-READABLE = (1, 2)  # what the report (and compare) read: schema-1 files carry the same rows, no aggregates
 
 __all__ = ["READABLE", "SCHEMA", "load_results", "render_report", "roc_filename", "schema_path"]
 
@@ -19,27 +19,13 @@ def schema_path() -> Path:
     return Path(__file__).resolve().parent.parent / "schemas" / "results.schema.json"
 
 
-def load_results(path: Path | str) -> dict[str, Any]:
-    """Read ``results.json`` (or ``<run dir>/results.json``) and check that it is schema 1 or 2.
+def load_results(path: Path | str) -> Results:
+    """Read ``results.json`` (or ``<run dir>/results.json``) into its typed rows (:mod:`post_bench.rows`).
 
-    Raises FileNotFoundError when it is missing and ValueError when it is not a results object of a readable
-    schema (``READABLE``).
+    Raises FileNotFoundError when it is missing and ValueError (one line per problem) when it is not a results
+    object of a readable schema (``READABLE``).
     """
-    p = Path(path)
-    if p.is_dir():
-        p = p / "results.json"
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{p}: not valid JSON: {e}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{p}: expected a JSON object with a 'schema' key; got {type(data).__name__}")
-    if data.get("schema") not in READABLE or isinstance(data.get("schema"), bool):
-        raise ValueError(f"{p}: schema: unsupported results schema {data.get('schema')!r}; allowed: "
-                         + ", ".join(map(str, READABLE)))
-    if problems := results_problems(data):
-        raise ValueError(f"{p}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
-    return data
+    return read_results(path)
 
 
 SECTIONS = ("utility", "privacy", "extraction", "distill", "cost")
