@@ -246,7 +246,7 @@ class Arm(Row):
 
 
 class Check(Row):
-    """One comparison of a claim: a − b (− offset) against 0, with its interval and verdict."""
+    """One comparison of a claim: a − w_b·b (− w_c·c) + offset against 0, with its interval and verdict."""
 
     check: str
     verdict: Literal["holds", "does not hold", "inconclusive"]
@@ -254,6 +254,8 @@ class Check(Row):
     offset: float = 0.0
     a: Arm | None = None
     b: Arm | None = None
+    c: Arm | None = None
+    weights: dict[str, float] | None = None
     seeds: list[int | None] = []
     n: int = 0
     mean: float | None = None
