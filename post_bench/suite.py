@@ -63,19 +63,30 @@ Epsilon = Annotated[float | None, BeforeValidator(_epsilon)]
 
 
 class DistillConfig(Strict):
-    layers: list[int] = [0, 1, -2, -1]
-    steps: PosInt = 200
-    batch_size: PosInt = 8
-    max_tokens: PosInt = 64
-    lr: Annotated[float, Field(gt=0, le=1)] = 5e-4
-    warmup: Annotated[int, Field(ge=0)] = 10
-    grad_clip: Annotated[float, Field(gt=0)] = 1.0
-    temperature: Annotated[float, Field(gt=0)] = 2.0
-    kd_weight: Annotated[float, Field(ge=0, le=1)] = 0.5
-    schedule: Literal["cosine", "constant"] = "cosine"
-    corpus: list[str] | None = None  # text sets to distil on (labels unused); default: [datasets.public]
-    corpus_size: Annotated[int, Field(ge=16)] = 2000  # texts drawn from the corpus sets together
-    freeze_embeddings: bool = True  # keep the target's input embeddings (and a tied head) as they are
+    layers: list[int] = Field([0, 1, -2, -1], description=(
+        "Indices of the target's transformer layers kept in the student; negative indices count from the end "
+        "(`[0, 1, -2, -1]`: the first two and the last two)."))
+    steps: PosInt = Field(200, description="Distillation steps.")
+    batch_size: PosInt = Field(8, description="Token blocks per step.")
+    max_tokens: PosInt = Field(64, description="Length of a token block (texts are packed into blocks, "
+                               "no padding).")
+    lr: Annotated[float, Field(gt=0, le=1)] = Field(5e-4, description="AdamW learning rate.")
+    warmup: Annotated[int, Field(ge=0)] = Field(10, description="Steps of linear warm-up.")
+    grad_clip: Annotated[float, Field(gt=0)] = Field(1.0, description="Gradient-norm clip.")
+    temperature: Annotated[float, Field(gt=0)] = Field(2.0, description="Temperature T of the KD loss "
+                                                   "(scaled by T²).")
+    kd_weight: Annotated[float, Field(ge=0, le=1)] = Field(0.5, description=(
+        "Loss = kd_weight · T²·KL(teacher ‖ student) + (1 − kd_weight) · LM loss."))
+    schedule: Literal["cosine", "constant"] = Field("cosine", description="Learning-rate schedule after "
+                                                  "warm-up.")
+    corpus: list[str] | None = Field(None, description=(
+        "Public text sets the student is distilled on (labels unused); default `[datasets.public]`. A private set "
+        "is refused."))
+    corpus_size: Annotated[int, Field(ge=16)] = Field(2000, description=(
+        "Texts drawn from the corpus sets together (evenly), independent of `budget.public_size`."))
+    freeze_embeddings: bool = Field(True, description=(
+        "Keep the target's input embeddings (and a tied head) as they are, so the source prompt lives in exactly "
+        "the target's embedding space."))
 
     @field_validator("corpus", mode="before")
     @classmethod
@@ -84,13 +95,22 @@ class DistillConfig(Strict):
 
 
 class SourceConfig(Strict):
-    distill: DistillConfig | None = None
-    model: str | None = None  # use an existing model as the source instead of distilling
+    distill: DistillConfig | None = Field(None, description=(
+        "Distil the source from the target: keep some layers, then knowledge distillation on public text (a "
+        "one-off unit shared by every method)."))
+    model: str | None = Field(None, description=(
+        "Use an existing model as the source instead of distilling (same names as `models.target`; must share the "
+        "target's vocabulary). Not together with `distill`."))
 
 
 class ModelsConfig(Strict):
-    target: str
-    source: SourceConfig | None = None
+    target: str = Field(description=(
+        "The target LM: `smollm2-135m` (offline), `hf:<hub id>` (needs a network), `path:<HF folder>`, or a tiny "
+        "random config for tests (`tiny-gpt2`, `tiny-llama`, `tiny-roberta`, e.g. "
+        "`tiny-gpt2:layers=2,hidden=64,seed=0`). Causal and masked LMs."))
+    source: SourceConfig | None = Field(None, description=(
+        "The small source model the private prompt is tuned on: distilled from the target (`distill`) or an "
+        "existing model (`model`). Needed by source-based methods."))
 
 
 class DatasetEntry(Strict):
@@ -165,8 +185,13 @@ def _dataset_entry(value, handler):
 
 
 class DatasetsConfig(Strict):
-    private: list[Annotated[str, WrapValidator(_dataset_entry)]] = Field(min_length=1)
-    public: str | None = None
+    private: list[Annotated[str, WrapValidator(_dataset_entry)]] = Field(min_length=1, description=(
+        "Private classification sets: `election-tweets`, `bbc-news`, `20newsgroups`, `reuters-r8`, "
+        "`hf:<name>[:<config>]`, `path:<file.csv|.jsonl|.tsv>` (text and label columns), `synthetic:<name>` "
+        "(tests, dry runs); or a mapping with the set's own task and columns (below). `post-bench ls datasets`."))
+    public: str | None = Field(None, description=(
+        "Public text for the transfer (and for distillation unless `distill.corpus` names its own); may be "
+        "unlabelled (`friends`). Never one of the private sets."))
 
     @field_serializer("private")
     def _entries(self, private: list[str]):
@@ -182,13 +207,18 @@ class DatasetsConfig(Strict):
 
 
 class Budget(Strict):
-    train_size: Annotated[int, Field(ge=8)] = 512
-    val_size: Annotated[int, Field(ge=0)] = 64
-    test_size: Annotated[int, Field(ge=8)] = 200
-    public_size: Annotated[int, Field(ge=8)] = 256
-    max_tokens: Annotated[int, Field(ge=8, le=4096)] = 64
-    prompt_length: Annotated[int, Field(ge=1, le=512)] = 10
-    eval_batch_size: PosInt = 32
+    train_size: Annotated[int, Field(ge=8)] = Field(512, description=(
+        "Private training rows per seed (N; δ defaults to 1/N). Membership attacks use a population of 2N rows."))
+    val_size: Annotated[int, Field(ge=0)] = Field(64, description=(
+        "Private validation rows (only `alpha: auto` reads them; never the test split)."))
+    test_size: Annotated[int, Field(ge=8)] = Field(200, description="Test rows every accuracy is measured on.")
+    public_size: Annotated[int, Field(ge=8)] = Field(256, description=(
+        "Public texts used by a transfer (a method's own `public_size` wins)."))
+    max_tokens: Annotated[int, Field(ge=8, le=4096)] = Field(64, description=(
+        "Text tokens per example (longer texts are truncated)."))
+    prompt_length: Annotated[int, Field(ge=1, le=512)] = Field(10, description=(
+        "Virtual tokens of every soft prompt (the paper uses 100)."))
+    eval_batch_size: PosInt = Field(32, description="Batch size of evaluation and scoring.")
 
 
 class BrokenDP(Strict):
@@ -196,43 +226,84 @@ class BrokenDP(Strict):
     ε while the mechanism adds ``noise_scale`` times the noise it should, and (``clipping: false``) does not clip
     per-example gradients. An audit must catch it (``post-bench run`` exits 3); never use it for results."""
 
-    noise_scale: Annotated[float, Field(gt=0, lt=1)] = 0.1
-    clipping: bool = False
+    noise_scale: Annotated[float, Field(gt=0, lt=1)] = Field(0.1, description=(
+        "Fraction of the calibrated noise actually added (0.1: the noise multiplier ÷ 10)."))
+    clipping: bool = Field(False, description=(
+        "`false`: per-example gradients are not clipped (the noise is still scaled by `tuning.clip`)."))
 
 
 class TuningConfig(Strict):
-    steps: PosInt = 100
-    batch_size: PosInt = 16
-    lr: Annotated[float, Field(gt=0, le=10)] = 5e-3
-    dp_lr: Annotated[float, Field(gt=0, le=10)] | None = None  # default: lr
-    clip: Annotated[float, Field(gt=0)] = 1.0
-    delta: Annotated[float, Field(gt=0, lt=1)] | None = None  # default: 1/N
-    accountant: Literal["prv", "rdp"] = "prv"
-    init: Literal["text", "vocab", "random"] = "text"
-    micro_batch: PosInt = 64
-    broken_dp: BrokenDP | None = None  # privacy-regression controls only (suites/controls/)
+    steps: PosInt = Field(100, description=(
+        "Prompt-tuning steps (a fixed number: no checkpoint is selected on any data)."))
+    batch_size: PosInt = Field(16, description=(
+        "Batch size; with DP the expected batch of Poisson sampling (q = batch_size / N)."))
+    lr: Annotated[float, Field(gt=0, le=10)] = Field(5e-3, description="Adam learning rate (non-private "
+                                                  "runs).")
+    dp_lr: Annotated[float, Field(gt=0, le=10)] | None = Field(None, description=(
+        "Learning rate of DP runs (default: `lr`)."))
+    clip: Annotated[float, Field(gt=0)] = Field(1.0, description="DP-SGD per-example gradient clip C.")
+    delta: Annotated[float, Field(gt=0, lt=1)] | None = Field(None, description=(
+        "DP δ (default: 1/N, N = `budget.train_size`)."))
+    accountant: Literal["prv", "rdp"] = Field("prv", description=(
+        "opacus accountant that solves the noise multiplier for ε: `prv` (falls back to `rdp` when PRV fails; the "
+        "row records which) or `rdp`."))
+    init: Literal["text", "vocab", "random"] = Field("text", description=(
+        "Prompt initialisation: `text` (embeddings of the task instruction), `vocab` (random vocabulary "
+        "embeddings) or `random`."))
+    micro_batch: PosInt = Field(64, description=(
+        "Examples per forward pass inside a step (memory only; the result is the same)."))
+    broken_dp: BrokenDP | None = Field(None, description=(
+        "Privacy-regression controls only (`suites/controls/`): a deliberately broken DP-SGD whose accountant "
+        "still claims the suite's ε (an audit must catch it and the run exit 3)."))
 
 
 class AttackConfig(Strict):
-    name: str  # post-bench ls attacks
-    methods: list[str] = ["source_only"]
-    epsilons: list[Epsilon] | None = None  # default: the suite's epsilons
-    datasets: list[str] | None = None  # default: every private data set
-    # membership attacks (lira, rmia, loss): K shadows trained like the attacked prompt on random halves of a
-    # population of 2 x budget.train_size; `population` of those examples (half members) are scored
-    shadows: Annotated[int, Field(ge=2, le=1024, multiple_of=2)] = 16
-    population: Annotated[int, Field(ge=4, multiple_of=2)] = 128
-    variants: list[str] | None = None  # default: lira online/offline/fixed_variance, rmia online (ls attacks)
-    # extraction / one_run: canaries with planted labels, in a prompt tuned for the attack only
-    canaries: Annotated[int, Field(ge=1)] | None = None  # default: one_run 64, extraction 8
-    # secret ("My secret code is 123456"), mislabeled (held-out private texts with a wrong label) or random-words
-    canary_kind: Literal["secret", "mislabeled", "random-words", "nonsense"] | None = None  # one_run: nonsense, extraction: secret
-    score: Literal["calibrated", "raw"] = "calibrated"  # one_run: minus the untrained prompt's score, or raw
-    repetitions: PosInt | None = None  # default: one_run 1 (group privacy otherwise), extraction 4
-    candidates: Annotated[int, Field(ge=2)] = 1000  # extraction: the planted canary + candidates-1 held out
-    generate_tokens: Annotated[int, Field(ge=0)] = 0
-    k_plus: Annotated[int, Field(ge=0)] | None = None  # one_run: "in" guesses (default canaries // 4)
-    k_minus: Annotated[int, Field(ge=0)] = 0  # one_run: "out" guesses
+    name: str = Field(description=(
+        "The attack (`post-bench ls attacks`): membership inference `lira`, `rmia`, `loss`; canary audits "
+        "`one_run`, `extraction`."))
+    methods: list[str] = Field(["source_only"], description=(
+        "Suite method entries (their `label` when set) whose prompts are attacked. Membership attacks: `direct`, "
+        "`source_only`, `post`, `ptfer` (methods whose private prompt shadows can re-make)."))
+    epsilons: list[Epsilon] | None = Field(None, description=(
+        "ε values attacked (default: the suite's `epsilons`); each must be among them."))
+    datasets: list[str] | None = Field(None, description=(
+        "Private data sets attacked (default: all of `datasets.private`)."))
+    shadows: Annotated[int, Field(ge=2, le=1024, multiple_of=2)] = Field(16, description=(
+        "Membership: K shadow prompts, each tuned exactly like the attacked prompt on a random half (N rows) of a "
+        "population of 2N (the train split plus N held-out rows). Even; in-model variants (LiRA online / fixed "
+        "variance, RMIA online) need ≥ 4. Attacks with the same `shadows` and `population` share one set."))
+    population: Annotated[int, Field(ge=4, multiple_of=2)] = Field(128, description=(
+        "Membership: examples of the 2N population scored by every prompt (half are the attacked prompt's "
+        "members); even, ≤ 2 × `budget.train_size`."))
+    variants: list[str] | None = Field(None, description=(
+        "Membership: attack variants (default: lira online, offline, fixed_variance; rmia online; loss default). "
+        "`post-bench ls attacks` lists each attack's variants."))
+    canaries: Annotated[int, Field(ge=1)] | None = Field(None, description=(
+        "one_run / extraction: canaries planted in a prompt tuned for the attack only (the suite's own prompts and "
+        "membership populations never hold canaries); default 64 for one_run (each included with probability "
+        "1/2), 8 for extraction."))
+    canary_kind: Literal["secret", "mislabeled", "random-words", "nonsense"] | None = Field(None, description=(
+        "`secret` (\"My secret code is 123456\" with a random planted label; extraction's default), `mislabeled` "
+        "(held-out private texts with a wrong label), `random-words` (random word strings with a random label) or "
+        "`nonsense` (made-up words with a random label; one_run's default)."))
+    score: Literal["calibrated", "raw"] = Field("calibrated", description=(
+        "one_run: `calibrated` (the planted label's score under the prompt minus under the untrained prompt of the "
+        "same initialisation, which is data-independent) or `raw`."))
+    repetitions: PosInt | None = Field(None, description=(
+        "Copies of each canary in the training set (a repeated canary is protected only by group privacy); "
+        "default 1 for one_run, 4 for extraction."))
+    candidates: Annotated[int, Field(ge=2)] = Field(1000, description=(
+        "extraction: the exposure of each planted canary is ranked against `candidates − 1` held-out canaries of "
+        "the same construction."))
+    generate_tokens: Annotated[int, Field(ge=0)] = Field(0, description=(
+        "extraction: tokens of greedy generations under the prompt, checked for training-set substrings (0: "
+        "none)."))
+    k_plus: Annotated[int, Field(ge=0)] | None = Field(None, description=(
+        "one_run: fixed guesses \"in\" for the highest-scored canaries. Default (with `k_minus` 0): the best of k "
+        "in + k out for k = 5%, 10% and 20% of the canaries, each bound at a Bonferroni-corrected confidence so "
+        "the best holds at 95%."))
+    k_minus: Annotated[int, Field(ge=0)] = Field(0, description=(
+        "one_run: fixed guesses \"out\" for the lowest-scored canaries."))
 
 
 GATE_METRICS = ("accuracy", "auc", "tpr", "eps_lb")
@@ -350,32 +421,52 @@ class Gate(Strict):
 
 class MethodEntry(Strict):
     model_config = ConfigDict(extra="allow", frozen=True)  # method parameters, checked per method
-    name: str
-    # results name of this entry (default: name): lets one method run twice with other settings (ablations)
-    label: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] | None = None
+    name: str = Field(description="The method (`post-bench ls methods`).")
+    label: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] | None = Field(None, description=(
+        "Name of this entry in the results (default: `name`), so that one method can run twice with other "
+        "settings, e.g. `{name: post, label: post_label_words, loss: label_words}`."))
 
 
 class Suite(Strict):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
-    description: str = ""
-    device: str = "auto"  # auto, cpu, cuda or cuda:N
-    threads: Annotated[int, Field(ge=0)] | Literal["auto"] = 0  # 0: torch's default; auto: cores / jobs
-    # auto: bf16 autocast on CUDA and native-bf16 CPUs, else fp32; fp16: fp16 autocast (CUDA only)
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
-    seeds: list[int] = Field(default=[0], min_length=1)
-    epsilons: list[Epsilon] = Field(default=[None], min_length=1)
-    models: ModelsConfig
-    datasets: DatasetsConfig
-    budget: Budget = Budget()
-    tuning: TuningConfig = TuningConfig()
-    methods: list[MethodEntry] = Field(min_length=1)
-    attacks: list[AttackConfig] = []
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] = Field(description=(
+        "Name of the suite; the default run directory is `runs/<name>` (`runs/<name>-dry-run` for `--dry-run`)."))
+    description: str = Field("", description="Free text, shown in results.json.")
+    device: str = Field("auto", description=(
+        "Where units run: `auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N` (GPU N). A CUDA device "
+        "that is not there: `run` refuses the suite (exit 2); `validate` only notes it (the suite may be meant for "
+        "a GPU machine). CLI override: `--device`."))
+    threads: Annotated[int, Field(ge=0)] | Literal["auto"] = Field(0, description=(
+        "torch threads per process. `0`: torch's default with `--jobs 1`, all cores / N with `--jobs N`; `auto`: "
+        "all cores / N; a number is divided among the `--jobs` workers."))
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field("auto", description=(
+        "Arithmetic of the frozen models. `auto`: bf16 autocast where bf16 matmuls are native (CUDA with bf16, "
+        "AVX512-BF16/AMX CPUs), fp32 elsewhere; `fp32`: the same arithmetic on every CPU (the committed demo "
+        "reports pin it); `bf16`: always bf16 autocast; `fp16`: fp16 autocast on CUDA (GPUs without bf16), with a "
+        "static loss scale in training; refused on CPU. results.json `env.precision` records what it meant on "
+        "the machine. CLI override: `--precision`."))
+    seeds: list[int] = Field(default=[0], min_length=1, description=(
+        "Seeds; a seed changes the data split and the training noise. Claims need at least 2."))
+    epsilons: list[Epsilon] = Field(default=[None], min_length=1, description=(
+        "Privacy budgets ε; `inf` (or null) = non-private. Private methods run once per ε; δ is `tuning.delta` "
+        "(default 1/N)."))
+    models: ModelsConfig = Field(description="Target model and the source (see `models`).")
+    datasets: DatasetsConfig = Field(description="Private and public data sets (see "
+                                        "`datasets`).")
+    budget: Budget = Field(Budget(), description="Sizes (see `budget`).")
+    tuning: TuningConfig = Field(TuningConfig(), description="Prompt tuning and DP-SGD (see "
+                                                "`tuning`).")
+    methods: list[MethodEntry] = Field(min_length=1, description=(
+        "Methods to run: names, or mappings `{name: post, …}` with the method's parameters (see `methods`). "
+        "`post-bench ls methods` lists them."))
+    attacks: list[AttackConfig] = Field([], description=(
+        "Attacks on the methods' prompts (see `attacks`). `post-bench ls attacks` lists them."))
     gates: list[Gate] = Field(default=[], description="Checks the finished run must pass, else `post-bench run` "
                               "exits 3 (after writing results and report): `{claim: 1, must: hold}`, "
                               "`{metric: accuracy, method: post, epsilon: 8, min: 0.6}`, `{metric: auc, attack: "
                               "lira-online, method: post, epsilon: inf, max: 0.6}`, `{metric: tpr, fpr: 0.01, "
                               "max: 0.05}`, `{metric: eps_lb, max: 1}`; see docs/ci.md.")
-    ray_address: str | None = None
+    ray_address: str | None = Field(None, description=(
+        "Ray cluster address for `--executor ray` (`--ray-address` and `RAY_ADDRESS` win)."))
 
     @field_validator("device")
     @classmethod

@@ -17,11 +17,44 @@ REGENERATE_REFERENCE = "python -m post_bench.report.suite_reference --out docs/s
 REGENERATE_RESULTS = "python -m post_bench.report.results_page --out docs/results.md"
 
 
-def test_every_schema_field_has_a_documented_meaning():
+def test_every_schema_field_has_a_description():
+    """What a key means lives in the schema: each field of the suite models and the methods' Params models."""
     from post_bench.report.suite_reference import meaning, schema_fields
 
     missing = [f"{model.__name__}.{name}" for model, name in schema_fields() if not meaning(model, name)]
-    assert not missing, f"add a meaning to MEANINGS in post_bench/report/suite_reference.py for: {missing}"
+    assert not missing, f"give these schema fields a Field(description=...) (what the key means): {missing}"
+
+
+def test_every_suite_model_has_a_section():
+    """Every pydantic model of post_bench/suite.py with fields is documented (found from Suite down)."""
+    import pydantic
+
+    from post_bench import suite
+    from post_bench.report.suite_reference import sections
+
+    defined = {m for m in vars(suite).values() if isinstance(m, type) and issubclass(m, pydantic.BaseModel)
+               and m.__module__ == suite.__name__ and m.model_fields}
+    documented = {model for _, _, model in sections()}
+    assert defined <= documented, f"not reachable from Suite: {sorted(m.__name__ for m in defined - documented)}"
+
+
+def test_meanings_come_from_the_schema_descriptions():
+    """The page shows each field's description; a field without one is marked undocumented (and fails above)."""
+    from pydantic import BaseModel
+
+    from post_bench.report import suite_reference
+    from post_bench.report.suite_reference import UNDOCUMENTED, _table, meaning, render, schema_fields
+
+    assert not hasattr(suite_reference, "MEANINGS")
+    page = render()
+    for model, name in schema_fields():
+        assert meaning(model, name).replace("|", "\\|") in page, f"{model.__name__}.{name}"
+
+    class Bare(BaseModel):
+        x: int = 1
+
+    assert meaning(Bare, "x") is None
+    assert UNDOCUMENTED in "\n".join(_table(Bare, ""))
 
 
 def test_suite_reference_page_matches_the_schema():

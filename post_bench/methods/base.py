@@ -23,10 +23,10 @@ class TuneOverrides(BaseModel):
     built from this model), since their ``steps``/``lr``/... set the transfer."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    steps: Annotated[int, Field(ge=1)] | None = None
-    batch_size: Annotated[int, Field(ge=1)] | None = None
-    lr: Annotated[float, Field(gt=0)] | None = None
-    dp_lr: Annotated[float, Field(gt=0)] | None = None
+    steps: Annotated[int, Field(ge=1)] | None = Field(None, description="Overrides `tuning.steps` for this method's prompt.")
+    batch_size: Annotated[int, Field(ge=1)] | None = Field(None, description="Overrides `tuning.batch_size`.")
+    lr: Annotated[float, Field(gt=0)] | None = Field(None, description="Overrides `tuning.lr`.")
+    dp_lr: Annotated[float, Field(gt=0)] | None = Field(None, description="Overrides `tuning.dp_lr`.")
 
 
 class Method:

@@ -24,14 +24,22 @@ class GeneratorError(UserInputError, ValueError):
 
 class DPOPTParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    n_members: Annotated[int, Field(ge=1, le=1024)] = 8
-    demos_per_member: Annotated[int, Field(ge=1, le=64)] = 3
-    max_new_tokens: Annotated[int, Field(ge=1, le=256)] = 16
-    n_candidates: Annotated[int, Field(ge=1, le=64)] = 3
-    selection_share: Annotated[float, Field(ge=0, lt=1)] = 0.1  # of ε, for the private candidate choice
-    holdout_share: Annotated[float, Field(gt=0, lt=1)] = 0.25  # of the private train split, for that choice
-    generator: Literal["target", "source"] = "target"
-    public_top_k: Annotated[int, Field(ge=0)] = 64  # >0: DP vote over a data-independent top-k domain (0: whole vocab)
+    n_members: Annotated[int, Field(ge=1, le=1024)] = Field(8, description=(
+        "Ensemble members (meta-prompts), each holding a few private demonstrations."))
+    demos_per_member: Annotated[int, Field(ge=1, le=64)] = Field(3, description=(
+        "Private demonstrations per member (Poisson-subsampled)."))
+    max_new_tokens: Annotated[int, Field(ge=1, le=256)] = Field(16, description="Tokens of the generated "
+                                                                "instruction.")
+    n_candidates: Annotated[int, Field(ge=1, le=64)] = Field(3, description=(
+        "Instructions generated; the best is chosen privately on a holdout."))
+    selection_share: Annotated[float, Field(ge=0, lt=1)] = Field(0.1, description=(
+        "Share of ε spent on the private choice among the candidates."))
+    holdout_share: Annotated[float, Field(gt=0, lt=1)] = Field(0.25, description=(
+        "Share of the private train split held out for that choice."))
+    generator: Literal["target", "source"] = Field("target", description=(
+        "Model that generates the instruction (`target` or `source`; a masked LM cannot)."))
+    public_top_k: Annotated[int, Field(ge=0)] = Field(64, description=(
+        "> 0: the DP vote runs over a data-independent top-k token domain; 0: the whole vocabulary."))
 
 
 def is_masked_lm(name: str) -> bool | None:

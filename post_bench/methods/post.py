@@ -18,7 +18,9 @@ SourceTuning = create_model(
     __config__=ConfigDict(extra="forbid", frozen=True),
     __doc__="``tune_*``: overrides of the suite's ``tuning`` section for the source prompt p_s "
             "(:class:`TuneOverrides`, each key with the ``tune_`` prefix).",
-    **{PREFIX + name: (field.annotation, field.default) for name, field in TuneOverrides.model_fields.items()},
+    **{PREFIX + name: (field.annotation, Field(field.default, description=f"Overrides `tuning.{name}` for the "
+                                               "source prompt p_s."))
+       for name, field in TuneOverrides.model_fields.items()},
 )
 
 
@@ -31,25 +33,43 @@ class PostParams(SourceTuning):
     """Transfer settings. Reference defaults: text initialisation, public texts in their own data set's template,
     the full-vocabulary loss, a fixed number of steps (Adam lr 1e-3; 5000-8000 steps on GPUs; CPU suites use fewer)."""
 
-    alpha: Annotated[float, Field(ge=0, le=1)] | Literal["auto"] = 0.5
-    # α for some private data sets (the paper's Table 12 tunes it per data set); the others use ``alpha``
-    alpha_by_dataset: dict[str, Annotated[float, Field(ge=0, le=1)] | Literal["auto"]] | None = None
-    temperature: Annotated[float, Field(gt=0)] = 2.0
-    steps: Annotated[int, Field(ge=1)] = 100
-    lr: Annotated[float, Field(gt=0)] = 1e-3
-    batch_size: Annotated[int, Field(ge=1)] = 16
-    public_size: Annotated[int, Field(ge=8)] | None = None  # default: budget.public_size
-    init: Literal["text", "source", "vocab", "random"] = "text"  # source: p_s itself when hidden sizes match
-    public_template: Literal["own", "private"] = "own"  # own: the public set's template (private one if it has none)
-    loss: Literal["full", "label_words"] = "full"  # label_words: KL over the private task's label words (ablation)
-    # steps: a fixed number of steps (the paper's rule); plateau: ``steps`` is a ceiling and each prompt stops once
-    # its loss on public_val_size held-out public texts has not fallen by min_delta (relative) for `patience`
-    # checks, one every check_every steps; its best checkpoint is kept (training.transfer.Plateau)
-    stop: Literal["steps", "plateau"] = "steps"
-    public_val_size: Annotated[int, Field(ge=8)] = 32
-    check_every: Annotated[int, Field(ge=1)] = 8
-    patience: Annotated[int, Field(ge=1)] = 3
-    min_delta: Annotated[float, Field(ge=0, lt=1)] = 0.01
+    alpha: Annotated[float, Field(ge=0, le=1)] | Literal["auto"] = Field(0.5, description=(
+        "Weight α of the \"change the prompt causes\" KL term (1 − α: the output KL term); a number in [0, 1] or "
+        "`auto` = the paper's Eq. 6, α = min((ZS − RG) / (C − RG), 1) from the private validation split (not "
+        "covered by the DP accountant: give a number for a strict guarantee)."))
+    alpha_by_dataset: dict[str, Annotated[float, Field(ge=0, le=1)] | Literal["auto"]] | None = Field(
+        None, description="α per private data set (the paper's Table 12); the others use `alpha`.")
+    temperature: Annotated[float, Field(gt=0)] = Field(2.0, description="Temperature T of both KL terms (each "
+                                                       "scaled by T²).")
+    steps: Annotated[int, Field(ge=1)] = Field(100, description=(
+        "Transfer steps (Adam on the target prompt only); with `stop: plateau` the ceiling."))
+    lr: Annotated[float, Field(gt=0)] = Field(1e-3, description="Transfer learning rate.")
+    batch_size: Annotated[int, Field(ge=1)] = Field(16, description="Public texts per transfer step.")
+    public_size: Annotated[int, Field(ge=8)] | None = Field(None, description=(
+        "Public texts used for the transfer (default `budget.public_size`)."))
+    init: Literal["text", "source", "vocab", "random"] = Field("text", description=(
+        "Target prompt initialisation: `text` (task instruction, the reference code's default), `source` (p_s "
+        "itself; same hidden size only), `vocab`, `random`."))
+    public_template: Literal["own", "private"] = Field("own", description=(
+        "`own`: public texts in their own data set's template (reference code; an unlabelled set falls back to "
+        "the private task's); `private`: the private task's template."))
+    loss: Literal["full", "label_words"] = Field("full", description=(
+        "`full`: the paper's loss over the full vocabulary; `label_words`: both KL terms over the private task's "
+        "label words only (an ablation)."))
+    stop: Literal["steps", "plateau"] = Field("steps", description=(
+        "`steps`: a fixed number of steps (the paper's rule, no checkpoint selection); `plateau`: each prompt "
+        "stops once its POST loss on `public_val_size` held-out *public* texts has not fallen by `min_delta` "
+        "(relative) for `patience` checks, one every `check_every` steps, and its best checkpoint is kept (no "
+        "private data is read; the checks also record the label words' agreement between source and target)."))
+    public_val_size: Annotated[int, Field(ge=8)] = Field(32, description=(
+        "`stop: plateau`: public texts held out for the stopping rule (drawn after the transfer's own public "
+        "texts, never trained on)."))
+    check_every: Annotated[int, Field(ge=1)] = Field(8, description=(
+        "`stop: plateau`: steps between two checks (the first check is before step 1)."))
+    patience: Annotated[int, Field(ge=1)] = Field(3, description=(
+        "`stop: plateau`: checks in a row without an improvement before the prompt stops."))
+    min_delta: Annotated[float, Field(ge=0, lt=1)] = Field(0.01, description=(
+        "`stop: plateau`: the relative fall of the held-out loss that counts as an improvement."))
 
     def check(self, suite) -> list[tuple[str, str]]:
         """(key, problem) pairs that need the rest of the suite."""

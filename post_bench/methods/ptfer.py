@@ -12,9 +12,11 @@ from post_bench.methods.post import SourceTuning, transfer_unit, tune_overrides
 
 
 class PtferParams(SourceTuning):
-    steps: Annotated[int, Field(ge=1)] = 1000
-    lr: Annotated[float, Field(gt=0)] = 0.01
-    anchors: Annotated[int, Field(ge=1)] = 512
+    steps: Annotated[int, Field(ge=1)] = Field(1000, description=(
+        "Steps of the search for a target prompt with p_s's relative encoding."))
+    lr: Annotated[float, Field(gt=0)] = Field(0.01, description="Learning rate of that search.")
+    anchors: Annotated[int, Field(ge=1)] = Field(512, description=(
+        "Anchor tokens shared by both vocabularies that the relative encoding is taken against."))
 
 
 @METHODS.register("ptfer")
