@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from post_bench.report.claims import (
@@ -9,9 +11,10 @@ from post_bench.report.claims import (
     check_claims,
     from_results,
     num_classes_of,
-    to_json,
+    to_rows,
     training_cost_values,
 )
+from post_bench.rows import UtilityRow, parse_results
 from post_bench.report.stats import (
     DOES_NOT_HOLD,
     HOLDS,
@@ -159,8 +162,17 @@ def _cells(claims):
     return {(c["claim"], cell["epsilon"]): cell for c in claims for cell in c["cells"]}
 
 
+def _claims(**sections):
+    """The claims of a run with these results.json sections, as results.json writes them (ε ∞ as None)."""
+    return [c.dump() for c in from_results(parse_results({"schema": 2, **sections}))]
+
+
+def _typed(rows):
+    return [UtilityRow.model_validate(r) for r in rows]
+
+
 def test_claims_on_fixed_numbers():
-    claims = from_results({"utility": _utility(), "cost": _cost()})
+    claims = _claims(utility=_utility(), cost=_cost())
     assert [c["claim"] for c in claims] == [1, 2, 3, 4, 6]
     cells = _cells(claims)
     # claim 1: post − direct_transfer at ε=∞: diffs .31, .25, .36 -> t-interval over 3 seeds above 0
@@ -214,7 +226,7 @@ def test_claims_on_fixed_numbers():
 
 
 def test_no_claim_holds_when_its_ci_crosses_zero():
-    for claim in from_results({"utility": _utility(), "cost": _cost()}):
+    for claim in _claims(utility=_utility(), cost=_cost()):
         for cell in claim["cells"]:
             for chk in cell["checks"]:
                 if chk["verdict"] == HOLDS:
@@ -225,7 +237,7 @@ def test_no_claim_holds_when_its_ci_crosses_zero():
 
 def test_one_seed_and_missing_methods_are_inconclusive_not_a_crash():
     one_seed = {k: v[:1] for k, v in ACC.items() if k[0] in ("post", "zero_shot")}
-    claims = from_results({"utility": _utility(one_seed), "cost": []})
+    claims = _claims(utility=_utility(one_seed), cost=[])
     cells = _cells(claims)
     c2 = cells[(2, None)]["checks"][0]
     assert c2["verdict"] == INCONCLUSIVE and c2["n"] == 1 and c2["ci_low"] is None
@@ -233,22 +245,24 @@ def test_one_seed_and_missing_methods_are_inconclusive_not_a_crash():
     assert cells[(1, None)]["checks"][0]["reason"] == "no direct_transfer results at ε=∞"
     assert "no direct results" in cells[(6, 8.0)]["checks"][0]["reason"]  # no cost rows at all
     assert all(c["verdict"] == INCONCLUSIVE for c in claims)
-    assert from_results({"utility": []}) == [] and from_results({}) == []
+    assert _claims(utility=[]) == [] and _claims() == []
 
 
 def test_chance_needs_the_number_of_classes():
     rows = [{k: v for k, v in r.items() if k != "num_classes"} for r in _utility(dataset="my-file")]
-    cells = _cells(from_results({"utility": rows}))
+    cells = _cells(_claims(utility=rows))
     assert "number of classes of my-file unknown" in cells[(3, None)]["checks"][0]["reason"]
     # without the field, a predefined task gives it (results.json written before rows carried it)
-    assert num_classes_of([{"dataset": "bbc-news"}, {"dataset": "hf:sst2"}]) == {"bbc-news": 5, "hf:sst2": 2}
+    bare = {"method": "m", "model": "t", "epsilon": None, "seed": 0, "accuracy": 0.5, "n_test": 10}
+    assert num_classes_of(_typed([{**bare, "dataset": "bbc-news"}, {**bare, "dataset": "hf:sst2"}])) == {
+        "bbc-news": 5, "hf:sst2": 2}
 
 
 def test_values_flag_two_rows_for_one_seed():
     rows = _utility({("post", None): [0.8, 0.9], ("direct_transfer", None): [0.5, 0.6]})
     rows.append(dict(rows[0], model="other"))  # a second post row for seed 0
-    acc = accuracy_values(rows)
-    found = to_json(check_claims(acc, training_cost_values([]), {"bbc-news": 3}))
+    acc = accuracy_values(_typed(rows))
+    found = [c.dump() for c in to_rows(check_claims(acc, training_cost_values([]), {"bbc-news": 3}))]
     assert "several post rows per seed" in _cells(found)[(1, None)]["checks"][0]["reason"]
 
 
@@ -357,15 +371,15 @@ def test_gap_recovery_cell_missing_and_one_seed():
     from post_bench.report.claims import CLAIMS, gap_recovery_cell
 
     gap = next(c.gap for c in CLAIMS if c.number == 2)
-    acc = accuracy_values(_utility({("post", None): [0.8, 0.7], ("zero_shot", None): [0.5, 0.5]}))
-    g = gap_recovery_cell(gap, "bbc-news", None, acc)
+    acc = accuracy_values(_typed(_utility({("post", None): [0.8, 0.7], ("zero_shot", None): [0.5, 0.5]})))
+    g = gap_recovery_cell(gap, "bbc-news", math.inf, acc)
     assert g["estimate"] is None and "no direct results" in g["reason"] and not g["bounded"]
-    acc = accuracy_values(_utility({("post", None): [0.8], ("direct", None): [0.9], ("zero_shot", None): [0.5]}))
-    g = gap_recovery_cell(gap, "bbc-news", None, acc)
+    acc = accuracy_values(_typed(_utility({("post", None): [0.8], ("direct", None): [0.9], ("zero_shot", None): [0.5]})))
+    g = gap_recovery_cell(gap, "bbc-news", math.inf, acc)
     assert g["estimate"] == pytest.approx(0.75) and g["ci_low"] is None and "no interval" in g["reason"]
     # a missing zero-shot seed makes the gap check inconclusive, naming the three methods, not a crash
     rows = _utility({("post", None): [0.8, 0.7], ("direct", None): [0.9, 0.8], ("zero_shot", None): [None, None]})
-    c2 = _cells(from_results({"utility": rows}))[(2, None)]
+    c2 = _cells(_claims(utility=rows))[(2, None)]
     assert "no zero_shot results" in c2["checks"][1]["reason"] and c2["checks"][1]["verdict"] == INCONCLUSIVE
 
 
@@ -377,7 +391,7 @@ def test_flops_check_pairs_seeds_and_uses_the_t_interval():
     for r in cost:  # FLOPs that vary with the seed, as token counts do
         if r["unit"].startswith("tt"):
             r["flops"] = 2e10 + 1e9 * int(r["unit"][-1])
-    chk = _cells(from_results({"utility": _utility(), "cost": cost}))[(6, 8.0)]["checks"][1]
+    chk = _cells(_claims(utility=_utility(), cost=cost))[(6, 8.0)]["checks"][1]
     ref = t_interval([2e10 + 1e9 * s - 6e9 for s in (0, 1, 2)])
     assert chk["check"] == "direct tuning − POST tuning+transfer > 0 (FLOPs)" and chk["n"] == 3
     assert (chk["mean"], chk["ci_low"], chk["ci_high"]) == pytest.approx((ref.mean, ref.low, ref.high))
@@ -386,7 +400,7 @@ def test_flops_check_pairs_seeds_and_uses_the_t_interval():
     for r in cost:  # POST costlier in FLOPs on every seed by the same amount: a counted, certain sign
         if r["unit"].startswith("tr"):
             r["flops"] = 1e11
-    c6 = _cells(from_results({"utility": _utility(), "cost": cost}))[(6, None)]
+    c6 = _cells(_claims(utility=_utility(), cost=cost))[(6, None)]
     flops = c6["checks"][1]
     assert flops["mean"] == flops["ci_low"] == flops["ci_high"] == pytest.approx(2e10 - 1.01e11)
     assert flops["verdict"] == DOES_NOT_HOLD and "same FLOPs difference" in flops["reason"]
@@ -401,13 +415,13 @@ def test_claim6_note_shows_the_one_off_distillation_and_its_origin():
     cached = _distill_row(cached=True, cache_key="ab12", one_off={"wall_s": 1203.0, "flops": 2.1e15, "device": "cuda"})
     cost = _cost()
     cost[0]["wall_s"] = 0.4  # this run only copied the cached student
-    note = _cells(from_results({"utility": _utility(), "cost": cost, "distill": [cached]}))[(6, None)]["note"]
+    note = _cells(_claims(utility=_utility(), cost=cost, distill=[cached]))[(6, None)]["note"]
     assert "1203.0 s, 2.10e+15 FLOPs on cuda" in note and "from the cache" in note and "copied it in 0.4 s" in note
     assert "100.0 s" not in note
     fresh = _distill_row(cached=False, one_off={"wall_s": 99.5, "flops": 1e12, "device": "cpu"})
-    note = _cells(from_results({"utility": _utility(), "cost": _cost(), "distill": [fresh]}))[(6, 8.0)]["note"]
+    note = _cells(_claims(utility=_utility(), cost=_cost(), distill=[fresh]))[(6, 8.0)]["note"]
     assert "99.5 s, 1.00e+12 FLOPs on cpu (distilled in this run)" in note
     # claim 6's checks never count the distillation: the same differences with or without it
-    a = _cells(from_results({"utility": _utility(), "cost": _cost(), "distill": [cached]}))[(6, None)]["checks"]
-    b = _cells(from_results({"utility": _utility(), "cost": _cost()}))[(6, None)]["checks"]
+    a = _cells(_claims(utility=_utility(), cost=_cost(), distill=[cached]))[(6, None)]["checks"]
+    b = _cells(_claims(utility=_utility(), cost=_cost()))[(6, None)]["checks"]
     assert [x["mean"] for x in a] == [x["mean"] for x in b]

@@ -13,7 +13,7 @@ import pytest
 from post_bench.report import READABLE, SCHEMA, load_results, schema_path
 from post_bench.report.aggregates import aggregates
 from post_bench.report.tables import utility_table
-from post_bench.rows import results_json_schema
+from post_bench.rows import parse_results, results_json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = sorted((ROOT / "reports").glob("*/results.json"))
@@ -43,11 +43,11 @@ def test_committed_reports_validate(validator, path):
     assert data["schema"] in READABLE
     assert not _errors(validator, data), _errors(validator, data)
     load_results(path)  # and the report reads it
-    upgraded = {**data, "schema": SCHEMA, "aggregates": aggregates(data)}
+    upgraded = {**data, "schema": SCHEMA, "aggregates": aggregates(parse_results(data)).dump()}
     if "claims" not in upgraded:
         from post_bench.report.claims import from_results
 
-        upgraded["claims"] = from_results(upgraded)
+        upgraded["claims"] = [c.dump() for c in from_results(parse_results(upgraded))]
     assert not _errors(validator, upgraded), _errors(validator, upgraded)
 
 
@@ -66,7 +66,7 @@ def test_schema_2_requires_aggregates_and_rejects_bad_rows(validator):
     data = json.loads(REPORTS[0].read_text(encoding="utf-8"))
     data.pop("aggregates", None)  # a schema-1 body (committed reports may already be schema 2)
     assert _errors(validator, {**data, "schema": 2})  # aggregates missing
-    good = {**data, "schema": 2, "aggregates": aggregates(data), "claims": data.get("claims", [])}
+    good = {**data, "schema": 2, "aggregates": aggregates(parse_results(data)).dump(), "claims": data.get("claims", [])}
     assert not _errors(validator, good)
     bad_row = {**good, "utility": [{**good["utility"][0], "accuracy": "0.5"}]}
     assert any("accuracy" in e for e in _errors(validator, bad_row))
@@ -79,8 +79,9 @@ def test_utility_aggregates_are_the_report_table_numbers():
     """The aggregates are computed like the report's utility table (``cell_interval``), cell by cell."""
     fixture = json.loads((ROOT / "tests" / "fixtures" / "results_small.json").read_text())
     for data in [fixture, *(json.loads(p.read_text()) for p in REPORTS)]:
-        table = utility_table(data["utility"])
-        agg = aggregates(data)["utility"]
+        results = parse_results(data)
+        table = utility_table(results.utility)
+        agg = aggregates(results).dump()["utility"]
         assert len(table.rows) == len(agg)
         for row, cell in zip(table.rows, agg):
             assert row[:3] == (cell["dataset"], cell["method"], cell["model"])
@@ -92,10 +93,10 @@ def test_utility_aggregates_are_the_report_table_numbers():
 def test_privacy_aggregates_use_t_over_seeds_or_the_row_bootstrap():
     rows = [{"dataset": "d", "method": "post", "epsilon": 8, "attack": "lira-online", "seed": s, "auc": a,
              "ci": {"auc": [a - 0.05, a + 0.05]}, "n_examples": 64} for s, a in enumerate([0.52, 0.56, 0.54])]
-    multi = aggregates({"privacy": rows})["privacy"]
+    multi = aggregates(parse_results({"schema": 2, "privacy": rows})).dump()["privacy"]
     assert multi[0]["ci_method"] == "t over seeds" and multi[0]["mean_auc"] == pytest.approx(0.54)
     assert multi[0]["seeds"] == [0, 1, 2] and multi[0]["epsilon"] == 8.0
-    one = aggregates({"privacy": rows[:1]})["privacy"][0]
+    one = aggregates(parse_results({"schema": 2, "privacy": rows[:1]})).dump()["privacy"][0]
     assert one["ci_method"] == "percentile bootstrap over examples" and one["ci"] == pytest.approx([0.47, 0.57])
 
 
@@ -103,7 +104,7 @@ def test_load_results_reads_schema_1_and_2_only(tmp_path):
     for version in READABLE:
         p = tmp_path / f"r{version}.json"
         p.write_text(json.dumps({"schema": version, "utility": []}))
-        assert load_results(p)["schema"] == version
+        assert load_results(p).schema_ == version
     p = tmp_path / "r3.json"
     p.write_text(json.dumps({"schema": 3}))
     with pytest.raises(ValueError, match="allowed: 1, 2"):

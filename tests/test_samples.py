@@ -2,12 +2,14 @@
 
 import gzip
 import json
+import math
 
 import numpy as np
 import pytest
 
 from post_bench.report.claims import from_results
 from post_bench.report.evidence import evidence_section, load_evidence, rescore
+from post_bench.rows import parse_results
 from post_bench.samples import SamplesError, read_samples, row_id, write_samples
 from post_bench.units.evaluate import prediction_rows
 from post_bench.units.membership import membership_samples
@@ -66,32 +68,34 @@ def test_rescore_and_claims_decided_per_row(tmp_path):
         zs = rng.random(400) < 0.5
         post = zs | (rng.random(400) < 0.16)
         utility += [_utility(tmp_path, "zero_shot", seed, zs, ids), _utility(tmp_path, "post", seed, post, ids, 8.0)]
-    results = {"utility": utility, "privacy": [], "cost": []}
+    results = parse_results({"schema": 2, "utility": utility, "privacy": [], "cost": []})
     fresh, problems = rescore(results, tmp_path)
     assert not problems
-    assert [r["accuracy"] for r in fresh["utility"]] == [
+    assert [r.accuracy for r in fresh.utility] == [
         float(np.mean([r["pred"] == r["label"] for r in read_samples(tmp_path, u["samples"])])) for u in utility]
+    assert [r.accuracy for r in results.utility] == [0.123] * len(utility)  # a new Results; the old one is kept
     ev = load_evidence(fresh, tmp_path)
     assert ev.complete and set(ev.rows(("d", "post", 8.0))) == {0, 1, 2}
-    claims = {c["claim"]: c for c in from_results(fresh, tmp_path)}
-    check = claims[2]["cells"][0]["checks"][0]
-    assert check["check"] == "post − zero_shot > 0" and check["paired_by"] == "rows within seeds"
-    assert check["n_rows"] == 1200 and check["verdict"] == "holds" and 0.0 < check["ci_low"] < check["mean"]
+    claims = {c.claim: c for c in from_results(fresh, tmp_path)}
+    check = claims[2].cells[0].checks[0]
+    assert check.check == "post − zero_shot > 0" and check.paired_by == "rows within seeds"
+    assert check.n_rows == 1200 and check.verdict == "holds" and 0.0 < check.ci_low < check.mean
     diffs = [np.mean([a - b for a, b in zip(ev.rows(("d", "post", 8.0))[s].values(),
-                                              ev.rows(("d", "zero_shot", None))[s].values())]) for s in range(3)]
-    assert check["mean"] == pytest.approx(np.mean(diffs))
+                                              ev.rows(("d", "zero_shot", math.inf))[s].values())]) for s in range(3)]
+    assert check.mean == pytest.approx(np.mean(diffs))
     # without the samples folder the same rows pair by seed only
-    by_seed = {c["claim"]: c for c in from_results(fresh, None)}[2]["cells"][0]["checks"][0]
+    by_seed = {c.claim: c for c in from_results(fresh, None)}[2].cells[0].checks[0].dump()
     assert by_seed["paired_by"] == "seeds" and "n_rows" not in by_seed
-    assert evidence_section(fresh, None)["claims_paired_by"] == "seeds"
+    assert evidence_section(fresh, None).claims_paired_by == "seeds"
 
 
 def test_damaged_samples_keep_stored_numbers(tmp_path):
     row = _utility(tmp_path, "zero_shot", 0, [1, 0, 1, 1], ["a", "b", "c", "d"])
     (tmp_path / row["samples"]["file"]).write_bytes(b"garbage")
-    fresh, problems = rescore({"utility": [row]}, tmp_path)
-    assert fresh["utility"][0]["accuracy"] == 0.123 and len(problems) == 1 and "sha256" in problems[0]
-    assert load_evidence({"utility": [row]}, tmp_path).problems
+    results = parse_results({"schema": 2, "utility": [row]})
+    fresh, problems = rescore(results, tmp_path)
+    assert fresh.utility[0].accuracy == 0.123 and len(problems) == 1 and "sha256" in problems[0]
+    assert load_evidence(results, tmp_path).problems
 
 
 def test_membership_samples_rederive_the_row(tmp_path):
@@ -100,11 +104,13 @@ def test_membership_samples_rederive_the_row(tmp_path):
     rng = np.random.default_rng(1)
     member = rng.random((3, 40)) < 0.5
     stats = rng.normal(size=(3, 40)) + member
-    row = statistics_row("lira-offline", stats, member, delta=1e-3, base={"dataset": "d", "seed": 0})
+    base = {"dataset": "d", "method": "post", "epsilon": None, "seed": 0}
+    row = statistics_row("lira-offline", stats, member, delta=1e-3, base=base)
     ref = write_samples(tmp_path, membership_samples(stats, member), "membership")
     stored = {**row, "auc": 0.0, "samples": ref, "n_boot": 1000}
-    fresh, problems = rescore({"privacy": [stored]}, tmp_path)
+    fresh, problems = rescore(parse_results({"schema": 2, "privacy": [stored]}), tmp_path)
     assert not problems
-    got = fresh["privacy"][0]
-    assert got["auc"] == row["auc"] and got["ci"] == row["ci"] and got["eps_lower_bound"] == row["eps_lower_bound"]
-    assert json.dumps(got["tpr_at_fpr"]) == json.dumps(row["tpr_at_fpr"])
+    got = fresh.privacy[0]
+    assert got.auc == row["auc"] and got.eps_lower_bound == row["eps_lower_bound"]
+    assert got.dump()["ci"] == json.loads(json.dumps(row["ci"])) and got.extra("n_boot") == 1000
+    assert json.dumps(got.dump()["tpr_at_fpr"]) == json.dumps(row["tpr_at_fpr"])

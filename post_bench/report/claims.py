@@ -18,10 +18,15 @@ the gap recovery, is reported per cell with its Fieller interval (``stats.fielle
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from post_bench.epsilon import eps_symbol
+from post_bench.rows import Arm, ClaimCell, Results, UtilityRow
+from post_bench.rows import Check as CheckRow
+from post_bench.rows import Claim as ClaimRow
 
 from .cost import distillation_one_off, one_off_text, pipeline_costs
 from .evidence import Evidence, load_evidence
@@ -41,7 +46,7 @@ from .stats import (
 CELL = "cell"  # a Term's ε: the ε of the cell being checked
 ANY = "any"  # a Check applies at every ε
 CHANCE = "chance"  # a Term's method: 1 / number of classes
-EPSILON_FREE = frozenset({"zero_shot", "source_zero_shot"})  # methods that read no private data: one row at ε = None serves all ε
+EPSILON_FREE = frozenset({"zero_shot", "source_zero_shot"})  # methods that read no private data: one row at ε = ∞ serves all ε
 MARGIN = 0.05  # "within a few points" = 5 accuracy points
 DP_EPSILON = 8.0  # the ε at which the paper compares DP-POST with POST
 ACCURACY, TRAIN_WALL_S, TRAIN_FLOPS = "accuracy", "train_wall_s", "train_flops"
@@ -55,7 +60,7 @@ PAPER_GAP = {"low": 0.59, "high": 0.87,
 @dataclasses.dataclass(frozen=True)
 class Term:
     method: str
-    epsilon: str | float | None = CELL  # CELL, None (non-private) or a fixed ε
+    epsilon: str | float = CELL  # CELL or a fixed ε (math.inf: non-private)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +72,7 @@ class Check:
     b: Term
     offset: float = 0.0
     metric: str = ACCURACY  # ACCURACY (fraction) | TRAIN_WALL_S (s) | TRAIN_FLOPS: tuning + transfer, no eval/distill
-    only_epsilon: str | float | None = ANY  # the cells where it applies
+    only_epsilon: str | float = ANY  # the cells where it applies: ANY or one ε
     b_weight: float = 1.0
     c: Term | None = None
     c_weight: float = 1.0
@@ -101,12 +106,12 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(2, "POST > zero-shot and recovers more than half of the gap from zero-shot to Full PT, "
              "(POST − zero-shot) / (Full PT − zero-shot) > 0.5 (paper: 0.59–0.87); "
              "DP-POST (ε=8) within 5 points of POST (ε=∞)", (
-        Check("post − zero_shot > 0", Term("post"), Term("zero_shot", None)),
+        Check("post − zero_shot > 0", Term("post"), Term("zero_shot", math.inf)),
         Check("gap recovery > 0.5: post − ½·direct − ½·zero_shot > 0", Term("post"), Term("direct"),
-              b_weight=1.0 - GAP_THRESHOLD, c=Term("zero_shot", None), c_weight=GAP_THRESHOLD),
-        Check("post(ε=8) − post(ε=∞) + 5 pts > 0", Term("post", DP_EPSILON), Term("post", None), offset=MARGIN,
+              b_weight=1.0 - GAP_THRESHOLD, c=Term("zero_shot", math.inf), c_weight=GAP_THRESHOLD),
+        Check("post(ε=8) − post(ε=∞) + 5 pts > 0", Term("post", DP_EPSILON), Term("post", math.inf), offset=MARGIN,
               only_epsilon=DP_EPSILON),
-    ), gap=GapRecovery(Term("post"), Term("direct"), Term("zero_shot", None))),
+    ), gap=GapRecovery(Term("post"), Term("direct"), Term("zero_shot", math.inf))),
     Claim(3, "Compressed PT (source prompt on the source) is above chance (1 / classes)",
           (Check("source_only − chance > 0", Term("source_only"), Term(CHANCE)),)),
     Claim(4, "POST > PTfer and POST > DP-OPT", (
@@ -123,6 +128,8 @@ CLAIMS: tuple[Claim, ...] = (
 
 @dataclasses.dataclass(frozen=True)
 class CheckResult:
+    """A check decided in one cell; a side's ε is None only for chance (it has none)."""
+
     check: Check
     a_epsilon: float | None
     b_epsilon: float | None
@@ -136,7 +143,7 @@ class CheckResult:
 @dataclasses.dataclass(frozen=True)
 class CellResult:
     dataset: str
-    epsilon: float | None
+    epsilon: float
     checks: tuple[CheckResult, ...]
     verdict: str
     note: str = ""
@@ -162,10 +169,6 @@ class Values:
     ambiguous: frozenset = frozenset()
 
 
-def _eps(value) -> float | None:
-    return None if value is None else float(value)
-
-
 def _values(items: Iterable[tuple[tuple, object, float]]) -> Values:
     out: dict[tuple, dict] = defaultdict(dict)
     ambiguous = set()
@@ -176,13 +179,9 @@ def _values(items: Iterable[tuple[tuple, object, float]]) -> Values:
     return Values({k: dict(v) for k, v in out.items()}, frozenset(ambiguous))
 
 
-def accuracy_values(utility_rows: Iterable[dict]) -> Values:
+def accuracy_values(utility_rows: Iterable[UtilityRow]) -> Values:
     """Accuracies by (dataset, method, ε) and seed from results.json utility rows."""
-    return _values(
-        ((str(r.get("dataset")), str(r.get("method")), _eps(r.get("epsilon"))), r.get("seed"), r["accuracy"])
-        for r in utility_rows or []
-        if isinstance(r, dict) and isinstance(r.get("accuracy"), (int, float))
-    )
+    return _values(((r.dataset, r.method, r.epsilon), r.seed, r.accuracy) for r in utility_rows)
 
 
 def training_cost_values(pipelines: Iterable[dict], metric: str = TRAIN_WALL_S) -> Values:
@@ -193,9 +192,9 @@ def training_cost_values(pipelines: Iterable[dict], metric: str = TRAIN_WALL_S) 
         raise ValueError(f"metric: {metric!r}; allowed: {', '.join(COST_METRICS)}")
     key = "wall_s" if metric == TRAIN_WALL_S else "flops"
     return _values(
-        ((str(p.get("dataset")), str(p["method"]), _eps(p.get("epsilon"))), p.get("seed"), train_cost(p, key))
+        ((str(p["dataset"]), str(p["method"]), p["epsilon"]), p["seed"], train_cost(p, key))
         for p in pipelines
-        if p.get("dataset") is not None and p.get("seed") is not None
+        if p["dataset"] is not None and p["seed"] is not None
     )
 
 
@@ -211,20 +210,20 @@ def train_wall_s(pipeline: dict) -> float:
 # ---- checking --------------------------------------------------------------------------------------------
 
 
-def _side(term: Term, dataset: str, eps: float | None, values: Values, num_classes: Mapping[str, int]):
-    """(ε used, {seed: value} or a constant, reason when missing)."""
+def _side(term: Term, dataset: str, eps: float, values: Values, num_classes: Mapping[str, int]):
+    """(ε used (None for chance, which has none), {seed: value} or a constant, reason when missing)."""
     if term.method == CHANCE:
         k = num_classes.get(dataset)
         if not k or k < 2:
             return None, None, f"number of classes of {dataset} unknown"
         return None, 1.0 / k, ""
-    used = None if term.method in EPSILON_FREE else (eps if term.epsilon == CELL else _eps(term.epsilon))
+    used = math.inf if term.method in EPSILON_FREE else (eps if term.epsilon == CELL else float(term.epsilon))
     key = (dataset, term.method, used)
     if key in values.ambiguous:
-        return used, None, f"several {term.method} rows per seed at ε={eps_symbol(used, only_none=True)} (several models?)"
+        return used, None, f"several {term.method} rows per seed at ε={eps_symbol(used)} (several models?)"
     found = values.by_key.get(key)
     if not found:
-        return used, None, f"no {term.method} results at ε={eps_symbol(used, only_none=True)}"
+        return used, None, f"no {term.method} results at ε={eps_symbol(used)}"
     return used, found, ""
 
 
@@ -284,7 +283,7 @@ def _row_check(check: Check, found, dataset: str, evidence: Evidence | None, eps
     return CheckResult(check, a_eps, b_eps, PairedDifference(iv, seeds, unpaired), v, reason, c_eps, rc)
 
 
-def check_cell(check: Check, dataset: str, eps: float | None, values: Values,
+def check_cell(check: Check, dataset: str, eps: float, values: Values,
                num_classes: Mapping[str, int], evidence: Evidence | None = None) -> CheckResult:
     """One check in one cell: per example (rows paired within each seed, seeds combined) when every side has
     per-row outputs, else paired by seed (a t-interval over seeds)."""
@@ -315,7 +314,7 @@ def check_cell(check: Check, dataset: str, eps: float | None, values: Values,
     return CheckResult(check, a_eps, b_eps, diff, v, reason, c_eps)
 
 
-def _gap_rows(gap: GapRecovery, dataset: str, eps: float | None, values: Values, evidence: Evidence | None,
+def _gap_rows(gap: GapRecovery, dataset: str, eps: float, values: Values, evidence: Evidence | None,
               confidence: float) -> dict | None:
     """The gap recovery from per-row outputs (``paired.fieller_rows``), None without them."""
     if evidence is None:
@@ -342,7 +341,7 @@ def _gap_rows(gap: GapRecovery, dataset: str, eps: float | None, values: Values,
             "interval": "Fieller, rows paired within seeds", "paper": dict(gap.paper), "reason": r.reason}
 
 
-def gap_recovery_cell(gap: GapRecovery, dataset: str, eps: float | None, values: Values,
+def gap_recovery_cell(gap: GapRecovery, dataset: str, eps: float, values: Values,
                       confidence: float = CONFIDENCE, evidence: Evidence | None = None) -> dict:
     """The gap recovery (method − base) / (full − base) in one cell: its estimate (ratio of the mean paired
     differences) and Fieller interval over the seeds all three have (``stats.fieller_ratio``), the paper's range,
@@ -373,30 +372,29 @@ def gap_recovery_cell(gap: GapRecovery, dataset: str, eps: float | None, values:
             "reason": r.reason}
 
 
-def gap_recovery_text(g: Mapping) -> str:
-    """One line for a cell's note: 'gap recovery 0.64 [0.41, 0.90] (Fieller, 5 seeds; paper 0.59–0.87)'."""
-    paper = g.get("paper") or {}
+def gap_recovery_text(g: Mapping[str, Any]) -> str:
+    """One line for a cell's note: 'gap recovery 0.64 [0.41, 0.90] (Fieller, 5 seeds; paper 0.59–0.87)'
+    (``g``: what ``gap_recovery_cell`` returns)."""
+    paper = g["paper"]
     ref = f"paper {paper['low']:.2f}–{paper['high']:.2f}" if "low" in paper and "high" in paper else ""
-    if g.get("estimate") is None:
-        est = "—"
-    else:
-        est = f"{g['estimate']:.2f}"
-    if g.get("bounded"):
+    est = "—" if g["estimate"] is None else f"{g['estimate']:.2f}"
+    n_rows = g.get("n_rows")  # only when the rows were paired within seeds
+    if g["bounded"]:
         ci = f" [{g['ci_low']:.2f}, {g['ci_high']:.2f}]"
-    elif g.get("n", 0) >= 2 or g.get("n_rows"):
+    elif g["n"] >= 2 or n_rows:
         ci = " [unbounded: Full PT − zero-shot not significantly non-zero]"
     else:
         ci = ""
-    conf = g.get("confidence", CONFIDENCE)
-    if g.get("n_rows"):
-        detail = f"{conf:.0%} Fieller CI, {g['n_rows']} rows paired within {g.get('n', 0)} seed(s)"
+    conf = g["confidence"]
+    if n_rows:
+        detail = f"{conf:.0%} Fieller CI, {n_rows} rows paired within {g['n']} seed(s)"
     else:
-        detail = f"{conf:.0%} Fieller CI, {g.get('n', 0)} seeds" if g.get("n", 0) >= 2 else (g.get("reason") or "")
+        detail = f"{conf:.0%} Fieller CI, {g['n']} seeds" if g["n"] >= 2 else g["reason"]
     return f"gap recovery (POST − zero-shot)/(Full PT − zero-shot) {est}{ci} ({'; '.join(x for x in (detail, ref) if x)})"
 
 
-def _applies(check: Check, eps: float | None) -> bool:
-    return check.only_epsilon == ANY or _eps(check.only_epsilon) == eps
+def _applies(check: Check, eps: float) -> bool:
+    return check.only_epsilon == ANY or check.only_epsilon == eps
 
 
 def _summary(cells: tuple[CellResult, ...]) -> tuple[str, dict]:
@@ -418,7 +416,7 @@ def check_claims(accuracy: Values, cost: Values, num_classes: Mapping[str, int],
     by_metric = {ACCURACY: accuracy, TRAIN_WALL_S: cost, TRAIN_FLOPS: flops if flops is not None else Values({})}
     keys = list(accuracy.by_key)
     datasets = sorted({d for d, _, _ in keys})
-    epsilons = sorted({e for _, m, e in keys if m not in EPSILON_FREE}, key=lambda e: (e is None, e or 0.0))
+    epsilons = sorted({e for _, m, e in keys if m not in EPSILON_FREE})
     out = []
     for claim in claims:
         cells = []
@@ -441,54 +439,49 @@ def check_claims(accuracy: Values, cost: Values, num_classes: Mapping[str, int],
 # ---- results.json ----------------------------------------------------------------------------------------
 
 
-def _check_json(r: CheckResult) -> dict:
+def _paired(r: CheckResult) -> dict[str, Any]:
+    """How a check was paired (per row within seeds, with the row contrast's details, or by seed)."""
+    if r.rows is not None:
+        return {"paired_by": "rows within seeds", "n_rows": r.rows.n_rows, "se": r.rows.se,
+                "variance": r.rows.variance, "heterogeneity_p": r.rows.q_p,
+                "per_seed": [{"seed": s, "mean": m, "se": se, "n_rows": n} for s, m, se, n in r.rows.per_seed]}
+    return {"paired_by": "seeds"} if r.difference is not None else {}
+
+
+def check_row(r: CheckResult) -> CheckRow:
+    """One check of a cell as results.json holds it."""
     iv = r.difference.interval if r.difference else None
     c = r.check
-    third = ({"c": {"method": c.c.method, "epsilon": r.c_epsilon},
-              "weights": {"a": 1.0, "b": c.b_weight, "c": c.c_weight}} if c.c else
-             {"weights": {"a": 1.0, "b": c.b_weight}} if c.b_weight != 1.0 else {})
-    return {
-        "check": c.label, "metric": c.metric, "offset": c.offset,
-        "a": {"method": c.a.method, "epsilon": r.a_epsilon},
-        "b": {"method": c.b.method, "epsilon": r.b_epsilon},
-        **third,
-        "seeds": list(r.difference.seeds) if r.difference else [],
-        "n": iv.n if iv else 0,
-        "mean": iv.mean if iv else None,
-        "ci_low": iv.low if iv else None,
-        "ci_high": iv.high if iv else None,
-        "verdict": r.verdict,
-        "reason": r.reason,
-        **({"paired_by": "rows within seeds", "n_rows": r.rows.n_rows, "se": r.rows.se,
-            "variance": r.rows.variance, "heterogeneity_p": r.rows.q_p,
-            "per_seed": [{"seed": s, "mean": m, "se": se, "n_rows": n} for s, m, se, n in r.rows.per_seed]}
-           if r.rows is not None else {"paired_by": "seeds"} if r.difference is not None else {}),
-    }
+    third = ({"c": Arm(method=c.c.method, epsilon=r.c_epsilon), "weights": {"a": 1.0, "b": c.b_weight, "c": c.c_weight}}
+             if c.c else {"weights": {"a": 1.0, "b": c.b_weight}} if c.b_weight != 1.0 else {})
+    return CheckRow(
+        check=c.label, metric=c.metric, offset=c.offset,
+        a=Arm(method=c.a.method, epsilon=r.a_epsilon), b=Arm(method=c.b.method, epsilon=r.b_epsilon), **third,
+        seeds=list(r.difference.seeds) if r.difference else [], n=iv.n if iv else 0,
+        mean=iv.mean if iv else None, ci_low=iv.low if iv else None, ci_high=iv.high if iv else None,
+        verdict=r.verdict, reason=r.reason, **_paired(r),
+    )
 
 
-def to_json(results: list[ClaimResult]) -> list[dict]:
-    """The ``claims`` list of results.json (schema in the README)."""
+def to_rows(results: list[ClaimResult]) -> list[ClaimRow]:
+    """The ``claims`` list of results.json (:class:`post_bench.rows.Claim`)."""
     return [
-        {
-            "claim": r.claim.number, "statement": r.claim.statement, "verdict": r.verdict, "counts": r.counts,
-            "cells": [
-                {"dataset": c.dataset, "epsilon": c.epsilon, "verdict": c.verdict, "note": c.note,
-                 "checks": [_check_json(x) for x in c.checks],
-                 **({"gap_recovery": c.gap_recovery} if c.gap_recovery is not None else {})}
-                for c in r.cells
-            ],
-        }
+        ClaimRow(
+            claim=r.claim.number, statement=r.claim.statement, verdict=r.verdict, counts=r.counts,
+            cells=[ClaimCell(dataset=c.dataset, epsilon=c.epsilon, verdict=c.verdict, note=c.note,
+                             checks=[check_row(x) for x in c.checks],
+                             **({"gap_recovery": c.gap_recovery} if c.gap_recovery is not None else {}))
+                   for c in r.cells],
+        )
         for r in results
     ]
 
 
-def num_classes_of(utility_rows: Iterable[dict]) -> dict[str, int]:
+def num_classes_of(utility_rows: Iterable[UtilityRow]) -> dict[str, int]:
     """Classes per data set: the utility rows' ``num_classes``, else the predefined task of that name."""
-    out: dict[str, int] = {}
-    for r in utility_rows or []:
-        if isinstance(r, dict) and isinstance(r.get("num_classes"), int):
-            out[str(r.get("dataset"))] = r["num_classes"]
-    missing = {str(r.get("dataset")) for r in utility_rows or [] if isinstance(r, dict)} - set(out)
+    utility_rows = list(utility_rows)
+    out = {r.dataset: r.num_classes for r in utility_rows if r.num_classes is not None}
+    missing = {r.dataset for r in utility_rows} - set(out)
     if missing:  # results.json written before rows carried num_classes
         from post_bench.data.tasks import get_task  # deferred: start-up time (pandas; old results.json only)
 
@@ -499,28 +492,28 @@ def num_classes_of(utility_rows: Iterable[dict]) -> dict[str, int]:
     return out
 
 
-def from_results(results: dict, folder=None, evidence: Evidence | None = None) -> list[dict]:
-    """The ``claims`` list for a results.json dict (its utility, cost and distill sections); accuracy checks are
-    decided per example where the rows' samples files are under ``folder`` (the run or report directory)."""
-    utility = [r for r in results.get("utility") or [] if isinstance(r, dict)]
-    if not utility:
+def from_results(results: Results, folder=None, evidence: Evidence | None = None) -> list[ClaimRow]:
+    """The ``claims`` of results (their utility, cost and distill rows); accuracy checks are decided per example
+    where the rows' samples files are under ``folder`` (the run or report directory)."""
+    if not results.utility:
         return []
-    pipes = pipeline_costs(results.get("cost"))
-    one_off = distillation_one_off(results.get("distill"), results.get("cost"))
+    pipes = pipeline_costs(results.cost)
+    one_off = distillation_one_off(results.distill, results.cost)
     notes = {}
     for (ds, eps), items in _group(pipes).items():
         if one_off and any("distill/distill" in p["segments"] for p in items if p["method"] == "post"):
             notes[(ds, eps)] = ("distillation, one-off and shared by every source-based prompt, not in the checks: "
                                 + "; ".join(one_off_text(e) for e in one_off))
     evidence = evidence if evidence is not None else load_evidence(results, folder)
-    found = check_claims(accuracy_values(utility), training_cost_values(pipes), num_classes_of(utility), notes,
+    found = check_claims(accuracy_values(results.utility), training_cost_values(pipes),
+                         num_classes_of(results.utility), notes,
                          flops=training_cost_values(pipes, TRAIN_FLOPS), evidence=evidence)
-    return to_json(found)
+    return to_rows(found)
 
 
 def _group(pipes: list[dict]) -> dict[tuple, list[dict]]:
     out: dict[tuple, list[dict]] = defaultdict(list)
     for p in pipes:
-        if p.get("dataset") is not None:
-            out[(str(p["dataset"]), _eps(p.get("epsilon")))].append(p)
+        if p["dataset"] is not None:
+            out[(str(p["dataset"]), p["epsilon"])].append(p)
     return out

@@ -18,19 +18,21 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from post_bench.epsilon import eps_symbol
+from post_bench.epsilon import eps_symbol, parse_epsilon
+from post_bench.rows import CostRow, DistillRow
 
 from .figures import GREY, LINESTYLES, OKABE_ITO, save
 from .stats import t_interval
 
 
-def _upstream(unit: str, by_id: dict) -> set:
+def _upstream(unit: str, by_id: Mapping[str, CostRow]) -> set:
     """``unit`` and every unit it depends on, directly or not (ids of recorded cost rows only)."""
     seen, stack = set(), [unit]
     while stack:
@@ -38,37 +40,41 @@ def _upstream(unit: str, by_id: dict) -> set:
         if uid in seen or uid not in by_id:
             continue
         seen.add(uid)
-        stack.extend(by_id[uid].get("deps") or [])
+        stack.extend(by_id[uid].extra("deps") or [])
     return seen
 
 
-def pipeline_costs(cost_rows: Iterable[dict]) -> list[dict]:
+def _recorded(cost_rows: Iterable[CostRow] | None) -> list[CostRow]:
+    return [r for r in cost_rows or [] if r.unit]
+
+
+def pipeline_costs(cost_rows: Iterable[CostRow] | None) -> list[dict]:
     """One row per evaluate unit: dataset, method, ε, seed, total wall time and FLOPs, and per (kind, role)
-    segments. ``dataset`` and ``seed`` are None for cost rows written before they carried them."""
-    rows = [r for r in cost_rows or [] if isinstance(r, dict) and r.get("unit")]
-    by_id = {r["unit"]: r for r in rows}
+    segments. ``dataset`` and ``seed`` are None for cost rows written before they carried them; ε is a float
+    (an evaluate unit's cost row without one, null in the file, evaluated a non-private prompt: ``math.inf``)."""
+    rows = _recorded(cost_rows)
+    by_id = {r.unit: r for r in rows}
     out = []
     for r in rows:
-        if r.get("kind") != "evaluate":
+        if r.kind != "evaluate":
             continue
-        seen = _upstream(r["unit"], by_id)
+        seen = _upstream(r.unit, by_id)
         segments: dict = defaultdict(lambda: {"wall_s": 0.0, "flops": 0.0})
         for uid in seen:
             u = by_id[uid]
-            key = (u.get("kind"), u.get("model_role"))
-            segments[key]["wall_s"] += float(u.get("wall_s") or 0)
-            segments[key]["flops"] += float(u.get("flops") or 0)
+            key = (u.kind, u.model_role)
+            segments[key]["wall_s"] += float(u.wall_s)
+            segments[key]["flops"] += float(u.flops or 0)
         out.append({
-            "dataset": r.get("dataset"), "method": r.get("method"), "epsilon": r.get("epsilon"),
-            "seed": r.get("seed"), "units": len(seen),
+            "dataset": r.dataset, "method": r.method, "epsilon": parse_epsilon(r.epsilon),
+            "seed": r.seed, "units": len(seen),
             "wall_s": sum(s["wall_s"] for s in segments.values()),
             "flops": sum(s["flops"] for s in segments.values()),
             "target_flops": sum(s["flops"] for (k, role), s in segments.items() if role == "target"),
             "source_flops": sum(s["flops"] for (k, role), s in segments.items() if role == "source"),
             "segments": {f"{k}/{role}": v for (k, role), v in segments.items()},
         })
-    return sorted(out, key=lambda p: (str(p["dataset"]), str(p["method"]), p["epsilon"] is None, p["epsilon"] or 0,
-                                      str(p["seed"])))
+    return sorted(out, key=lambda p: (str(p["dataset"]), str(p["method"]), p["epsilon"], str(p["seed"])))
 
 
 def method_costs(pipes: list[dict]) -> dict[str, dict]:
@@ -114,55 +120,43 @@ def stage_of(kind: str, for_evaluation: bool) -> str:
     return {"tune": "tuning / generation", "dp_opt": "tuning / generation", "transfer": "transfer", "evaluate": "evaluation"}.get(kind, "other")
 
 
-def suite_costs(cost_rows: Iterable[dict], distill_rows: Iterable[dict] | None = None) -> dict:
+def suite_costs(cost_rows: Iterable[CostRow] | None, distill_rows: Iterable[DistillRow] | None = None) -> dict:
     """``{"methods": {method: {stage: {"wall_s", "flops"}}}, "distill": {"wall_s", "flops", "units"},
     "one_off": [...], "total": {"wall_s", "flops", "units"}}``. A unit belongs to the methods of the evaluate and
     attack units it feeds (itself included), split evenly; distillation is kept apart: ``distill`` is what this
     run's distill units took, ``one_off`` what each distillation cost when it was run
     (``distillation_one_off``; from the results' ``distill`` rows when given)."""
-    rows = [r for r in cost_rows or [] if isinstance(r, dict) and r.get("unit")]
-    by_id = {r["unit"]: r for r in rows}
+    rows = _recorded(cost_rows)
+    by_id = {r.unit: r for r in rows}
     serves: dict[str, set] = defaultdict(set)
     feeds_eval: set = set()
     for r in rows:
-        kind = r.get("kind")
-        if kind != "evaluate" and kind not in ATTACK_KINDS:
+        if r.kind != "evaluate" and r.kind not in ATTACK_KINDS:
             continue
-        method = str(r.get("method") or UNATTRIBUTED)
-        seen = _upstream(r["unit"], by_id)
-        for uid in seen:
-            serves[uid].add(method)
-            if kind == "evaluate":
+        for uid in _upstream(r.unit, by_id):
+            serves[uid].add(r.method or UNATTRIBUTED)
+            if r.kind == "evaluate":
                 feeds_eval.add(uid)
-
-    def num(r: dict, key: str) -> float:
-        v = r.get(key)
-        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
-
     methods: dict = defaultdict(lambda: defaultdict(lambda: {"wall_s": 0.0, "flops": 0.0}))
     distill = {"wall_s": 0.0, "flops": 0.0, "units": 0}
     for r in rows:
-        if r.get("kind") == "distill":
-            distill["wall_s"] += num(r, "wall_s")
-            distill["flops"] += num(r, "flops")
+        if r.kind == "distill":
+            distill["wall_s"] += r.wall_s
+            distill["flops"] += float(r.flops or 0.0)
             distill["units"] += 1
             continue
-        owners = sorted(serves.get(r["unit"]) or {str(r.get("method") or UNATTRIBUTED)})
-        stage = stage_of(str(r.get("kind")), r["unit"] in feeds_eval or not serves.get(r["unit"]))
+        owners = sorted(serves.get(r.unit) or {r.method or UNATTRIBUTED})
+        stage = stage_of(r.kind, r.unit in feeds_eval or not serves.get(r.unit))
         for m in owners:
-            methods[m][stage]["wall_s"] += num(r, "wall_s") / len(owners)
-            methods[m][stage]["flops"] += num(r, "flops") / len(owners)
-    total = {"wall_s": sum(num(r, "wall_s") for r in rows), "flops": sum(num(r, "flops") for r in rows),
+            methods[m][stage]["wall_s"] += r.wall_s / len(owners)
+            methods[m][stage]["flops"] += float(r.flops or 0.0) / len(owners)
+    total = {"wall_s": sum(r.wall_s for r in rows), "flops": sum(float(r.flops or 0.0) for r in rows),
              "units": len(rows)}
     return {"methods": {m: dict(v) for m, v in methods.items()}, "distill": distill,
             "one_off": distillation_one_off(distill_rows, rows), "total": total}
 
 
-def _num(v) -> float | None:
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-
-def distillation_one_off(distill_rows: Iterable[dict] | None, cost_rows: Iterable[dict] | None) -> list[dict]:
+def distillation_one_off(distill_rows: Iterable[DistillRow] | None, cost_rows: Iterable[CostRow] | None) -> list[dict]:
     """What each distillation cost when it was run, one entry per distillation:
     ``{"wall_s", "flops", "device", "cached", "source", "run_wall_s"}``.
 
@@ -170,30 +164,27 @@ def distillation_one_off(distill_rows: Iterable[dict] | None, cost_rows: Iterabl
     student came from the cache, so this run only copied it, and ``run_wall_s`` is what the copy took when the
     run has exactly one distill unit); otherwise from the run's distill units (``source: "unit"``, ``cached``
     None: unknown, the rows predate the cache)."""
-    rows = [r for r in distill_rows or [] if isinstance(r, dict)]
-    units = [r for r in cost_rows or [] if isinstance(r, dict) and r.get("kind") == "distill"]
-    run_wall = _num(units[0].get("wall_s")) if len(units) == 1 and len(rows) == 1 else None
-    out = []
-    for r in rows:
-        one = r.get("one_off")
-        if isinstance(one, dict) and _num(one.get("wall_s")) is not None:
-            out.append({"wall_s": _num(one.get("wall_s")), "flops": _num(one.get("flops")),
-                        "device": one.get("device"), "cached": bool(r.get("cached")), "source": "one_off",
-                        "run_wall_s": run_wall})
+    rows = list(distill_rows or [])
+    units = [r for r in cost_rows or [] if r.kind == "distill"]
+    run_wall = units[0].wall_s if len(units) == 1 and len(rows) == 1 else None
+    out = [{"wall_s": r.one_off.wall_s, "flops": r.one_off.flops, "device": r.one_off.device,
+            "cached": bool(r.cached), "source": "one_off", "run_wall_s": run_wall}
+           for r in rows if r.one_off is not None]
     if out:
         return out
-    return [{"wall_s": _num(u.get("wall_s")) or 0.0, "flops": _num(u.get("flops")), "device": u.get("device"),
-             "cached": None, "source": "unit", "run_wall_s": _num(u.get("wall_s"))} for u in units]
+    return [{"wall_s": u.wall_s, "flops": u.flops, "device": u.device, "cached": None, "source": "unit",
+             "run_wall_s": u.wall_s} for u in units]
 
 
-def one_off_text(entry: dict) -> str:
-    """'1203.0 s, 2.10e+15 FLOPs on cuda (from the cache: this run copied it in 0.4 s)' and the like."""
-    flops = f", {entry['flops']:.2e} FLOPs" if entry.get("flops") else ""
-    device = f" on {entry['device']}" if entry.get("device") else ""
-    if entry.get("cached") is True:
-        copied = f" in {entry['run_wall_s']:.1f} s" if entry.get("run_wall_s") is not None else ""
+def one_off_text(entry: Mapping[str, Any]) -> str:
+    """'1203.0 s, 2.10e+15 FLOPs on cuda (from the cache: this run copied it in 0.4 s)' and the like (``entry``:
+    one of ``distillation_one_off``)."""
+    flops = f", {entry['flops']:.2e} FLOPs" if entry["flops"] else ""
+    device = f" on {entry['device']}" if entry["device"] else ""
+    if entry["cached"] is True:
+        copied = f" in {entry['run_wall_s']:.1f} s" if entry["run_wall_s"] is not None else ""
         origin = f"from the cache: distilled by an earlier run, this run copied it{copied}"
-    elif entry.get("cached") is False:
+    elif entry["cached"] is False:
         origin = "distilled in this run"
     else:
         origin = "this run's distill unit; no one-off record"
@@ -208,8 +199,8 @@ def _time_unit(seconds: float) -> tuple[float, str]:
     return 1.0, "s"
 
 
-def plot_cost(cost_rows: Iterable[dict], path: Path | str, *, pdf: bool = False,
-              distill_rows: Iterable[dict] | None = None) -> Path:
+def plot_cost(cost_rows: Iterable[CostRow], path: Path | str, *, pdf: bool = False,
+              distill_rows: Iterable[DistillRow] | None = None) -> Path:
     """Where the suite's compute went: per method, its units' wall time (left) and estimated FLOPs (right),
     stacked by stage (tuning, transfer, evaluation, shadow training, attacks); the one-off distillation is a
     separate, hatched bar below a rule: its one-off cost from ``distill_rows`` (results.json ``distill``) when
@@ -220,8 +211,8 @@ def plot_cost(cost_rows: Iterable[dict], path: Path | str, *, pdf: bool = False,
     methods = sorted(per, key=lambda m: (sum(v["wall_s"] for v in per[m].values()), m))
     one_off = costs["one_off"]
     has_distill = bool(one_off)
-    distill = {k: sum(e.get(k) or 0.0 for e in one_off) for k in ("wall_s", "flops")}
-    distill_label = DISTILL_CACHED_LABEL if one_off and all(e.get("cached") for e in one_off) else DISTILL_LABEL
+    distill = {k: sum(e[k] or 0.0 for e in one_off) for k in ("wall_s", "flops")}
+    distill_label = DISTILL_CACHED_LABEL if one_off and all(e["cached"] for e in one_off) else DISTILL_LABEL
     n = len(methods) + (1 if has_distill else 0)
     fig = Figure(figsize=(11, 1.6 + 0.42 * max(n, 2)), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
@@ -271,18 +262,18 @@ TUNING_STEP_KEYS = {"direct": "steps", "post": "tune_steps"}  # a method entry's
 COST_KEYS = (("flops", "FLOPs (estimated)"), ("wall_s", "wall time (s)"))
 
 
-def tuning_steps(suite: dict | None, method: str) -> int | None:
+def tuning_steps(suite: Mapping[str, Any] | None, method: str) -> int | None:
     """The private tuning steps of ``method``'s prompts (``direct``: its target prompt; ``post``: its source prompt
     p_s): the method entry's override (``steps`` for direct, ``tune_steps`` for POST), else the suite's
-    ``tuning.steps``; None when the suite does not say."""
-    suite = suite if isinstance(suite, dict) else {}
-    tuning = suite.get("tuning") if isinstance(suite.get("tuning"), dict) else {}
-    steps = tuning.get("steps")
+    ``tuning.steps``; None when the suite does not say. ``suite``: the resolved suite results.json records (a
+    mapping, as the suite file has it: a method entry is a name or a mapping)."""
+    suite = suite or {}
+    steps = (suite.get("tuning") or {}).get("steps")
     for entry in suite.get("methods") or []:
         entry = {"name": entry} if isinstance(entry, str) else entry
-        if not isinstance(entry, dict) or (entry.get("label") or entry.get("name")) != method:
+        if (entry.get("label") or entry["name"]) != method:
             continue
-        override = entry.get(TUNING_STEP_KEYS.get(str(entry.get("name")), "steps"))
+        override = entry.get(TUNING_STEP_KEYS.get(entry["name"], "steps"))
         if isinstance(override, int) and not isinstance(override, bool):
             steps = override
     return steps if isinstance(steps, int) and not isinstance(steps, bool) and steps > 0 else None
@@ -305,7 +296,7 @@ def break_even(per_step_direct: float, per_step_source: float, transfer: float) 
     return float(transfer) / (per_step_direct - per_step_source)
 
 
-def tuning_cost_model(cost_rows: Iterable[dict], suite: dict | None) -> dict | None:
+def tuning_cost_model(cost_rows: Iterable[CostRow] | None, suite: Mapping[str, Any] | None) -> dict | None:
     """The cost of tuning + transfer against the private tuning length n, fitted from this run's units only.
 
     Per ε (DP tuning costs more per step): c_d = mean over the direct prompts of their tune unit's cost / n_d,
@@ -324,7 +315,7 @@ def tuning_cost_model(cost_rows: Iterable[dict], suite: dict | None) -> dict | N
         if m in segment and segment[m] in p["segments"] and (m == "direct" or "transfer/target" in p["segments"]):
             groups[p["epsilon"]][m].append(p)
     out = {}
-    for eps, by in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or 0.0)):
+    for eps, by in sorted(groups.items()):
         if not by["direct"] or not by["post"]:
             continue
         entry = {}
@@ -359,7 +350,7 @@ def cost_vs_tuning_caption(model: dict) -> str:
             e = entry[key]
             n_star = ("no break-even (a source step costs at least a target step)" if e["break_even"] is None
                       else f"n* = {e['break_even']:.1f} steps")
-            parts.append(f"ε={eps_symbol(eps, only_none=True)}, {label.split(' (')[0]}: c_d = {_fmt_cost(e['per_step_direct'], key)}/step, "
+            parts.append(f"ε={eps_symbol(eps)}, {label.split(' (')[0]}: c_d = {_fmt_cost(e['per_step_direct'], key)}/step, "
                          f"c_s = {_fmt_cost(e['per_step_source'], key)}/step, T = {_fmt_cost(e['transfer'], key)} "
                          f"→ {n_star}")
     s = model["steps"]
@@ -390,7 +381,7 @@ def plot_cost_vs_tuning(model: dict, path: Path | str, *, pdf: bool = False) -> 
             ls = LINESTYLES[i % len(LINESTYLES)]
             lines = {"direct": e["per_step_direct"] * n, "post": e["per_step_source"] * n + e["transfer"]}
             for m, y in lines.items():
-                ax.plot(n, y, color=colors[m], ls=ls, lw=1.6, label=f"{names[m]}, ε={eps_symbol(eps, only_none=True)}")
+                ax.plot(n, y, color=colors[m], ls=ls, lw=1.6, label=f"{names[m]}, ε={eps_symbol(eps)}")
                 pt = e["measured"][m]
                 err = None
                 if pt["ci_low"] is not None:
@@ -398,7 +389,7 @@ def plot_cost_vs_tuning(model: dict, path: Path | str, *, pdf: bool = False) -> 
                 ax.errorbar([pt["steps"]], [pt["mean"]], yerr=err, fmt="o", color=colors[m], capsize=3, ms=5)
             if e["break_even"] is not None:
                 ax.axvline(e["break_even"], color=GREY, ls=":", lw=1)
-                ax.annotate(f"n* = {e['break_even']:.1f} (ε={eps_symbol(eps, only_none=True)})", (e["break_even"], 0),
+                ax.annotate(f"n* = {e['break_even']:.1f} (ε={eps_symbol(eps)})", (e["break_even"], 0),
                             xytext=(3, 4 + 12 * i), textcoords="offset points", fontsize=8, color=GREY)
         ax.set_xlabel("private tuning steps n")
         ax.set_ylabel(f"tuning + transfer {label}")

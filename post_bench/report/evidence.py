@@ -3,7 +3,7 @@ back, checked against their hashes, and turned into what the report needs.
 
 - :func:`load_evidence`: per-row correctness of every evaluated prompt, {(dataset, method, ε): {seed: {row id:
   0/1}}}, the input of claims and comparisons paired by example (:mod:`post_bench.report.paired`).
-- :func:`rescore`: results.json with every number that per-example outputs determine re-derived from them
+- :func:`rescore`: the results with every number that per-example outputs determine re-derived from them
   (accuracy and n_test; a membership attack's AUC, TPR, bootstrap CIs and ε lower bound; a one-run audit's AUC,
   CIs and bound), so a report needs no model and no unit folder, and a new statistic can be added to an old run.
   Rows without samples (runs older than samples) keep their stored numbers, and the evidence says how many.
@@ -13,29 +13,30 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
+from pydantic import ValidationError
 
 from post_bench.attacks.exposure import exposure_rows
 from post_bench.attacks.membership import statistics_row
 from post_bench.attacks.metrics import attack_metrics, bootstrap_ci
 from post_bench.attacks.one_run import audit, audit_best_of
+from post_bench.rows import Evidence as EvidenceRow
+from post_bench.rows import ExtractionRow, PrivacyRow, Results, Row, UtilityRow, problems_of
 from post_bench.samples import SamplesError, read_samples
 
 Key = tuple  # (dataset, method, ε)
 MEMBERSHIP_FIELDS = ("auc", "balanced_accuracy", "tpr_at_fpr", "tpr_null_reason", "ci", "auc_attacked_prompt",
                      "ci_attacked_prompt", "n_prompts", "n_shadows", "n_examples", "n_members", "n_nonmembers",
                      "eps_lower_bound", "eps_lower_bound_confidence", "roc")
+R = TypeVar("R", bound=Row)
 
 
-def _eps(value) -> float | None:
-    return None if value is None else float(value)
-
-
-def key_of(row: Mapping) -> Key:
-    return (str(row.get("dataset")), str(row.get("method")), _eps(row.get("epsilon")))
+def key_of(row: UtilityRow) -> Key:
+    return (row.dataset, row.method, row.epsilon)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +73,7 @@ def _folder(folder) -> Path | None:
     return None if folder is None else Path(folder)
 
 
-def load_evidence(results: Mapping, folder, key=key_of) -> Evidence:
+def load_evidence(results: Results, folder, key: Callable[[UtilityRow], Key] = key_of) -> Evidence:
     """The per-row correctness of every utility row of ``results`` whose samples file is under ``folder`` (the run
     directory, or the report folder that holds results.json and samples/), by ``key(row)`` (default (dataset,
     method, ε); ``compare`` adds the model) and seed."""
@@ -80,108 +81,119 @@ def load_evidence(results: Mapping, folder, key=key_of) -> Evidence:
     correct: dict[Key, dict] = defaultdict(dict)
     ambiguous, problems = set(), []
     with_samples = without = 0
-    for row in results.get("utility") or []:
-        if not isinstance(row, dict):
-            continue
-        ref = row.get("samples")
-        if not isinstance(ref, dict) or base is None:
+    for row in results.utility:
+        if row.samples is None or base is None:
             without += 1
             continue
         try:
-            rows = {str(r["row_id"]): float(r["pred"] == r["label"]) for r in read_samples(base, ref)}
+            rows = {str(r["row_id"]): float(r["pred"] == r["label"]) for r in read_samples(base, row.samples.dump())}
         except SamplesError as err:
             problems.append(str(err))
             continue
         except (KeyError, TypeError):
-            problems.append(f"{base / str(ref.get('file'))}: rows without row_id, pred or label")
+            problems.append(f"{base / row.samples.file}: rows without row_id, pred or label")
             continue
         with_samples += 1
-        cell, seed = key(row), row.get("seed")
-        if seed in correct[cell]:
+        cell = key(row)
+        if row.seed in correct[cell]:
             ambiguous.add(cell)
-        correct[cell][seed] = rows
+        correct[cell][row.seed] = rows
     return Evidence({k: dict(v) for k, v in correct.items()}, frozenset(ambiguous), tuple(problems),
                     without, with_samples)
 
 
-def evidence_section(results: Mapping, folder, ev: Evidence | None = None) -> dict:
+def evidence_section(results: Results, folder, ev: Evidence | None = None) -> EvidenceRow:
     """results.json's ``evidence``: how many evaluations have per-example outputs, and what that decides
     (``ev``: the run's evidence when the caller has already loaded it)."""
     ev = ev if ev is not None else load_evidence(results, folder)
-    seeds = {r.get("seed") for r in results.get("utility") or [] if isinstance(r, dict)}
-    n_test = sorted({r.get("n_test") for r in results.get("utility") or [] if isinstance(r, dict)
-                     and isinstance(r.get("n_test"), int)})
-    return {"with_samples": ev.with_samples, "without_samples": ev.without_samples, "problems": list(ev.problems),
-            "seeds": len(seeds), "test_rows": n_test, "summary": ev.summary(),
-            "claims_paired_by": "rows within seeds" if ev.with_samples else "seeds"}
+    return EvidenceRow(with_samples=ev.with_samples, without_samples=ev.without_samples, problems=list(ev.problems),
+                       seeds=len({r.seed for r in results.utility}),
+                       test_rows=sorted({r.n_test for r in results.utility}), summary=ev.summary(),
+                       claims_paired_by="rows within seeds" if ev.with_samples else "seeds")
 
 
-def _rescore_utility(row: dict, rows: list[dict]) -> dict:
-    n = len(rows)
-    acc = sum(r["pred"] == r["label"] for r in rows) / n if n else float("nan")
-    return {**row, "accuracy": acc, "n_test": n}
+def _updated(row: R, changes: Mapping[str, Any]) -> R:
+    """``row`` with ``changes`` (JSON values, as the attack code returns them) validated into its types: a new
+    row; ``model_copy(update=...)`` would keep nested values (``ci``, ``roc``, ``one_run``) as plain dicts."""
+    return type(row).model_validate({**row.dump(), **changes})
 
 
-def _rescore_membership(row: dict, rows: list[dict]) -> dict:
-    n_prompts = 1 + max(r["prompt"] for r in rows)
-    n = 1 + max(r["example"] for r in rows)
+def _rescore_utility(row: UtilityRow, samples: list[dict]) -> UtilityRow:
+    n = len(samples)
+    acc = sum(r["pred"] == r["label"] for r in samples) / n if n else float("nan")
+    return _updated(row, {"accuracy": acc, "n_test": n})
+
+
+def _rescore_membership(row: PrivacyRow, samples: list[dict]) -> PrivacyRow:
+    n_prompts = 1 + max(r["prompt"] for r in samples)
+    n = 1 + max(r["example"] for r in samples)
     stats = np.full((n_prompts, n), np.nan)
     member = np.zeros((n_prompts, n), dtype=bool)
-    for r in rows:
+    for r in samples:
         stats[r["prompt"], r["example"]] = np.nan if r["statistic"] is None else r["statistic"]
         member[r["prompt"], r["example"]] = bool(r["member"])
-    fresh = statistics_row(row["attack"], stats, member, delta=row["delta"], base={},
-                           confidence=row.get("eps_lower_bound_confidence") or 0.95,
-                           n_boot=row.get("n_boot", 1000), seed=row.get("seed") or 0)
-    return {**row, **{k: fresh[k] for k in MEMBERSHIP_FIELDS}}
+    fresh = statistics_row(row.attack, stats, member, delta=row.delta, base={},
+                           confidence=row.eps_lower_bound_confidence or 0.95,
+                           n_boot=row.extra("n_boot", 1000), seed=row.seed or 0)
+    return _updated(row, {k: fresh[k] for k in MEMBERSHIP_FIELDS})
 
 
-def _rescore_canaries(row: dict, rows: list[dict]) -> dict:
-    scores = np.array([r["score"] for r in rows], dtype=np.float64)
-    included = np.array([bool(r["included"]) for r in rows])
-    one = row.get("one_run") or {}
-    out = dict(row)
-    if row.get("guess_choices"):
-        res, tried = audit_best_of(scores, included, guesses=[g["k"] for g in row["guess_choices"]], delta=row["delta"])
-        out.update({"eps_lower_bound": res.eps_lower_bound, "eps_lower_bound_fdp": res.eps_lower_bound_fdp,
-                    "eps_lower_bound_gdp": res.eps_lower_bound_gdp, "one_run": res.to_dict(), "guess_choices": tried})
-    elif one.get("k_plus") is not None:
-        res = audit(scores, included, k_plus=one["k_plus"], k_minus=one.get("k_minus") or 0, delta=row["delta"],
-                    **({"confidence": one["confidence"]} if one.get("confidence") else {}))
-        out.update({"eps_lower_bound": res.eps_lower_bound, "one_run": res.to_dict()})
+def _rescore_canaries(row: PrivacyRow, samples: list[dict]) -> PrivacyRow:
+    scores = np.array([r["score"] for r in samples], dtype=np.float64)
+    included = np.array([bool(r["included"]) for r in samples])
+    one = row.one_run
+    changes: dict[str, Any] = {}
+    if row.extra("guess_choices"):
+        res, tried = audit_best_of(scores, included, guesses=[g["k"] for g in row.extra("guess_choices")],
+                                   delta=row.delta)
+        changes.update({"eps_lower_bound": res.eps_lower_bound, "eps_lower_bound_fdp": res.eps_lower_bound_fdp,
+                        "eps_lower_bound_gdp": res.eps_lower_bound_gdp, "one_run": res.to_dict(),
+                        "guess_choices": tried})
+    elif one is not None and one.k_plus is not None:
+        res = audit(scores, included, k_plus=one.k_plus, k_minus=one.k_minus or 0, delta=row.delta,
+                    **({"confidence": one.confidence} if one.confidence else {}))
+        changes.update({"eps_lower_bound": res.eps_lower_bound, "one_run": res.to_dict()})
     if included.any() and not included.all():
         m = attack_metrics(scores, included).to_dict()
-        out.update({k: m[k] for k in ("auc", "balanced_accuracy", "tpr_at_fpr", "tpr_null_reason", "roc",
-                                      "n_members", "n_nonmembers")})
-        out["ci"] = bootstrap_ci(scores, included, seed=row.get("seed") or 0)
-    return out
+        changes.update({k: m[k] for k in ("auc", "balanced_accuracy", "tpr_at_fpr", "tpr_null_reason", "roc",
+                                          "n_members", "n_nonmembers")})
+        changes["ci"] = bootstrap_ci(scores, included, seed=row.seed or 0)
+    return _updated(row, changes)
 
 
-def _rescore_exposure(row: dict, rows: list[dict]) -> dict:
-    planted = np.array([r["score"] for r in rows if r["planted"]], dtype=np.float64)
-    held = np.array([r["score"] for r in rows if not r["planted"]], dtype=np.float64)
-    return {**row, **exposure_rows(planted, held)}
+def _rescore_exposure(row: ExtractionRow, samples: list[dict]) -> ExtractionRow:
+    planted = np.array([r["score"] for r in samples if r["planted"]], dtype=np.float64)
+    held = np.array([r["score"] for r in samples if not r["planted"]], dtype=np.float64)
+    return _updated(row, exposure_rows(planted, held))
 
 
 RESCORERS = {"predictions": _rescore_utility, "membership": _rescore_membership, "canaries": _rescore_canaries,
              "exposure": _rescore_exposure}
 
 
-def rescore(results: Mapping, folder) -> tuple[dict, list[str]]:
+def _rescored(rows: list[R], base: Path | None, where: str, problems: list[str]) -> list[R]:
+    """``rows`` with those that have samples re-derived; an unreadable file or a re-derived row that is not a
+    valid row is a line in ``problems`` and the row keeps its stored numbers."""
+    out = []
+    for i, row in enumerate(rows):
+        ref = row.samples
+        if base is not None and ref is not None and ref.kind in RESCORERS:
+            try:
+                row = RESCORERS[ref.kind](row, read_samples(base, ref.dump()))
+            except SamplesError as err:
+                problems.append(str(err))
+            except ValidationError as err:
+                problems.append(f"{base / ref.file}: " + "; ".join(problems_of(err, f"{where}[{i}]")))
+        out.append(row)
+    return out
+
+
+def rescore(results: Results, folder) -> tuple[Results, list[str]]:
     """(``results`` with every row that has samples re-derived from them, one line per unreadable file). The
-    stored claims and aggregates are dropped: the caller recomputes them from the re-derived rows."""
+    stored claims, aggregates and evidence are kept as they are: the caller recomputes them from the re-derived
+    rows."""
     base = _folder(folder)
-    out = dict(results)
     problems: list[str] = []
-    for section in ("utility", "privacy", "extraction"):
-        fresh = []
-        for row in results.get(section) or []:
-            ref = row.get("samples") if isinstance(row, dict) else None
-            if base is not None and isinstance(ref, dict) and ref.get("kind") in RESCORERS:
-                try:
-                    row = RESCORERS[ref["kind"]](row, read_samples(base, ref))
-                except SamplesError as err:
-                    problems.append(str(err))
-            fresh.append(row)
-        out[section] = fresh
-    return out, problems
+    fresh = {section: _rescored(getattr(results, section), base, section, problems)
+             for section in ("utility", "privacy", "extraction") if section in results.model_fields_set}
+    return results.model_copy(update=fresh), problems

@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from post_bench.epsilon import eps_key, eps_symbol
+from post_bench.epsilon import eps_symbol
+from post_bench.rows import PrivacyRow
 
 from .figures import GREY, LINESTYLES, save, style
 
@@ -39,7 +40,7 @@ CANARY_ATTACK = "one_run"
 class Curve:
     key: str  # what the colour stands for across the figure: the attack (the canary kind for canaries)
     label: str  # legend text
-    row: dict  # the privacy row drawn
+    row: PrivacyRow  # the privacy row drawn
     seeds: int = 1  # rows this curve stands for (the median-AUC seed is drawn)
     dash: int = 0  # line style index (canaries: the ε, so colour = kind, line style = ε)
 
@@ -52,23 +53,20 @@ class Panel:
     canary: bool = False
 
 
-def _has_roc(r: dict) -> bool:
-    roc = r.get("roc") if isinstance(r.get("roc"), dict) else {}
-    try:
-        fpr, tpr = np.asarray(roc.get("fpr", []), float), np.asarray(roc.get("tpr", []), float)
-    except (TypeError, ValueError):
+def _has_roc(r: PrivacyRow) -> bool:
+    if r.roc is None:
         return False
-    return fpr.ndim == 1 and fpr.size >= 2 and fpr.shape == tpr.shape and bool(np.isfinite(fpr).all())
+    fpr, tpr = np.asarray(r.roc.fpr, float), np.asarray(r.roc.tpr, float)
+    return fpr.size >= 2 and fpr.shape == tpr.shape and bool(np.isfinite(fpr).all())
 
 
-def _auc(r: dict) -> float:
-    a = r.get("auc")
-    return float(a) if isinstance(a, (int, float)) and not isinstance(a, bool) else -math.inf
+def _auc(r: PrivacyRow) -> float:
+    return -math.inf if r.auc is None else r.auc
 
 
-def _median_row(rows: list[dict]) -> dict:
+def _median_row(rows: list[PrivacyRow]) -> PrivacyRow:
     """The row with the median AUC (the lower middle for an even count; ties: the lower seed)."""
-    ranked = sorted(rows, key=lambda r: (_auc(r), str(r.get("seed"))))
+    ranked = sorted(rows, key=lambda r: (_auc(r), str(r.seed)))
     return ranked[(len(ranked) - 1) // 2]
 
 
@@ -77,22 +75,20 @@ def family(attack: str) -> str:
     return str(attack).split("-", 1)[0]
 
 
-def _fmt(x: object, digits: int = 3) -> str:
-    return f"{x:.{digits}f}" if isinstance(x, (int, float)) and not isinstance(x, bool) else "—"
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
 
 
-def _tpr_text(r: dict, level: str) -> str:
-    t = (r.get("tpr_at_fpr") or {}).get(level)
-    if isinstance(t, (int, float)) and not isinstance(t, bool):
-        return f"{100 * t:.1f}%"
-    return "n/a"
+def _tpr_text(r: PrivacyRow, level: str) -> str:
+    t = r.tpr_at_fpr.get(level)
+    return "n/a" if t is None else f"{100 * t:.1f}%"
 
 
-def curve_label(r: dict, name: str, seeds: int = 1) -> str:
+def curve_label(r: PrivacyRow, name: str, seeds: int = 1) -> str:
     """``NAME AUC 0.519 [0.488, 0.551]; TPR 1.9% @1%, n/a @0.1%`` (n/a: too few non-members to measure it)."""
-    ci = (r.get("ci") or {}).get("auc") if isinstance(r.get("ci"), dict) else None
-    ci_text = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if isinstance(ci, (list, tuple)) and len(ci) == 2 and None not in ci else ""
-    out = (f"{name}  AUC {_fmt(r.get('auc'))}{ci_text}; TPR {_tpr_text(r, '0.01')} @1%, "
+    ci = r.ci.auc if r.ci is not None else None
+    ci_text = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci is not None else ""
+    out = (f"{name}  AUC {_fmt(r.auc)}{ci_text}; TPR {_tpr_text(r, '0.01')} @1%, "
            f"{_tpr_text(r, '0.001')} @0.1%")
     return out + (f" (median of {seeds} seeds)" if seeds > 1 else "")
 
@@ -105,27 +101,25 @@ def _chunks(title: str, curves: list[Curve], left_out: tuple[str, ...], canary: 
             for i, p in enumerate(parts)]
 
 
-def roc_panels(privacy_rows: Iterable[dict], dataset: str | None = None) -> list[Panel]:
+def roc_panels(privacy_rows: Iterable[PrivacyRow], dataset: str | None = None) -> list[Panel]:
     """The panels of ``dataset``'s ROC figure (every data set when None), in drawing order; rows without a
     stored ROC are left out. Each panel holds at most ``MAX_CURVES`` curves."""
-    rows = [r for r in privacy_rows or [] if isinstance(r, dict) and _has_roc(r)
-            and (dataset is None or r.get("dataset") == dataset)]
-    show_eps = any(r.get("epsilon") is not None for r in rows)
-    panels: list[Panel] = []
-
-    def where(method: str, eps) -> str:
-        return method + (f", ε={eps_symbol(eps)}" if show_eps else "")
-
-    membership: dict[tuple, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    canaries: dict[str, dict[tuple, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    rows = [r for r in privacy_rows if _has_roc(r) and (dataset is None or r.dataset == dataset)]
+    show_eps = any(math.isfinite(r.epsilon) for r in rows)
+    membership: dict[tuple, dict[str, list[PrivacyRow]]] = defaultdict(lambda: defaultdict(list))
+    canaries: dict[str, dict[tuple, list[PrivacyRow]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
-        method = str(r.get("method"))
-        if r.get("attack") == CANARY_ATTACK:
-            canaries[method][(str(r.get("canary_kind") or "canaries"), eps_key(r.get("epsilon")))].append(r)
+        if r.attack == CANARY_ATTACK:
+            canaries[r.method][(str(r.extra("canary_kind") or "canaries"), r.epsilon)].append(r)
         else:
-            membership[(method, eps_key(r.get("epsilon")))][str(r.get("attack"))].append(r)
+            membership[(r.method, r.epsilon)][r.attack].append(r)
+    return _membership_panels(membership, show_eps) + _canary_panels(canaries, show_eps)
 
-    for (method, _), by_attack in sorted(membership.items()):
+
+def _membership_panels(membership: dict[tuple, dict[str, list[PrivacyRow]]], show_eps: bool) -> list[Panel]:
+    """A panel per (method, ε): a curve per attack (the strongest of each family beyond ``MAX_CURVES``)."""
+    panels: list[Panel] = []
+    for (method, eps), by_attack in sorted(membership.items()):
         chosen = {a: _median_row(rs) for a, rs in by_attack.items()}
         left_out: tuple[str, ...] = ()
         if len(chosen) > MAX_CURVES:
@@ -136,40 +130,84 @@ def roc_panels(privacy_rows: Iterable[dict], dataset: str | None = None) -> list
                     best[f] = a
             left_out = tuple(sorted(set(chosen) - set(best.values())))
             chosen = {a: chosen[a] for a in best.values()}
-        eps = next(iter(chosen.values())).get("epsilon")
         curves = [Curve(a, curve_label(r, a, len(by_attack[a])), r, len(by_attack[a]))
                   for a, r in sorted(chosen.items(), key=lambda kv: (-_auc(kv[1]), kv[0]))]
-        panels += _chunks(where(method, eps), curves, left_out, False)
+        panels += _chunks(method + (f", ε={eps_symbol(eps)}" if show_eps else ""), curves, left_out, False)
+    return panels
 
+
+def _canary_panels(canaries: dict[str, dict[tuple, list[PrivacyRow]]], show_eps: bool) -> list[Panel]:
+    """A panel per method's one-run audits: a curve per (canary kind, ε), colour = kind, line style = ε."""
+    panels: list[Panel] = []
     for method, by_kind in sorted(canaries.items()):
         curves = []
-        eps_order = sorted({ek for _, ek in by_kind}, reverse=True)  # ∞ first: solid
-        for (kind, ek), rs in sorted(by_kind.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
+        eps_order = sorted({eps for _, eps in by_kind}, reverse=True)  # ∞ first: solid
+        for (kind, eps), rs in sorted(by_kind.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
             r = _median_row(rs)
-            name = f"{kind}" + (f", ε={eps_symbol(r.get('epsilon'))}" if show_eps else "")
-            curves.append(Curve(f"canary:{kind}", curve_label(r, name, len(rs)), r, len(rs), eps_order.index(ek)))
+            name = f"{kind}" + (f", ε={eps_symbol(r.epsilon)}" if show_eps else "")
+            curves.append(Curve(f"canary:{kind}", curve_label(r, name, len(rs)), r, len(rs), eps_order.index(eps)))
         panels += _chunks(f"canaries (one-run audit): {method}", curves, (), True)
     return panels
 
 
-def _xy(r: dict) -> tuple[np.ndarray, np.ndarray]:
-    roc = r["roc"]
-    return np.asarray(roc["fpr"], float), np.asarray(roc["tpr"], float)
+def _xy(r: PrivacyRow) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(r.roc.fpr, float), np.asarray(r.roc.tpr, float)
 
 
-def _tpr_at(r: dict, level: str) -> float | None:
+def _tpr_at(r: PrivacyRow, level: str) -> float | None:
     """The row's reported TPR at FPR ≤ level (computed from its ROC when the row has none stored)."""
-    t = (r.get("tpr_at_fpr") or {}).get(level)
-    if isinstance(t, (int, float)) and not isinstance(t, bool):
-        return float(t)
-    if level in (r.get("tpr_null_reason") or {}):
+    t = r.tpr_at_fpr.get(level)
+    if t is not None:
+        return t
+    if level in r.tpr_null_reason:
         return None  # not measurable with these non-members: do not draw a point
     fpr, tpr = _xy(r)
     ok = fpr <= float(level)
     return float(tpr[ok].max()) if ok.any() else None
 
 
-def roc_figure(privacy_rows: Iterable[dict], dataset: str, title: str | None = None) -> tuple[Figure, list[Panel]]:
+def _lowest_fpr(panels: list[Panel]) -> float:
+    """The axes' lower limit: ``MIN_FPR``, or the smallest positive FPR of a curve (not below 1e-6)."""
+    lo = MIN_FPR
+    for p in panels:
+        for c in p.curves:
+            pos = _xy(c.row)[0]
+            pos = pos[pos > 0]
+            if pos.size:
+                lo = min(lo, max(float(pos.min()), 1e-6))
+    return lo
+
+
+def _draw_panel(ax, panel: Panel, keys: list[str], canary_keys: list[str], lo: float) -> None:
+    """One panel: its curves with their TPR marks, the chance line, the FPR rules and the legend below."""
+    for c in panel.curves:
+        fpr, tpr = _xy(c.row)
+        st = style(canary_keys.index(c.key) if panel.canary else keys.index(c.key))
+        ls = LINESTYLES[c.dash % len(LINESTYLES)] if panel.canary else st["ls"]
+        # zero FPR or TPR cannot sit on a log axis: drawn at the axis' edge
+        ax.plot(np.maximum(fpr, 1e-12), np.maximum(tpr, 1e-12), ls=ls, color=st["color"], lw=1.5, label=c.label)
+        for level in FPR_MARKS:
+            t = _tpr_at(c.row, level)
+            if t is not None and float(level) >= lo:
+                ax.plot([float(level)], [max(t, lo)], st["marker"], color=st["color"], ms=4.5, mfc="white",
+                        mew=1.3, zorder=3)
+    ax.plot([1e-12, 1], [1e-12, 1], color=GREY, lw=0.9, ls="--", label="chance (AUC 0.5)")
+    for level in FPR_MARKS:
+        if float(level) >= lo:
+            ax.axvline(float(level), color="0.6", lw=0.7, ls=":", zorder=0)
+    ax.set_title(panel.title, fontsize=10)
+    ax.set_box_aspect(1)
+    ax.grid(True, which="major", alpha=0.25)
+    handles, labels = ax.get_legend_handles_labels()
+    if panel.left_out:
+        handles.append(ax.plot([], [], " ")[0])
+        labels.append(textwrap.fill("not drawn (weaker variants): " + ", ".join(panel.left_out), 72,
+                                    break_on_hyphens=False))
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=6.5, frameon=False,
+              ncols=1, handlelength=2.2)
+
+
+def roc_figure(privacy_rows: Iterable[PrivacyRow], dataset: str, title: str | None = None) -> tuple[Figure, list[Panel]]:
     """The figure (not yet saved) and its panels."""
     panels = roc_panels(privacy_rows, dataset)
     n = max(len(panels), 1)
@@ -180,40 +218,9 @@ def roc_figure(privacy_rows: Iterable[dict], dataset: str, title: str | None = N
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True).ravel()
     keys = sorted({c.key for p in panels for c in p.curves if not c.key.startswith("canary:")})
     canary_keys = sorted({c.key for p in panels for c in p.curves if c.key.startswith("canary:")})
-    lo = MIN_FPR
-    for p in panels:
-        for c in p.curves:
-            pos = _xy(c.row)[0]
-            pos = pos[pos > 0]
-            if pos.size:
-                lo = min(lo, max(float(pos.min()), 1e-6))
+    lo = _lowest_fpr(panels)
     for ax, panel in zip(axes, panels):
-        for c in panel.curves:
-            fpr, tpr = _xy(c.row)
-            st = style(canary_keys.index(c.key) if panel.canary else keys.index(c.key))
-            ls = LINESTYLES[c.dash % len(LINESTYLES)] if panel.canary else st["ls"]
-            # zero FPR or TPR cannot sit on a log axis: drawn at the axis' edge
-            ax.plot(np.maximum(fpr, 1e-12), np.maximum(tpr, 1e-12), ls=ls, color=st["color"], lw=1.5,
-                    label=c.label)
-            for level in FPR_MARKS:
-                t = _tpr_at(c.row, level)
-                if t is not None and float(level) >= lo:
-                    ax.plot([float(level)], [max(t, lo)], st["marker"], color=st["color"], ms=4.5, mfc="white",
-                            mew=1.3, zorder=3)
-        ax.plot([1e-12, 1], [1e-12, 1], color=GREY, lw=0.9, ls="--", label="chance (AUC 0.5)")
-        for level in FPR_MARKS:
-            if float(level) >= lo:
-                ax.axvline(float(level), color="0.6", lw=0.7, ls=":", zorder=0)
-        ax.set_title(panel.title, fontsize=10)
-        ax.set_box_aspect(1)
-        ax.grid(True, which="major", alpha=0.25)
-        handles, labels = ax.get_legend_handles_labels()
-        if panel.left_out:
-            handles.append(ax.plot([], [], " ")[0])
-            labels.append(textwrap.fill("not drawn (weaker variants): " + ", ".join(panel.left_out), 72,
-                                        break_on_hyphens=False))
-        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=6.5, frameon=False,
-                  ncols=1, handlelength=2.2)
+        _draw_panel(ax, panel, keys, canary_keys, lo)
     if not panels:
         axes[0].text(0.5, 0.5, "no ROC curves stored", transform=axes[0].transAxes, ha="center", va="center",
                      color="0.4")
@@ -232,7 +239,7 @@ def roc_figure(privacy_rows: Iterable[dict], dataset: str, title: str | None = N
     return fig, panels
 
 
-def plot_roc(privacy_rows: Iterable[dict], dataset: str, path: Path | str, *, pdf: bool = False) -> Path:
+def plot_roc(privacy_rows: Iterable[PrivacyRow], dataset: str, path: Path | str, *, pdf: bool = False) -> Path:
     """Write ``dataset``'s ROC figure to ``path`` (PNG, PDF, … from the suffix); with ``pdf`` also as
     ``<stem>.pdf``. Returns ``path``. Rows: results.json privacy rows (``dataset``, ``method``, ``epsilon``,
     ``attack``, ``roc``, ``auc``, ``ci``, ``tpr_at_fpr``; others are ignored)."""

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from post_bench.epsilon import eps_key, eps_symbol
+from post_bench.epsilon import eps_symbol
+from post_bench.rows import PrivacyRow, UtilityRow
 
 from .figures import GREY, save, style
 from .stats import cell_interval
@@ -31,7 +32,7 @@ CANARY_ATTACK = "one_run"
 class Point:
     dataset: str
     method: str
-    epsilon: float | None
+    epsilon: float  # math.inf: non-private
     accuracy: float  # mean over seeds, in [0, 1]
     accuracy_ci: tuple[float, float] | None
     attack: str  # the strongest membership attack on this prompt (highest mean AUC)
@@ -41,59 +42,50 @@ class Point:
     seeds: int
 
 
-def _number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+def _auc_ci(rows: list[PrivacyRow]) -> tuple[float, float] | None:
+    """One seed: the row's bootstrap CI of the AUC (when finite); several: ``cell_interval`` over seeds."""
+    if len(rows) == 1:
+        ci = rows[0].ci.auc if rows[0].ci is not None else None
+        return ci if ci is not None and all(map(math.isfinite, ci)) else None
+    iv = cell_interval([r.auc for r in rows])
+    return (iv.low, iv.high) if iv.available else None
 
 
-def _eps(x) -> float | None:
-    return None if x is None else float(x)
-
-
-def tradeoff_points(utility_rows: Iterable[dict], privacy_rows: Iterable[dict]) -> list[Point]:
+def tradeoff_points(utility_rows: Iterable[UtilityRow], privacy_rows: Iterable[PrivacyRow]) -> list[Point]:
     """One point per (dataset, method, ε) that has both accuracy and a membership AUC."""
     acc: dict[tuple, list[float]] = defaultdict(list)
-    n_test: dict[tuple, int | None] = {}
-    for r in utility_rows or []:
-        if isinstance(r, dict) and _number(r.get("accuracy")):
-            key = (str(r.get("dataset")), str(r.get("method")), _eps(r.get("epsilon")))
-            acc[key].append(float(r["accuracy"]))
-            n = r.get("n_test")
-            n_test[key] = n if isinstance(n, int) and not isinstance(n, bool) else None
-    aucs: dict[tuple, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    for r in privacy_rows or []:
-        if isinstance(r, dict) and _number(r.get("auc")) and r.get("attack") != CANARY_ATTACK:
-            key = (str(r.get("dataset")), str(r.get("method")), _eps(r.get("epsilon")))
-            aucs[key][str(r.get("attack"))].append(r)
+    n_test: dict[tuple, int] = {}
+    for r in utility_rows:
+        key = (r.dataset, r.method, r.epsilon)
+        acc[key].append(r.accuracy)
+        n_test[key] = r.n_test
+    aucs: dict[tuple, dict[str, list[PrivacyRow]]] = defaultdict(lambda: defaultdict(list))
+    for r in privacy_rows:
+        if r.auc is not None and r.attack != CANARY_ATTACK:
+            aucs[(r.dataset, r.method, r.epsilon)][r.attack].append(r)
     out = []
-    for key in sorted(set(acc) & set(aucs), key=lambda k: (k[0], k[1], eps_key(k[2]))):
-        attack, rows = max(aucs[key].items(), key=lambda kv: (np.mean([r["auc"] for r in kv[1]]), kv[0]))
-        values = [float(r["auc"]) for r in rows]
-        if len(rows) == 1:
-            ci = ((rows[0].get("ci") or {}).get("auc") if isinstance(rows[0].get("ci"), dict) else None)
-            auc_ci = (float(ci[0]), float(ci[1])) if isinstance(ci, (list, tuple)) and len(ci) == 2 \
-                and all(_number(c) for c in ci) else None
-        else:
-            iv = cell_interval(values)
-            auc_ci = (iv.low, iv.high) if iv.available else None
-        bounds = [float(r["eps_lower_bound"]) for rs in aucs[key].values() for r in rs if _number(r.get("eps_lower_bound"))]
-        iv = cell_interval(acc[key], n_test.get(key))
+    for key in sorted(set(acc) & set(aucs)):
+        attack, rows = max(aucs[key].items(), key=lambda kv: (np.mean([r.auc for r in kv[1]]), kv[0]))
+        bounds = [r.eps_lower_bound for rs in aucs[key].values() for r in rs
+                  if r.eps_lower_bound is not None and math.isfinite(r.eps_lower_bound)]
+        iv = cell_interval(acc[key], n_test[key])
         out.append(Point(key[0], key[1], key[2], iv.mean, (iv.low, iv.high) if iv.available else None, attack,
-                         float(np.mean(values)), auc_ci, max(bounds) if bounds else None, len(acc[key])))
+                         float(np.mean([r.auc for r in rows])), _auc_ci(rows), max(bounds) if bounds else None,
+                         len(acc[key])))
     return out
 
 
-def _zero_shot(utility_rows: Iterable[dict], dataset: str) -> float | None:
-    vals = [float(r["accuracy"]) for r in utility_rows or [] if isinstance(r, dict) and r.get("method") == ZERO_SHOT
-            and str(r.get("dataset")) == dataset and _number(r.get("accuracy"))]
+def _zero_shot(utility_rows: Iterable[UtilityRow], dataset: str) -> float | None:
+    vals = [r.accuracy for r in utility_rows if r.method == ZERO_SHOT and r.dataset == dataset]
     return float(np.mean(vals)) if vals else None
 
 
-def plot_privacy_utility(utility_rows: Iterable[dict], privacy_rows: Iterable[dict], path: Path | str, *,
+def plot_privacy_utility(utility_rows: Iterable[UtilityRow], privacy_rows: Iterable[PrivacyRow], path: Path | str, *,
                          pdf: bool = False) -> Path:
     """Accuracy against the strongest membership attack's AUC, a panel per data set, a colour and marker per
     method, its ε values joined by a line and labelled (with the ε lower bound when it is above 0). Returns
     ``path``; with ``pdf`` also writes ``<stem>.pdf``."""
-    utility_rows = list(utility_rows or [])
+    utility_rows = list(utility_rows)
     points = tradeoff_points(utility_rows, privacy_rows)
     datasets = sorted({p.dataset for p in points}) or ["(no prompt has both accuracy and a membership AUC)"]
     methods = sorted({p.method for p in points})
@@ -108,7 +100,7 @@ def plot_privacy_utility(utility_rows: Iterable[dict], privacy_rows: Iterable[di
         if zs is not None:
             ax.axhline(100 * zs, color="0.55", ls=":", lw=1.1, label=f"target zero-shot ({100 * zs:.1f}%)")
         for method in methods:
-            pts = sorted((p for p in mine if p.method == method), key=lambda p: eps_key(p.epsilon))
+            pts = sorted((p for p in mine if p.method == method), key=lambda p: p.epsilon)
             if not pts:
                 continue
             st = style(methods.index(method))
