@@ -153,6 +153,25 @@ class OneRunBound(Row):
     bound_fdp: str | None = None
 
 
+class TprPoint(Row):
+    """An operating point of an attack (``post-bench audit``): the TPR at a target FPR with what it rests on
+    (realized FPR, threshold, counts, the TPR's CI), or n/a with the reason (fewer than 1/FPR non-members).
+    The attack flags a member when its statistic is >= ``threshold``; ``flags_nobody``: no threshold flags
+    anyone within the target (``threshold`` null)."""
+
+    target_fpr: float = Field(gt=0, lt=1)
+    tpr: Fraction | None = None
+    fpr: Fraction | None = None
+    threshold: float | None = None
+    flags_nobody: bool = False
+    tp: int | None = Field(default=None, ge=0)
+    fp: int | None = Field(default=None, ge=0)
+    n_members: int = Field(ge=0)
+    n_nonmembers: int = Field(ge=0)
+    reason: str | None = None
+    tpr_ci: Interval = None
+
+
 class PrivacyRow(Row):
     """One attack on one prompt (or a recipe's shadows): what was attacked, its AUC, TPRs, intervals, counts and
     ε lower bound."""
@@ -180,6 +199,11 @@ class PrivacyRow(Row):
     one_run: OneRunBound | None = None
     roc: Roc | None = None
     samples: SamplesRef | None = None
+    # post-bench audit: TPR at each target FPR with threshold and counts; the AUC interval at the family-wise
+    # level over the n_attacks attacks tried (what its verdict uses)
+    operating_points: list[TprPoint] | None = None
+    ci_familywise: Intervals | None = None
+    n_attacks: int | None = Field(default=None, ge=1)
 
 
 class ExtractionRow(Row):

@@ -4,6 +4,7 @@ leakage found, every reported field present), shadows, the recipe, the output fo
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import torch
 from click.testing import CliRunner
 
 from post_bench.cli import main
+from post_bench.rows import PrivacyRow
 
 TINY = "tiny-gpt2:layers=2,hidden=64"
 MAX_TOKENS = 24
@@ -79,6 +81,9 @@ def test_audit_detects_planted_leakage_in_the_given_prompt(planted, tmp_path):
     from post_bench.samples import read_samples
 
     for row in result["attacks"]:  # per-candidate outputs: the AUC is recomputed from them alone
+        typed = PrivacyRow.model_validate(row)  # the rows are results.json's privacy rows, dumped as read
+        assert typed.dump() == row and (typed.dataset, typed.method, typed.attacked) == (
+            "election-tweets", "the given prompt", "the given prompt") and math.isinf(typed.epsilon)
         cands = read_samples(out, row["samples"])
         assert len(cands) == 2 * N_SIDE and sum(c["member"] for c in cands) == N_SIDE
         again = attack_metrics(np.array([c["statistic"] for c in cands]), np.array([c["member"] for c in cands]))
@@ -88,11 +93,14 @@ def test_audit_detects_planted_leakage_in_the_given_prompt(planted, tmp_path):
     assert result["population"]["source"] == "dataset" and result["population"]["excluded"] == 2 * N_SIDE
     assert [r["attack"] for r in result["attacks"]] == ["loss", "loss-calibrated"]
     loss = result["attacks"][0]
-    assert loss["auc"] == 1.0 and loss["auc_ci"] == [1.0, 1.0] and "over candidates" in loss["ci_method"]
+    assert loss["auc"] == 1.0 and loss["ci"]["auc"] == [1.0, 1.0] and loss["ci"]["unit"].startswith("candidates")
+    assert loss["n_attacks"] == len(result["attacks"])
+    assert loss["ci_familywise"]["confidence"] == pytest.approx(1 - 0.05 / len(result["attacks"]))
     p10, p1, p01 = loss["operating_points"]
     assert (p10["tpr"], p10["fp"], p10["tp"], p10["n_members"], p10["n_nonmembers"]) == (1.0, 0, N_SIDE, N_SIDE, N_SIDE)
     assert p10["threshold"] is not None and p1["tpr"] is None and "needs >= 100 non-members" in p1["reason"]
-    assert loss["eps_lower_bound"]["value"] >= 0 and loss["eps_lower_bound"]["threshold_choice"] == "bonferroni"
+    assert loss["eps_lower_bound"] >= 0 and loss["eps_lower_bound_threshold"] == "bonferroni"
+    assert loss["eps_lower_bound_confidence"] == 0.95 and loss["delta"] == pytest.approx(1 / N_SIDE)
     assert result["utility"]["members"]["accuracy"] == 1.0 and result["utility"]["non-members"]["accuracy"] == 0.0
     verdict = result["verdict"]["line"]
     assert verdict.startswith("Leakage detected: loss AUC 1.00 [1.00, 1.00] > 0.5 on 24 candidates")
@@ -131,7 +139,8 @@ def test_audit_with_shadows_and_a_recipe_file(planted, tmp_path):
     assert [r["attack"] for r in result["attacks"]] == ["loss", "loss-calibrated", "lira-online", "lira-offline",
                                                         "lira-fixed_variance", "rmia-online", "rmia-offline"]
     for r in result["attacks"]:
-        assert 0.0 <= r["auc_ci"][0] <= r["auc"] <= r["auc_ci"][1] <= 1.0 and len(r["operating_points"]) == 3
+        assert 0.0 <= r["ci"]["auc"][0] <= r["auc"] <= r["ci"]["auc"][1] <= 1.0 and len(r["operating_points"]) == 3
+        assert r["epsilon"] == 8.0 and r["delta"] == 1e-3  # the recipe's
     assert result["recipe"]["resolved"] == {
         "steps": 10, "batch_size": 4, "lr": 0.03, "dp_lr": None, "clip": 0.5, "delta": 1e-3, "accountant": "rdp",
         "init": "vocab", "micro_batch": 32, "epochs": 2.0, "max_tokens": MAX_TOKENS, "train_size": 20, "epsilon": 8.0,
@@ -206,7 +215,10 @@ def test_audit_recipe_mode_is_labelled_as_such(planted, tmp_path):
     assert result["attacked"] == "a recipe's shadows" and "not of the given prompt" in result["attacked_long"]
     assert result["verdict"]["line"].startswith("Recipe leakage, not the given prompt's: ")
     assert result["shadows"]["universe"] == 16 and len(result["attacks"]) == 7
-    assert all("bootstrap over examples" in r["ci_method"] for r in result["attacks"])  # pooled over 4 shadows
+    assert all(r["ci"]["unit"].startswith("examples (each example's 4 outcomes") for r in result["attacks"])
+    rows = [PrivacyRow.model_validate(r) for r in result["attacks"]]  # pooled over 4 shadows
+    assert {(r.dataset, r.method, r.attacked, r.n_examples) for r in rows} == {
+        ("election-tweets", "recipe shadows", "a recipe's shadows", 16)}
     assert (out / "report.md").read_text().splitlines()[0] == result["verdict"]["line"]
 
 

@@ -3,6 +3,7 @@ audit's pure attack layer (statistics, rows, verdict) on constructed scores with
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -10,6 +11,8 @@ import pytest
 
 from post_bench.attacks.metrics import attack_metrics
 from post_bench.attacks.operating_points import OperatingPoint, operating_points
+from post_bench.audit.rows import GIVEN
+from post_bench.rows import PrivacyRow
 
 MEMBERS = [0.9, 0.8, 0.6, 0.4, 0.2]
 NONMEMBERS = [0.85, 0.7, 0.5, 0.3, 0.1, 0.05, 0.04, 0.03, 0.02, 0.01]
@@ -97,20 +100,24 @@ def test_planted_leakage_is_detected_by_calibrated_and_shadow_attacks():
                            "rmia-online", "rmia-offline"]
     rows = {name: attack_row(name, s, member, delta=1e-2, n_attacks=len(stats)) for name, s in stats.items()}
     # the raw loss is dominated by difficulty; calibration by the base model and the shadows recover membership
-    assert rows["loss"]["auc"] < 0.7 and rows["loss-calibrated"]["auc"] > 0.9 and rows["lira-online"]["auc"] > 0.9
+    assert rows["loss"].auc < 0.7 and rows["loss-calibrated"].auc > 0.9 and rows["lira-online"].auc > 0.9
     for r in rows.values():
-        lo, hi = r["auc_ci"]
-        assert lo <= r["auc"] <= hi and r["ci_confidence"] == 0.95 and r["n_members"] == r["n_nonmembers"] == 100
-        fw = r["auc_ci_familywise"]
-        assert fw["interval"][0] <= lo and fw["confidence"] == pytest.approx(1 - 0.05 / 7)
-        p10, p1, p01 = r["operating_points"]
-        assert p10["tpr"] is not None and p10["tp"] + p10["fp"] > 0 and p10["fp"] <= 10 and p10["tpr_ci"] is not None
-        assert p1["tpr"] is not None and p1["fp"] <= 1
-        assert p01["tpr"] is None and "needs >= 1000 non-members" in p01["reason"]
-        e = r["eps_lower_bound"]
-        assert e["confidence"] == 0.95 and e["threshold_choice"] == "bonferroni" and e["n_trials"] == 200
-        assert "independent trials" in e["assumption"]
-    assert rows["lira-online"]["eps_lower_bound"]["value"] > 0.5
+        assert isinstance(r, PrivacyRow) and (r.dataset, r.attacked, r.epsilon) == ("candidates", GIVEN, math.inf)
+        lo, hi = r.ci.auc
+        assert lo <= r.auc <= hi and r.ci.confidence == 0.95 and r.n_members == r.n_nonmembers == 100
+        assert r.ci.unit.startswith("candidates") and r.ci.n_boot == 1000
+        fw = r.ci_familywise
+        assert fw.auc[0] <= lo and fw.confidence == pytest.approx(1 - 0.05 / 7) and r.n_attacks == len(stats)
+        p10, p1, p01 = r.operating_points
+        assert p10.tpr is not None and p10.tp + p10.fp > 0 and p10.fp <= 10 and p10.tpr_ci is not None
+        assert p1.tpr is not None and p1.fp <= 1
+        assert p01.tpr is None and "needs >= 1000 non-members" in p01.reason
+        assert r.eps_lower_bound_confidence == 0.95 and r.delta == 1e-2
+        assert r.extra("eps_lower_bound_threshold") == "bonferroni" and r.extra("eps_lower_bound_n_trials") == 200
+        assert "independent trials" in r.extra("eps_lower_bound_assumption")
+        again = PrivacyRow.model_validate(json.loads(json.dumps(r.dump())))  # audit.json's row reads back as written
+        assert again == r and again.dump() == r.dump()
+    assert rows["lira-online"].eps_lower_bound > 0.5
     v = verdict(list(rows.values()))
     assert v["leakage_detected"] and v["line"].startswith("Leakage detected: ") and "on 200 candidates" in v["line"]
     assert v["attack"] in ("loss-calibrated", "lira-online", "lira-offline", "lira-fixed_variance", "rmia-online",

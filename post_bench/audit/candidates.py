@@ -11,8 +11,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import datasets
 import numpy as np
 
+from post_bench.data import load_dataset
+from post_bench.data.files import FORMATS, load_path
 from post_bench.errors import UserInputError, problem, short_repr
 
 SOURCE = "audit"
@@ -64,8 +67,6 @@ class Population:
 
 def read_labelled(path: str | Path, option: str) -> LabelledFile:
     """Texts and raw labels of one file (``load_path``'s checks; a missing label column is refused here)."""
-    from post_bench.data.files import load_path  # deferred: start-up time (pandas)
-
     try:
         ds = load_path(path)
     except UserInputError as err:
@@ -79,10 +80,6 @@ def read_labelled(path: str | Path, option: str) -> LabelledFile:
 
 def _member_column(path: str | Path) -> list:
     """The ``member`` column of a file ``load_path`` has just read (same reader, same parse)."""
-    import datasets  # deferred: start-up time (datasets)
-
-    from post_bench.data.files import FORMATS  # deferred: start-up time (pandas)
-
     builder, kwargs = FORMATS[Path(path).suffix.lower()]
     table = datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
     if MEMBER_COLUMN not in table.column_names:
@@ -118,7 +115,6 @@ def read_candidate_files(members=None, nonmembers=None, candidates=None) -> list
                                      "--members FILE --nonmembers FILE, or --candidates FILE"))
     m, n = read_labelled(members, "--members"), read_labelled(nonmembers, "--nonmembers")
     return [(m, [True] * len(m.texts)), (n, [False] * len(n.texts))]
-
 
 
 def class_names_from(files: list[LabelledFile]) -> tuple[str, ...]:
@@ -187,8 +183,6 @@ def population_from_file(f: LabelledFile, task, candidates: Candidates) -> Popul
 
 
 def population_from_dataset(dataset: str, candidates: Candidates) -> Population:
-    from post_bench.data import load_dataset  # deferred: start-up time (pandas)
-
     ds = load_dataset(dataset)
     texts = set(candidates.texts)
     rows = [(t, lab) for t, lab in zip(ds.texts, ds.labels) if t not in texts]

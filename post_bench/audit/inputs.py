@@ -1,19 +1,56 @@
 """``post-bench audit``'s prompt, model and task inputs, checked before any model is loaded or shadow
-trained; and the backbone, loaded as the suite runner loads it (one cache per process)."""
+trained (:class:`Inputs`); and the backbone, loaded as the suite runner loads it (one cache per process)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from post_bench.atomic import writable_dir
-from post_bench.audit.recipe import read_yaml
+from post_bench.audit.output import prepare
+from post_bench.audit.recipe import ShadowRecipe, load_recipe, read_yaml
+from post_bench.data import check_dataset_spec
+from post_bench.data.tasks import custom_task, parse_label_words
 from post_bench.errors import UserInputError, problem
 from post_bench.models.loading import check_model_spec, load_pretrained, model_from_base, model_shape
 from post_bench.runner.context import _BACKBONES, pick_device
+from post_bench.suite import _pydantic_problems
 
 SOURCE = "audit"
+
+
+@dataclasses.dataclass
+class Inputs:
+    """Everything read and checked before the model is loaded."""
+
+    source: str
+    name: str
+    prompt: object
+    info: dict
+    model: str
+    recipe: ShadowRecipe
+    recipe_file: str | None
+    out: Path
+    shadows: int
+    seed: int
+    precision: str
+
+
+def read_inputs(prompt_source, *, model, recipe_file, recipe_options: dict, out_dir, shadows: int, seed: int,
+                precision: str) -> Inputs:
+    """The prompt (pickle files refused before they are opened), its model, the recipe and a usable output
+    folder, or a UserInputError naming the bad input."""
+    prompt, info, path = read_prompt(prompt_source)
+    model = model or model_from_adapter(info, path)
+    recipe, recipe_src = load_recipe(recipe_file, **recipe_options)
+    check_prompt_fits(path, prompt, model, recipe.max_tokens)
+    name = prompt_name(prompt_source)
+    out = prepare(out_dir or f"audit-{name}")
+    return Inputs(str(prompt_source), name, prompt, info, model, recipe, recipe_src, out, shadows, seed, precision)
 
 
 def audit_epsilon(epsilon: float | None) -> float | None:
@@ -77,20 +114,37 @@ def prompt_name(source: str) -> str:
     return Path(text).name.removesuffix(".safetensors") or "prompt"
 
 
+class TaskFile(BaseModel):
+    """``--task-file``: a custom task's templates, label words (one entry per class: a word or a list of
+    alternatives) and instruction; other keys are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    template: str | None = None
+    mlm_template: str | None = None
+    label_words: list[str | list[str]] | None = None
+    instruction: str | None = None
+
+    def options(self) -> dict:
+        """The keys the file sets, label words as lists of alternatives."""
+        opts = self.model_dump(exclude_none=True)
+        if self.label_words is not None:
+            opts["label_words"] = [[w] if isinstance(w, str) else list(w) for w in self.label_words]
+        return opts
+
+
+def read_task_file(path) -> dict:
+    """The options a ``--task-file`` sets, or one line per problem (an unknown key names the allowed ones)."""
+    raw = read_yaml(path)
+    try:
+        return TaskFile.model_validate({} if raw is None else raw).options()
+    except ValidationError as err:
+        raise UserInputError(_pydantic_problems(str(path), err, model=TaskFile)) from None
+
+
 def task_options(template: str | None = None, label_words: str | None = None, task_file=None) -> dict:
     """A custom task's template/label words/instruction from CLI strings and/or a small YAML file
-    (keys: template, mlm_template, label_words, instruction); the CLI wins over the file."""
-    from post_bench.data.tasks import TASK_FILE_KEYS, parse_label_words  # deferred: start-up time (pandas)
-
-    opts: dict = {}
-    if task_file is not None:
-        raw = read_yaml(task_file)
-        if not isinstance(raw, dict) or set(raw) - set(TASK_FILE_KEYS):
-            extra = sorted(set(raw) - set(TASK_FILE_KEYS)) if isinstance(raw, dict) else "not a mapping"
-            raise UserInputError(f"{task_file}: unknown keys {extra}; allowed: {', '.join(TASK_FILE_KEYS)}")
-        opts.update(raw)
-        if isinstance(opts.get("label_words"), list):
-            opts["label_words"] = [[w] if isinstance(w, str) else list(w) for w in opts["label_words"]]
+    (:class:`TaskFile`); the CLI wins over the file."""
+    opts = read_task_file(task_file) if task_file is not None else {}
     if template is not None:
         opts["template"] = template
     if label_words is not None:
@@ -119,8 +173,6 @@ def adapter_defaults(task, info: dict | None) -> dict:
 def apply_task_options(task, options: dict | None, info: dict | None = None):
     """``task`` with the user's template / label words (a mismatch is one line, exit 2); what the user leaves
     out comes from the prompt's metadata (``info`` from :func:`read_prompt`), when it has any."""
-    from post_bench.data.tasks import custom_task  # deferred: start-up time (pandas)
-
     defaults = adapter_defaults(task, info)
     if not options and not defaults:
         return task
@@ -150,8 +202,6 @@ def check_audit_inputs(prompt_path, prompt, *, model: str, dataset: str, epsilon
                        max_tokens: int) -> tuple[float | None, Path]:
     """(epsilon, a writable output folder) or a UserInputError naming the bad input, before any work (the
     audit itself stages its folder and never leaves a half-written one)."""
-    from post_bench.data import check_dataset_spec  # deferred: start-up time (pandas)
-
     epsilon = audit_epsilon(epsilon)
     check_prompt_fits(prompt_path, prompt, model, max_tokens)
     if not dataset.startswith("synthetic:") and (msg := check_dataset_spec(dataset)):
