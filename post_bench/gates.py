@@ -40,7 +40,7 @@ from pydantic import ValidationError
 
 from post_bench.atomic import write_text_atomic
 from post_bench.attacks.base import ATTACKS, load_attacks
-from post_bench.epsilon import eps_label
+from post_bench.epsilon import eps_label, parse_epsilon
 from post_bench.errors import UserInputError, problem, short_repr
 from post_bench.registry import did_you_mean
 from post_bench.report import aggregates as report_aggregates
@@ -55,22 +55,26 @@ from post_bench.report.claims import (
 from post_bench.report.evidence import Evidence, load_evidence
 from post_bench.report.stats import weighted_paired_difference
 from post_bench.report.tables import claims_tables, to_markdown
+from post_bench.rows import Claim, PrivacyRow, Results, UtilityCell
 from post_bench.suite import Gate, _pydantic_problems
 
 DP_GATE = "eps lower bound <= claimed eps (always on)"
 
 
-def dp_violations(results: dict) -> list[str]:
+def _finite_claim(row: PrivacyRow) -> bool:
+    return row.claimed_epsilon is not None and math.isfinite(row.claimed_epsilon)
+
+
+def dp_violations(results: Results) -> list[str]:
     """One line per privacy row whose ``eps_lower_bound`` exceeds its ``claimed_epsilon`` (finite claims only)."""
     lines = []
-    for row in results.get("privacy", []):
-        claimed, bound = row.get("claimed_epsilon"), row.get("eps_lower_bound")
-        if claimed is None or bound is None or not bound > claimed:
+    for row in results.privacy:
+        bound = row.eps_lower_bound
+        if not _finite_claim(row) or bound is None or not bound > row.claimed_epsilon:
             continue
-        conf = row.get("eps_lower_bound_confidence")
-        lines.append(f"gate failed: {row.get('dataset')} {row.get('method')} {row.get('attack')} seed={row.get('seed')}: "
-                     f"eps lower bound {bound:.2f} (confidence {conf}) > claimed eps {eps_label(claimed)}: the DP "
-                     "training or its accounting is broken")
+        lines.append(f"gate failed: {row.dataset} {row.method} {row.attack} seed={row.seed}: eps lower bound "
+                     f"{bound:.2f} (confidence {row.eps_lower_bound_confidence}) > claimed eps "
+                     f"{eps_label(row.claimed_epsilon)}: the DP training or its accounting is broken")
     return lines
 
 
@@ -145,58 +149,80 @@ def _gate_attack_names(suite) -> tuple[list[str], dict[str, list]]:
     return list(names), names
 
 
+Problem = tuple[str, str, str | None]  # (key, what is wrong, what is allowed)
+
+
+def _claim_problems(gate, suite) -> list[Problem]:
+    claims = [c.number for c in CLAIMS]
+    if gate.claim not in claims:
+        return [("claim", f"no claim {gate.claim}", ", ".join(map(str, claims)))]
+    out: list[Problem] = []
+    claim = next(c for c in CLAIMS if c.number == gate.claim)
+    needed = sorted({t.method for c in claim.checks for t in (c.a, c.b)} - {CHANCE})
+    if missing := [m for m in needed if m not in suite.method_names]:
+        out.append(("claim", f"claim {gate.claim} ({claim.statement}) compares {', '.join(needed)}; the suite does not "
+                    f"run {', '.join(missing)}, so its verdict can only be inconclusive",
+                    "a claim whose methods the suite runs"))
+    if len(suite.seeds) < 2:
+        out.append(("claim", f"claim {gate.claim}: with one seed every claim is inconclusive (no CI over seeds), so "
+                    "this gate could never " + ("hold" if (gate.must or "hold") == "hold" else "fail"),
+                    "seeds: at least 2"))
+    return out
+
+
+def _epsilon_problems(gate, suite) -> list[Problem]:
+    if not gate.epsilon_given:
+        return []
+    eps, suite_eps = gate_epsilon(gate), [parse_epsilon(e) for e in suite.epsilons]
+    free = gate.method in EPSILON_FREE or bool(gate.difference and set(gate.difference) <= EPSILON_FREE)
+    if eps not in suite_eps and not (math.isinf(eps) and free):
+        return [("epsilon", f"{eps_label(eps)} is not among the suite's epsilons",
+                 ", ".join(map(eps_label, suite_eps)))]
+    if gate.difference and math.isfinite(eps) and free:
+        return [("epsilon", f"{' and '.join(gate.difference)} read no private data: their only cell is ε=inf, so no "
+                 "cell matches ε=" + eps_label(eps), "inf, or leave epsilon out")]
+    return []
+
+
+def _privacy_problems(gate, suite) -> list[Problem]:
+    attack_names, by_name = _gate_attack_names(suite)
+    if not attack_names:
+        return [("metric", f"{gate.metric}: the suite has no membership or one_run attack, so no privacy rows",
+                 "accuracy, or add an attack")]
+    if gate.attack is not None and gate.attack not in by_name:
+        return [("attack", f"{gate.attack!r} is not among the suite's attacks{did_you_mean(gate.attack, attack_names)}",
+                 ", ".join(attack_names))]
+    if gate.method is not None and gate.method in suite.method_names:
+        attacks = by_name[gate.attack] if gate.attack else [a for v in by_name.values() for a in v]
+        attacked = {m for a in attacks for m in a.methods}
+        if gate.method not in attacked:
+            return [("method", f"{gate.method!r} is not attacked by {gate.attack or 'any attack'}",
+                     ", ".join(sorted(attacked)))]
+    return []
+
+
+def _name_problems(gate, suite) -> list[Problem]:
+    """Problems of one gate, in the order of its keys."""
+    methods, datasets = suite.method_names, suite.datasets.private
+    out = _claim_problems(gate, suite) if gate.claim is not None else []
+    if gate.method is not None and gate.method not in methods:
+        out.append(("method", f"{gate.method!r} is not among the suite's methods{did_you_mean(gate.method, methods)}",
+                    ", ".join(methods)))
+    if gate.dataset is not None and gate.dataset not in datasets:
+        out.append(("dataset", f"{gate.dataset!r} is not among datasets.private"
+                    f"{did_you_mean(gate.dataset, datasets)}", ", ".join(datasets)))
+    out += _epsilon_problems(gate, suite)
+    out += [("difference", f"{name!r} is not among the suite's methods{did_you_mean(name, methods)}",
+             ", ".join(methods)) for name in gate.difference or [] if name not in methods]
+    if gate.metric in ("auc", "tpr", "eps_lb"):
+        out += _privacy_problems(gate, suite)
+    return out
+
+
 def gate_problems(gates: Sequence, suite, sources: Sequence[tuple[str, str]]) -> list[str]:
     """Names in ``gates`` the suite does not have (one line each); ``sources[i]`` = (source, key prefix)."""
-    out: list[str] = []
-    claims = [c.number for c in CLAIMS]
-    attack_names, by_name = _gate_attack_names(suite)
-    methods, datasets = suite.method_names, suite.datasets.private
-    eps_allowed = ", ".join(eps_label(e) for e in suite.epsilons)
-    for gate, (source, prefix) in zip(gates, sources):
-        def bad(key: str, what: str, allowed: str | None = None, _s=source, _p=prefix):
-            out.append(problem(_s, f"{_p}{key}", what, allowed))
-
-        if gate.claim is not None and gate.claim not in claims:
-            bad("claim", f"no claim {gate.claim}", ", ".join(map(str, claims)))
-        elif gate.claim is not None:
-            claim = next(c for c in CLAIMS if c.number == gate.claim)
-            needed = sorted({t.method for c in claim.checks for t in (c.a, c.b)} - {CHANCE})
-            if missing := [m for m in needed if m not in methods]:
-                bad("claim", f"claim {gate.claim} ({claim.statement}) compares {', '.join(needed)}; the suite does not "
-                    f"run {', '.join(missing)}, so its verdict can only be inconclusive", "a claim whose methods the suite runs")
-            if len(suite.seeds) < 2:
-                bad("claim", f"claim {gate.claim}: with one seed every claim is inconclusive (no CI over seeds), so this "
-                    "gate could never " + ("hold" if (gate.must or "hold") == "hold" else "fail"), "seeds: at least 2")
-        if gate.method is not None and gate.method not in methods:
-            bad("method", f"{gate.method!r} is not among the suite's methods{did_you_mean(gate.method, methods)}",
-                ", ".join(methods))
-        if gate.dataset is not None and gate.dataset not in datasets:
-            bad("dataset", f"{gate.dataset!r} is not among datasets.private{did_you_mean(gate.dataset, datasets)}",
-                ", ".join(datasets))
-        free = gate.method in EPSILON_FREE or bool(gate.difference and set(gate.difference) <= EPSILON_FREE)
-        if gate.epsilon_given and gate.epsilon not in suite.epsilons and not (gate.epsilon is None and free):
-            bad("epsilon", f"{eps_label(gate.epsilon)} is not among the suite's epsilons", eps_allowed)
-        elif gate.difference and gate.epsilon_given and gate.epsilon is not None and free:
-            bad("epsilon", f"{' and '.join(gate.difference)} read no private data: their only cell is ε=inf, so no "
-                "cell matches ε=" + eps_label(gate.epsilon), "inf, or leave epsilon out")
-        for name in gate.difference or []:
-            if name not in methods:
-                bad("difference", f"{name!r} is not among the suite's methods{did_you_mean(name, methods)}",
-                    ", ".join(methods))
-        if gate.metric in ("auc", "tpr", "eps_lb"):
-            if not attack_names:
-                bad("metric", f"{gate.metric}: the suite has no membership or one_run attack, so no privacy rows",
-                    "accuracy, or add an attack")
-            elif gate.attack is not None and gate.attack not in by_name:
-                bad("attack", f"{gate.attack!r} is not among the suite's attacks{did_you_mean(gate.attack, attack_names)}",
-                    ", ".join(attack_names))
-            elif gate.method is not None and gate.method in methods:
-                attacked = {m for a in (by_name.get(gate.attack) if gate.attack else
-                                        [a for v in by_name.values() for a in v]) for m in a.methods}
-                if gate.method not in attacked:
-                    bad("method", f"{gate.method!r} is not attacked by {gate.attack or 'any attack'}",
-                        ", ".join(sorted(attacked)))
-    return out
+    return [problem(source, f"{prefix}{key}", what, allowed)
+            for gate, (source, prefix) in zip(gates, sources) for key, what, allowed in _name_problems(gate, suite)]
 
 
 def cli_gates(texts: Iterable[str], suite) -> list:
@@ -232,7 +258,7 @@ def describe(gate) -> str:
     """``accuracy >= 0.6 (method=post, epsilon=8)`` / ``claim 1 must hold``: the gate in one phrase."""
     if gate.name:
         return gate.name
-    filters = [f"{k}={eps_label(gate.epsilon) if k == 'epsilon' else getattr(gate, k)}"
+    filters = [f"{k}={eps_label(gate_epsilon(gate)) if k == 'epsilon' else getattr(gate, k)}"
                for k in ("dataset", "method", "attack", "epsilon")
                if (gate.epsilon_given if k == "epsilon" else getattr(gate, k) is not None)]
     where = f" ({', '.join(filters)})" if filters else ""
@@ -248,21 +274,21 @@ def describe(gate) -> str:
     return f"{metric} {bounds}{where}"
 
 
-def _eps(value) -> float | None:
-    return None if value is None else float(value)
+def gate_epsilon(gate) -> float:
+    """The ε a gate names, as the package holds it (``math.inf`` for non-private); the suite's ``null`` / ``inf``
+    is converted here, at the suite boundary."""
+    return parse_epsilon(gate.epsilon)
 
 
-def _matches(gate, row: dict, epsilon_key: str = "epsilon") -> bool:
-    if gate.method is not None and row.get("method") != gate.method:
+def _matches(gate, dataset: str, method: str, epsilon: float, attack: str | None = None) -> bool:
+    if gate.method is not None and method != gate.method:
         return False
-    if gate.dataset is not None and row.get("dataset") != gate.dataset:
+    if gate.dataset is not None and dataset != gate.dataset:
         return False
-    if gate.epsilon_given and _eps(row.get(epsilon_key)) != gate.epsilon:
+    if gate.epsilon_given and epsilon != gate_epsilon(gate):
         return False
-    if gate.attack is not None:
-        attack = str(row.get("attack"))
-        if attack != gate.attack and not attack.startswith(gate.attack + "-"):
-            return False
+    if gate.attack is not None and attack != gate.attack and not str(attack).startswith(gate.attack + "-"):
+        return False
     return True
 
 
@@ -274,89 +300,97 @@ def _outside(gate, value: float) -> str:
     return ""
 
 
-def _claim_gate(gate, results: dict) -> GateResult:
-    name = describe(gate)
-    claims = results["claims"] if isinstance(results.get("claims"), list) else from_results(results)
-    found = next((c for c in claims if isinstance(c, dict) and c.get("claim") == gate.claim), None)
-    if found is None:
-        why = f"claim {gate.claim} is not in the results (no utility rows?)"
-        return GateResult(name, False, "—", why, f"gate failed: {name}: {why}")
-    cells = [c for c in found.get("cells") or []
-             if (gate.dataset is None or c.get("dataset") == gate.dataset)
-             and (not gate.epsilon_given or _eps(c.get("epsilon")) == gate.epsilon)]
-    if not cells:
-        why = "no (dataset, ε) cell of this claim matches"
-        return GateResult(name, False, "—", why, f"gate failed: {name}: {why}")
-    must = gate.must or "hold"
-    bad = [c for c in cells if (c.get("verdict") != "holds" if must == "hold" else c.get("verdict") == "does not hold")]
-    verdicts = sorted({str(c.get("verdict")) for c in cells})
-    value = ", ".join(verdicts)
-    if not bad:
-        return GateResult(name, True, value, f"{len(cells)} cell(s): {value}")
-    first = bad[0]
-    reasons = "; ".join(str(k.get("reason")) for k in first.get("checks") or [] if k.get("reason"))
-    why = (f"{first.get('dataset')} ε={eps_label(_eps(first.get('epsilon')))}: {first.get('verdict')}"
-           + (f" ({reasons})" if reasons else "") + (f" [+{len(bad) - 1} more cell(s)]" if len(bad) > 1 else ""))
+def _failed(name: str, why: str, value: str = "—") -> GateResult:
     return GateResult(name, False, value, why, f"gate failed: {name}: {why}")
 
 
-def _accuracy_gate(gate, results: dict) -> GateResult:
+def claims_of(results: Results) -> list[Claim]:
+    """The run's claims: those results.json holds (schema 2), else computed from its rows (schema 1)."""
+    return results.claims if results.claims is not None else from_results(results)
+
+
+def _claim_gate(gate, results: Results) -> GateResult:
     name = describe(gate)
-    cells = [c for c in utility_aggregates(results) if _matches(gate, c)]
+    found = next((c for c in claims_of(results) if c.claim == gate.claim), None)
+    if found is None:
+        return _failed(name, f"claim {gate.claim} is not in the results (no utility rows?)")
+    cells = [c for c in found.cells
+             if (gate.dataset is None or c.dataset == gate.dataset)
+             and (not gate.epsilon_given or c.epsilon == gate_epsilon(gate))]
     if not cells:
-        why = "no accuracy cell matches (check method, dataset and epsilon against the run's results)"
-        return GateResult(name, False, "—", why, f"gate failed: {name}: {why}")
-    failing = [(c, _outside(gate, c["mean"])) for c in cells if _outside(gate, c["mean"])]
-    worst = min(cells, key=lambda c: c["mean"]) if gate.min is not None else max(cells, key=lambda c: c["mean"])
-    if failing:
-        worst = min((c for c, _ in failing), key=lambda c: c["mean"]) if failing[0][1].startswith("<") \
-            else max((c for c, _ in failing), key=lambda c: c["mean"])
-    where = (f"{worst['dataset']} {worst['method']} ({worst['model']}) ε={eps_label(worst['epsilon'])}: mean "
-             f"{worst['mean']:.3f} over {len(worst['seeds'])} seed(s)")
-    if not failing:
-        return GateResult(name, True, f"{worst['mean']:.3f}", f"{len(cells)} cell(s); worst {where}")
-    why = f"{where} {_outside(gate, worst['mean'])}" + (f" [+{len(failing) - 1} more cell(s)]" if len(failing) > 1 else "")
-    return GateResult(name, False, f"{worst['mean']:.3f}", why, f"gate failed: {name}: {why}")
+        return _failed(name, "no (dataset, ε) cell of this claim matches")
+    must = gate.must or "hold"
+    bad = [c for c in cells if (c.verdict != "holds" if must == "hold" else c.verdict == "does not hold")]
+    value = ", ".join(sorted({c.verdict for c in cells}))
+    if not bad:
+        return GateResult(name, True, value, f"{len(cells)} cell(s): {value}")
+    first = bad[0]
+    reasons = "; ".join(k.reason for k in first.checks if k.reason)
+    why = (f"{first.dataset} ε={eps_label(first.epsilon)}: {first.verdict}"
+           + (f" ({reasons})" if reasons else "") + (f" [+{len(bad) - 1} more cell(s)]" if len(bad) > 1 else ""))
+    return _failed(name, why, value)
 
 
-def _privacy_value(gate, row: dict):
-    if gate.metric == "auc":
-        return row.get("auc")
-    if gate.metric == "eps_lb":
-        return row.get("eps_lower_bound")
-    return (row.get("tpr_at_fpr") or {}).get(f"{gate.fpr:g}")
+def utility_cells(results: Results) -> list[UtilityCell]:
+    """The per-cell accuracy means: results.json ``aggregates`` (schema 2), else computed from its rows."""
+    if results.aggregates is not None:
+        return results.aggregates.utility
+    return report_aggregates.utility_aggregates(results.utility)
 
 
-def _privacy_gate(gate, results: dict) -> GateResult:
+def _accuracy_gate(gate, results: Results) -> GateResult:
     name = describe(gate)
-    rows = [r for r in results.get("privacy") or [] if isinstance(r, dict)
-            and _matches(gate, {**r, "epsilon": r.get("epsilon", r.get("claimed_epsilon"))})]
-    valued = [(r, v) for r in rows if isinstance(v := _privacy_value(gate, r), (int, float)) and not isinstance(v, bool)]
+    cells = [c for c in utility_cells(results) if _matches(gate, c.dataset, c.method, c.epsilon)]
+    if not cells:
+        return _failed(name, "no accuracy cell matches (check method, dataset and epsilon against the run's results)")
+    failing = [c for c in cells if _outside(gate, c.mean)]
+    low_side = _outside(gate, failing[0].mean).startswith("<") if failing else gate.min is not None
+    worst = (min if low_side else max)(failing or cells, key=lambda c: c.mean)
+    where = (f"{worst.dataset} {worst.method} ({worst.model}) ε={eps_label(worst.epsilon)}: mean "
+             f"{worst.mean:.3f} over {len(worst.seeds)} seed(s)")
+    if not failing:
+        return GateResult(name, True, f"{worst.mean:.3f}", f"{len(cells)} cell(s); worst {where}")
+    why = f"{where} {_outside(gate, worst.mean)}" + (f" [+{len(failing) - 1} more cell(s)]" if len(failing) > 1 else "")
+    return _failed(name, why, f"{worst.mean:.3f}")
+
+
+def _privacy_value(gate, row: PrivacyRow) -> float | None:
+    if gate.metric == "auc":
+        return row.auc
+    if gate.metric == "eps_lb":
+        return row.eps_lower_bound
+    return row.tpr_at_fpr.get(f"{gate.fpr:g}")
+
+
+def _no_privacy_value(gate, rows: list[PrivacyRow]) -> str:
+    if not rows:
+        return "no privacy row matches (check attack, method, dataset and epsilon against the run's results)"
+    reasons = {r.tpr_null_reason[f"{gate.fpr:g}"] for r in rows
+               if f"{gate.fpr:g}" in r.tpr_null_reason} if gate.metric == "tpr" else set()
+    return (f"{len(rows)} privacy row(s) match but none has a {gate.metric} value"
+            + (f" ({'; '.join(sorted(reasons))})" if reasons else ""))
+
+
+def _privacy_gate(gate, results: Results) -> GateResult:
+    name = describe(gate)
+    rows = [r for r in results.privacy if _matches(gate, r.dataset, r.method, r.epsilon, r.attack)]
+    valued = [(r, v) for r in rows if (v := _privacy_value(gate, r)) is not None]
     if not valued:
-        if rows:
-            reasons = {str((r.get("tpr_null_reason") or {}).get(f"{gate.fpr:g}")) for r in rows} - {"None"} \
-                if gate.metric == "tpr" else set()
-            why = (f"{len(rows)} privacy row(s) match but none has a {gate.metric} value"
-                   + (f" ({'; '.join(sorted(reasons))})" if reasons else ""))
-        else:
-            why = "no privacy row matches (check attack, method, dataset and epsilon against the run's results)"
-        return GateResult(name, False, "—", why, f"gate failed: {name}: {why}")
+        return _failed(name, _no_privacy_value(gate, rows))
     failing = [(r, v) for r, v in valued if _outside(gate, v)]
-    pool = failing or valued
-    low_side = (failing and _outside(gate, failing[0][1]).startswith("<")) or (not failing and gate.max is None)
-    row, value = (min if low_side else max)(pool, key=lambda rv: rv[1])
-    where = (f"{row.get('dataset')} {row.get('method')} {row.get('attack')} "
-             f"ε={eps_label(_eps(row.get('epsilon', row.get('claimed_epsilon'))))} seed={row.get('seed')}: "
+    low_side = _outside(gate, failing[0][1]).startswith("<") if failing else gate.max is None
+    row, value = (min if low_side else max)(failing or valued, key=lambda rv: rv[1])
+    where = (f"{row.dataset} {row.method} {row.attack} ε={eps_label(row.epsilon)} seed={row.seed}: "
              f"{gate.metric} {value:.3f}")
     if not failing:
         return GateResult(name, True, f"{value:.3f}", f"{len(valued)} row(s); worst {where}")
     why = f"{where} {_outside(gate, value)}" + (f" [+{len(failing) - 1} more row(s)]" if len(failing) > 1 else "")
-    return GateResult(name, False, f"{value:.3f}", why, f"gate failed: {name}: {why}")
+    return _failed(name, why, f"{value:.3f}")
 
 
-def _difference_cells(gate, values) -> list[tuple[str, float | None]]:
+def _difference_cells(gate, values) -> list[tuple[str, float]]:
     """The (dataset, ε) cells of a difference gate: every data set with a row of either method, at the ε values of
-    the methods that read private data (ε=None alone when both are ε-free), filtered by the gate."""
+    the methods that read private data (ε=inf alone when both are ε-free), filtered by the gate."""
     names = set(gate.difference)
     private = names - EPSILON_FREE
     cells = set()
@@ -366,102 +400,126 @@ def _difference_cells(gate, values) -> list[tuple[str, float | None]]:
         if not private or method in private:
             cells.add((ds, eps))
     if gate.epsilon_given:
-        cells = {c for c in cells if c[1] == gate.epsilon}
-    return sorted(cells, key=lambda c: (c[0], c[1] is None, c[1] or 0.0))
+        cells = {c for c in cells if c[1] == gate_epsilon(gate)}
+    return sorted(cells)
 
 
-def _difference_cell(gate, ds: str, eps: float | None, values, evidence: Evidence | None, no_rows: str) -> dict:
-    """One cell of a difference gate: {"where", "estimate", "low", "high", "how"} or {"where", "why"} (no
-    interval: a method missing, one seed without samples)."""
+@dataclasses.dataclass(frozen=True)
+class DifferenceCell:
+    """One (dataset, ε) cell of a difference gate: its interval of a − b and how it was made, or why there is
+    none (a method missing, one seed without samples)."""
+
+    where: str
+    why: str = ""  # no interval: why
+    estimate: float = math.nan
+    low: float = math.nan
+    high: float = math.nan
+    how: str = ""
+
+    def text(self, a: str, b: str) -> str:
+        if self.why:
+            return f"{self.where}: {self.why}"
+        return (f"{self.where}: {a} - {b} {self.estimate:+.3f}, 95% CI [{self.low:+.3f}, {self.high:+.3f}] "
+                f"({self.how})")
+
+    def outside(self, gate) -> str:
+        if self.why:
+            return "no interval"
+        if gate.min is not None and self.low < gate.min:
+            return f"lower end < min {gate.min:g}"
+        if gate.max is not None and self.high > gate.max:
+            return f"upper end > max {gate.max:g}"
+        return ""
+
+
+def _per_row_cell(where: str, rows: list) -> tuple[DifferenceCell | None, str]:
+    """(the cell paired by row within seeds, "") or (None, why the rows could not be paired)."""
+    try:
+        rc, seeds, unpaired = per_row_contrast([(1.0, rows[0]), (-1.0, rows[1])])
+    except ValueError as err:
+        return None, f"no per-row pairing ({err})"
+    how = f"rows paired within {len(seeds)} seed(s), {rc.n_rows} rows"
+    if rc.reason:
+        how += f"; {rc.reason}"
+    if unpaired:
+        how += f"; seeds missing on one side: {list(unpaired)}"
+    return DifferenceCell(where, estimate=rc.estimate, low=rc.low, high=rc.high, how=how), ""
+
+
+def _difference_cell(gate, ds: str, eps: float, values, evidence: Evidence | None, no_rows: str) -> DifferenceCell:
+    """One cell of a difference gate: paired by row within seeds where both methods have per-row samples, else the
+    t-interval over the paired seeds."""
     a, b = gate.difference
-    keys = [(ds, m, None if m in EPSILON_FREE else eps) for m in (a, b)]
+    keys = [(ds, m, math.inf if m in EPSILON_FREE else eps) for m in (a, b)]
     where = f"{ds} ε={eps_label(eps)}"
     for key in keys:
         if key in values.ambiguous:
-            return {"where": where, "why": f"several {key[1]} rows per seed (several models?)"}
+            return DifferenceCell(where, f"several {key[1]} rows per seed (several models?)")
         if not values.by_key.get(key):
-            return {"where": where, "why": f"no {key[1]} results at ε={eps_label(key[2])}"}
+            return DifferenceCell(where, f"no {key[1]} results at ε={eps_label(key[2])}")
     rows = [evidence.rows(k) for k in keys] if evidence is not None else [None, None]
     why_not = no_rows
     if all(rows):
-        try:
-            rc, seeds, unpaired = per_row_contrast([(1.0, rows[0]), (-1.0, rows[1])])
-        except ValueError as err:
-            why_not = f"no per-row pairing ({err})"
-        else:
-            how = f"rows paired within {len(seeds)} seed(s), {rc.n_rows} rows"
-            if rc.reason:
-                how += f"; {rc.reason}"
-            if unpaired:
-                how += f"; seeds missing on one side: {list(unpaired)}"
-            return {"where": where, "estimate": rc.estimate, "low": rc.low, "high": rc.high, "how": how}
+        found, why_not = _per_row_cell(where, rows)
+        if found is not None:
+            return found
     elif evidence is not None and evidence.with_samples:
         missing = [m for m, r in zip((a, b), rows) if not r]
         why_not = f"no per-row samples for {' and '.join(missing)}" + (f" ({no_rows})" if no_rows else "")
     try:
         diff = weighted_paired_difference([(1.0, values.by_key[keys[0]]), (-1.0, values.by_key[keys[1]])])
     except ValueError:
-        return {"where": where, "why": f"no seed has both {a} and {b}"}
+        return DifferenceCell(where, f"no seed has both {a} and {b}")
     iv = diff.interval
     if not iv.available:
-        return {"where": where, "why": f"{iv.n} paired seed(s) and {why_not}: no interval"}
+        return DifferenceCell(where, f"{iv.n} paired seed(s) and {why_not}: no interval")
     how = f"t over {iv.n} paired seeds, not per row: {why_not}"
     if diff.unpaired:
         how += f"; seeds missing on one side: {list(diff.unpaired)}"
-    return {"where": where, "estimate": iv.mean, "low": iv.low, "high": iv.high, "how": how}
+    return DifferenceCell(where, estimate=iv.mean, low=iv.low, high=iv.high, how=how)
 
 
-def _difference_gate(gate, results: dict, folder=None, evidence: Evidence | None = None) -> GateResult:
+def _no_rows(evidence: Evidence | None) -> str:
+    """Why a difference gate's cells are not paired by row (or "" when the run has readable samples)."""
+    if evidence is None:
+        return "no run directory to read per-row samples from"
+    if not evidence.with_samples:
+        return "the run has no per-row samples"
+    return "per-row samples unreadable: " + "; ".join(evidence.problems[:2]) if evidence.problems else ""
+
+
+def _worst_difference(gate, found: list[DifferenceCell], failing: list[DifferenceCell]) -> DifferenceCell:
+    if failing:
+        return next((c for c in failing if c.why), None) or (
+            min(failing, key=lambda c: c.low) if gate.min is not None and any(c.low < gate.min for c in failing)
+            else max(failing, key=lambda c: c.high))
+    scored = [c for c in found if not c.why]
+    return min(scored, key=lambda c: c.low) if gate.min is not None else max(scored, key=lambda c: c.high)
+
+
+def _difference_gate(gate, results: Results, folder=None, evidence: Evidence | None = None) -> GateResult:
     name = describe(gate)
     a, b = gate.difference
-    values = accuracy_values([r for r in results.get("utility") or [] if isinstance(r, dict)])
+    values = accuracy_values(results.utility)
     cells = _difference_cells(gate, values)
     if not cells:
-        why = (f"no (dataset, ε) cell has {a} or {b} accuracy (check the methods, dataset and epsilon against the "
-               "run's results)")
-        return GateResult(name, False, "—", why, f"gate failed: {name}: {why}")
+        return _failed(name, f"no (dataset, ε) cell has {a} or {b} accuracy (check the methods, dataset and epsilon "
+                       "against the run's results)")
     if evidence is None and folder is not None:
         evidence = load_evidence(results, folder)
-    if evidence is None:
-        no_rows = "no run directory to read per-row samples from"
-    elif not evidence.with_samples:
-        no_rows = "the run has no per-row samples"
-    else:
-        no_rows = "per-row samples unreadable: " + "; ".join(evidence.problems[:2]) if evidence.problems else ""
+    no_rows = _no_rows(evidence)
     found = [_difference_cell(gate, ds, eps, values, evidence, no_rows) for ds, eps in cells]
-
-    def text(c: dict) -> str:
-        if "why" in c:
-            return f"{c['where']}: {c['why']}"
-        return (f"{c['where']}: {a} - {b} {c['estimate']:+.3f}, 95% CI [{c['low']:+.3f}, {c['high']:+.3f}] "
-                f"({c['how']})")
-
-    def outside(c: dict) -> str:
-        if "why" in c:
-            return "no interval"
-        if gate.min is not None and c["low"] < gate.min:
-            return f"lower end < min {gate.min:g}"
-        if gate.max is not None and c["high"] > gate.max:
-            return f"upper end > max {gate.max:g}"
-        return ""
-
-    failing = [c for c in found if outside(c)]
-    scored = [c for c in found if "why" not in c]
-    if failing:
-        worst = next((c for c in failing if "why" in c), None) or (
-            min(failing, key=lambda c: c["low"]) if gate.min is not None and any(c["low"] < gate.min for c in failing)
-            else max(failing, key=lambda c: c["high"]))
-    else:
-        worst = min(scored, key=lambda c: c["low"]) if gate.min is not None else max(scored, key=lambda c: c["high"])
-    value = "—" if "why" in worst else f"[{worst['low']:+.3f}, {worst['high']:+.3f}]"
+    failing = [c for c in found if c.outside(gate)]
+    worst = _worst_difference(gate, found, failing)
+    value = "—" if worst.why else f"[{worst.low:+.3f}, {worst.high:+.3f}]"
     if not failing:
-        return GateResult(name, True, value, f"{len(found)} cell(s); worst {text(worst)}")
-    why = (f"{text(worst)}" + ("" if "why" in worst else f" {outside(worst)}")
+        return GateResult(name, True, value, f"{len(found)} cell(s); worst {worst.text(a, b)}")
+    why = (worst.text(a, b) + ("" if worst.why else f" {worst.outside(gate)}")
            + (f" [+{len(failing) - 1} more cell(s)]" if len(failing) > 1 else ""))
-    return GateResult(name, False, value, why, f"gate failed: {name}: {why}")
+    return _failed(name, why, value)
 
 
-def evaluate_gate(gate, results: dict, folder=None, evidence: Evidence | None = None) -> GateResult:
+def evaluate_gate(gate, results: Results, folder=None, evidence: Evidence | None = None) -> GateResult:
     """One gate on a finished run. ``folder``: the run directory (where results.json and its samples/ are),
     read by difference gates for their per-row samples (``evidence``: those already loaded)."""
     if gate.difference is not None:
@@ -475,12 +533,11 @@ def evaluate_gate(gate, results: dict, folder=None, evidence: Evidence | None = 
     return dataclasses.replace(r, lines=(r.line,) if r.line else ())
 
 
-def evaluate(gates: Sequence, results: dict, folder=None) -> list[GateResult]:
+def evaluate(gates: Sequence, results: Results, folder=None) -> list[GateResult]:
     """The always-on DP gate, then every user gate, in order. ``folder``: the run directory (difference gates
     read the per-row samples there; None: they use the t-interval over seeds)."""
     dp = dp_violations(results)
-    n_bounds = sum(1 for r in results.get("privacy") or [] if isinstance(r, dict)
-                   and r.get("eps_lower_bound") is not None and r.get("claimed_epsilon") is not None)
+    n_bounds = sum(1 for r in results.privacy if r.eps_lower_bound is not None and _finite_claim(r))
     out = [GateResult(DP_GATE, not dp, f"{len(dp)} violation(s)",
                       dp[0].removeprefix("gate failed: ") if dp else f"{n_bounds} bound(s) against a finite claimed ε",
                       dp[0] if dp else "", tuple(dp))]
@@ -490,33 +547,24 @@ def evaluate(gates: Sequence, results: dict, folder=None) -> list[GateResult]:
     return out
 
 
-def utility_aggregates(results: dict) -> list[dict]:
-    aggregates = results.get("aggregates")
-    if isinstance(aggregates, dict) and isinstance(aggregates.get("utility"), list):
-        return aggregates["utility"]
-
-    return report_aggregates.utility_aggregates(results.get("utility"))
-
-
 # ---- JUnit and the GitHub step summary ------------------------------------------------------------------
 
 
-def _claims(results: dict) -> list[dict]:
-    claims = results["claims"] if isinstance(results.get("claims"), list) else from_results(results)
-    return [c for c in claims if isinstance(c, dict)]
+def _suite_name(results: Results) -> str:
+    return results.name or "run"
 
 
-def junit_xml(outcomes: Sequence[GateResult], results: dict) -> str:
+def junit_xml(outcomes: Sequence[GateResult], results: Results) -> str:
     """JUnit XML: testsuite ``gates`` (a testcase per gate, failed gates as failures) and testsuite
     ``claims`` (a testcase per claim verdict: informational; inconclusive ones are skipped, a claim fails
     CI only through a claim gate)."""
-    suite_name = str((results.get("suite") or {}).get("name", "run"))
-    claims = _claims(results)
+    suite_name = _suite_name(results)
+    claims = claims_of(results)
+    failures = str(sum(not o.passed for o in outcomes))
     root = ET.Element("testsuites", name=f"post-bench {suite_name}", tests=str(len(outcomes) + len(claims)),
-                      failures=str(sum(not o.passed for o in outcomes)))
+                      failures=failures)
     gates = ET.SubElement(root, "testsuite", name=f"post-bench gates ({suite_name})", tests=str(len(outcomes)),
-                          failures=str(sum(not o.passed for o in outcomes)), errors="0",
-                          skipped="0")
+                          failures=failures, errors="0", skipped="0")
     for o in outcomes:
         case = ET.SubElement(gates, "testcase", classname="post_bench.gates", name=o.name, time="0")
         if o.passed:
@@ -524,39 +572,36 @@ def junit_xml(outcomes: Sequence[GateResult], results: dict) -> str:
         else:
             fail = ET.SubElement(case, "failure", message=o.line, type="gate")
             fail.text = "\n".join(o.lines or (o.line,))
-    skipped = sum(c.get("verdict") == "inconclusive" for c in claims)
+    skipped = sum(c.verdict == "inconclusive" for c in claims)
     csuite = ET.SubElement(root, "testsuite", name=f"post-bench claims ({suite_name})", tests=str(len(claims)),
                            failures="0", errors="0", skipped=str(skipped))
     for c in claims:
-        verdict = str(c.get("verdict"))
         case = ET.SubElement(csuite, "testcase", classname="post_bench.claims",
-                             name=f"claim {c.get('claim')}: {c.get('statement')} — {verdict}", time="0")
-        cells = "\n".join(f"{x.get('dataset')} ε={eps_label(_eps(x.get('epsilon')))}: {x.get('verdict')}"
-                          for x in c.get("cells") or [] if isinstance(x, dict))
-        if verdict == "inconclusive":
+                             name=f"claim {c.claim}: {c.statement} — {c.verdict}", time="0")
+        cells = "\n".join(f"{x.dataset} ε={eps_label(x.epsilon)}: {x.verdict}" for x in c.cells)
+        if c.verdict == "inconclusive":
             ET.SubElement(case, "skipped", message=f"inconclusive: {cells.splitlines()[0] if cells else 'no cells'}")
-        ET.SubElement(case, "system-out").text = f"verdict: {verdict}\n{cells}"
+        ET.SubElement(case, "system-out").text = f"verdict: {c.verdict}\n{cells}"
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def write_junit(path: Path, outcomes: Sequence[GateResult], results: dict) -> None:
+def write_junit(path: Path, outcomes: Sequence[GateResult], results: Results) -> None:
     write_text_atomic(Path(path), junit_xml(outcomes, results))
 
 
-def step_summary(outcomes: Sequence[GateResult], results: dict) -> str:
+def step_summary(outcomes: Sequence[GateResult], results: Results) -> str:
     """Markdown for ``$GITHUB_STEP_SUMMARY``: the gates table and the claims summary table."""
     def esc(s: str) -> str:
         return str(s).replace("|", "\\|").replace("\n", " ")
 
     failed = sum(not o.passed for o in outcomes)
-    name = (results.get("suite") or {}).get("name", "run")
-    head = f"## post-bench `{name}`: " + (f"{failed} of {len(outcomes)} gates failed" if failed
-                                          else f"all {len(outcomes)} gates passed")
+    head = f"## post-bench `{_suite_name(results)}`: " + (f"{failed} of {len(outcomes)} gates failed" if failed
+                                                          else f"all {len(outcomes)} gates passed")
     lines = [head, "", "| gate | result | value | detail |", "|---|---|---|---|"]
     lines += [f"| {esc(o.name)} | {'pass' if o.passed else '**FAIL**'} | {esc(o.value)} | {esc(o.detail)} |"
               for o in outcomes]
-    claims = _claims(results)
+    claims = claims_of(results)
     if claims:
         lines += ["", "### Claims", "", to_markdown(claims_tables(claims)[0])]
     return "\n".join(lines) + "\n\n"

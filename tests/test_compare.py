@@ -22,6 +22,7 @@ from post_bench.commands.compare import (
     welch_interval,
 )
 from post_bench.errors import UserInputError
+from post_bench.rows import parse_results
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "smollm2-135m"
@@ -43,12 +44,13 @@ def _results(name, utility, privacy):
             "privacy": privacy, "extraction": [], "distill": [], "cost": []}
 
 
-A = _results("a", _utility("post", 8.0, [0.80, 0.82, 0.81]) + _utility("direct", None, [0.75, 0.77, 0.76])
+A_RAW = _results("a", _utility("post", 8.0, [0.80, 0.82, 0.81]) + _utility("direct", None, [0.75, 0.77, 0.76])
              + _utility("zero_shot", None, [0.60]) + _utility("ptfer", 8.0, [0.5]),
              [_privacy(0.52, [0.49, 0.55]), _privacy(0.51, [0.48, 0.54], "rmia-online")])
-B = _results("b", _utility("post", 8.0, [0.70, 0.71, 0.69]) + _utility("direct", None, [0.76, 0.74, 0.77])
+B_RAW = _results("b", _utility("post", 8.0, [0.70, 0.71, 0.69]) + _utility("direct", None, [0.76, 0.74, 0.77])
              + _utility("zero_shot", None, [0.62]) + _utility("dp_opt", 8.0, [0.5]),
              [_privacy(0.60, [0.57, 0.63]), _privacy(0.52, [0.49, 0.55], "rmia-online")])
+A, B = parse_results(A_RAW), parse_results(B_RAW)
 
 
 def test_welch_and_newcombe_intervals_match_the_references():
@@ -83,7 +85,7 @@ def test_thresholds_fail_only_on_moves_in_the_bad_direction_beyond_them():
     assert len(out[0].lines) == 1 and "bbc-news post (smollm2-135m) eps=8: 0.810 -> 0.700 (-0.110" in out[0].lines[0]
     # the same move the other way (B better than A) fails nothing
     assert all(r.passed for r in check_thresholds(compare(B, A), [acc5]))
-    assert not check_thresholds(compare(A, _results("c", [], [])), [acc5])[0].passed  # nothing in common
+    assert not check_thresholds(compare(A, parse_results(_results("c", [], []))), [acc5])[0].passed  # nothing in common
     for bad in ("acc:0.05", "accuracy", "accuracy:x", "auc:5"):
         with pytest.raises(UserInputError) as err:
             parse_threshold(bad)
@@ -92,9 +94,9 @@ def test_thresholds_fail_only_on_moves_in_the_bad_direction_beyond_them():
 
 def test_compare_command_markdown_json_and_exit_codes(tmp_path):
     a, b = tmp_path / "a.json", tmp_path / "b"
-    a.write_text(json.dumps(A))
+    a.write_text(json.dumps(A_RAW))
     b.mkdir()
-    (b / "results.json").write_text(json.dumps(B))
+    (b / "results.json").write_text(json.dumps(B_RAW))
     runner = CliRunner()
     res = runner.invoke(main, ["compare", str(a), str(b), "--json", str(tmp_path / "cmp.json"), "--gate", "accuracy:0.05"])
     assert res.exit_code == 3, res.output
@@ -145,7 +147,7 @@ def _write_run(folder: Path, cells: dict, name: str = "run") -> dict:
     results = _results(name, utility, [])
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "results.json").write_text(json.dumps(results))
-    return results
+    return parse_results(results)
 
 
 def _correct(seed: int, n: int, flips: int, shift: int = 0) -> tuple[list, list]:
@@ -220,7 +222,8 @@ def test_compare_falls_back_when_rows_are_not_shared(tmp_path):
     a = _write_run(tmp_path / "a", {("post", 8.0): sa})
     # B without samples (an old run): Welch over seeds, and the note says why
     b = _write_run(tmp_path / "b", {("post", 8.0): sb})
-    old = {**b, "utility": [{k: v for k, v in r.items() if k != "samples"} for r in b["utility"]]}
+    raw = b.dump()
+    old = parse_results({**raw, "utility": [{k: v for k, v in r.items() if k != "samples"} for r in raw["utility"]]})
     (d,) = compare(a, old, tmp_path / "a", tmp_path / "b").utility
     assert d.ci_method == WELCH and d.note == "not paired: run B has no per-row samples for this cell"
     assert d.n_rows is d.mcnemar_p is None and d.to_json()["n_rows"] is None
@@ -236,7 +239,7 @@ def test_compare_falls_back_when_rows_are_not_shared(tmp_path):
     assert d.a == pytest.approx(sum(c for _, c in sa[0]) / 40)  # A on the paired seed only
     assert d.note == "paired on seed(s) [0]; left out: seed(s) only in A: [1, 2]"
     # a damaged samples file is not trusted: that seed is left out, and the run's summary says so
-    damaged = tmp_path / "b" / b["utility"][1]["samples"]["file"]
+    damaged = tmp_path / "b" / b.utility[1].samples.file
     damaged.write_bytes(damaged.read_bytes()[:-4] + b"\0\0\0\0")
     c = compare(a, b, tmp_path / "a", tmp_path / "b")
     assert c.utility[0].ci_method == PAIRED and "seed(s) without samples in one run: [1]" in c.utility[0].note

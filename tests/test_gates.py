@@ -15,19 +15,25 @@ from post_bench.checks import load_suite
 from post_bench.cli import main
 from post_bench.errors import UserInputError
 from post_bench.gates import dp_violations, evaluate, junit_xml, parse_gate_option, step_summary
+from post_bench.report import load_results
+from post_bench.rows import parse_results
 from post_bench.suite import Gate
 
 
 def _row(claimed, bound, attack="one_run"):
-    return {"dataset": "d", "method": "source_only", "attack": attack, "seed": 0, "claimed_epsilon": claimed,
-            "eps_lower_bound": bound, "eps_lower_bound_confidence": 0.95}
+    return {"dataset": "d", "method": "source_only", "epsilon": claimed, "attack": attack, "auc": None, "seed": 0,
+            "claimed_epsilon": claimed, "eps_lower_bound": bound, "eps_lower_bound_confidence": 0.95}
+
+
+def _privacy(rows: list) -> object:
+    return parse_results({"schema": 2, "privacy": rows})
 
 
 def test_a_bound_above_the_claim_is_a_violation_and_nothing_else_is():
     rows = [_row(8.0, 1.2), _row(1.0, 1.0), _row(None, 3.5), _row(1.0, None), _row(1.0, 1.31, "lira-online")]
-    lines = dp_violations({"privacy": rows})
+    lines = dp_violations(_privacy(rows))
     assert len(lines) == 1 and "lira-online" in lines[0] and "1.31" in lines[0] and "claimed eps 1" in lines[0]
-    assert dp_violations({}) == [] and dp_violations({"privacy": rows[:4]}) == []
+    assert dp_violations(_privacy([])) == [] and dp_violations(_privacy(rows[:4])) == []
 
 
 # ---- user gates: schema, evaluation, JUnit, step summary, and an end-to-end tiny run ----------------------
@@ -143,10 +149,9 @@ def test_gate_option_parses_a_one_line_mapping():
 
 
 def test_gates_compare_cell_means_for_accuracy_and_every_row_for_privacy():
-    results = json.loads(FIXTURE.read_text())
+    results = load_results(FIXTURE)
     # post at eps=8 on election: seeds 0.84 and 0.82 -> the cell mean 0.83 is compared, not a single seed
-    acc = [r["accuracy"] for r in results["utility"]
-           if r["method"] == "post" and r["epsilon"] == 8 and r["dataset"] == "election"]
+    acc = [r.accuracy for r in results.utility if r.method == "post" and r.epsilon == 8 and r.dataset == "election"]
     mean = sum(acc) / len(acc)
     between = (min(acc) + mean) / 2
     gates = [_gate(metric="accuracy", method="post", dataset="election", epsilon=8, min=between),
@@ -160,7 +165,7 @@ def test_gates_compare_cell_means_for_accuracy_and_every_row_for_privacy():
     assert out[0].passed and out[0].name.startswith("eps lower bound")  # the always-on DP gate
     assert [o.passed for o in out[1:]] == [True, False, True, False, False, True, True]
     assert f"mean {mean:.3f} over 2 seed(s) < min" in out[2].line
-    worst = max(r["auc"] for r in results["privacy"] if r["attack"] == "lira-online")
+    worst = max(r.auc for r in results.privacy if r.attack == "lira-online")
     assert f"auc {worst:.3f} > max 0.5" in out[4].line and "more row(s)" in out[4].line
     assert "no accuracy cell matches" in out[5].line  # a typo never passes silently
     assert all(o.line.startswith("gate failed: ") and "\n" not in o.line for o in out if not o.passed)
@@ -169,9 +174,9 @@ def test_gates_compare_cell_means_for_accuracy_and_every_row_for_privacy():
 def test_claim_gates_read_the_claim_verdicts():
     from post_bench.report.claims import from_results
 
-    results = json.loads(FIXTURE.read_text())
+    results = load_results(FIXTURE)
     claims = from_results(results)
-    verdict = {c["claim"]: c["verdict"] for c in claims}
+    verdict = {c.claim: c.verdict for c in claims}
     out = evaluate([_gate(claim=2), _gate(claim=2, must="not-fail"), _gate(claim=2, dataset="nope")], results)
     assert out[1].passed == (verdict[2] == "holds")
     assert "no (dataset, ε) cell" in out[3].line
@@ -219,7 +224,8 @@ def test_difference_gate_pairs_rows_within_seeds_and_falls_back_to_seeds(tmp_pat
     zs = {s: (rng.random(50) < 0.6).astype(int).tolist() for s in (0, 1)}
     post8 = {0: _changed(zs[0], 9, 1), 1: _changed(zs[1], 7, 2)}  # clearly better than zero-shot
     post_inf = {0: _changed(zs[0], 2, 3), 1: _changed(zs[1], 3, 2)}  # the same, up to noise
-    results = _write_run(tmp_path, {("zero_shot", None): zs, ("post", 8.0): post8, ("post", None): post_inf})
+    raw = _write_run(tmp_path, {("zero_shot", None): zs, ("post", 8.0): post8, ("post", None): post_inf})
+    results = parse_results(raw)
 
     def by_hand(post):  # rows paired within each seed, seeds with equal weight, variance max(rows, seeds)
         d = [np.array(post[s]) - np.array(zs[s]) for s in (0, 1)]
@@ -251,9 +257,9 @@ def test_difference_gate_pairs_rows_within_seeds_and_falls_back_to_seeds(tmp_pat
     t = stats.ttest_1samp(per_seed, 0.0).confidence_interval(0.95)
     assert fallback.value == f"[{t.low:+.3f}, {t.high:+.3f}]"
     assert "(t over 2 paired seeds, not per row: no run directory to read per-row samples from)" in fallback.detail
-    old = {**results, "utility": [{k: v for k, v in r.items() if k != "samples"} for r in results["utility"]]}
-    assert "not per row: the run has no per-row samples" in evaluate([gates[1]], old, tmp_path)[1].detail
-    one_seed = {**old, "utility": [r for r in old["utility"] if r["seed"] == 0]}
+    old = {**raw, "utility": [{k: v for k, v in r.items() if k != "samples"} for r in raw["utility"]]}
+    assert "not per row: the run has no per-row samples" in evaluate([gates[1]], parse_results(old), tmp_path)[1].detail
+    one_seed = parse_results({**old, "utility": [r for r in old["utility"] if r["seed"] == 0]})
     assert "1 paired seed(s) and the run has no per-row samples: no interval" in \
         evaluate([gates[1]], one_seed, tmp_path)[1].line
 
@@ -265,7 +271,7 @@ def test_difference_gate_pairs_rows_within_seeds_and_falls_back_to_seeds(tmp_pat
 
 
 def test_junit_and_step_summary_list_every_gate_and_claim():
-    results = json.loads(FIXTURE.read_text())
+    results = load_results(FIXTURE)
     out = evaluate([_gate(metric="accuracy", method="post", min=0.99, name="post is near perfect"),
                     _gate(metric="accuracy", method="post", min=0.1)], results)
     root = ET.fromstring(junit_xml(out, results))

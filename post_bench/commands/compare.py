@@ -49,6 +49,7 @@ from post_bench.report.aggregates import privacy_aggregates
 from post_bench.report.evidence import Evidence, load_evidence
 from post_bench.report.paired import mcnemar, row_contrast
 from post_bench.report.stats import wilson_interval
+from post_bench.rows import PrivacyCell, Results, UtilityRow
 
 PAIRED = "paired rows within seeds (+ McNemar)"
 WELCH = "Welch t over seeds"
@@ -69,9 +70,24 @@ def run_folder(path: str | Path) -> Path:
     return p if p.is_dir() else p.parent
 
 
-def load_run(path: str | Path, what: str = "RUN") -> dict:
-    """results.json of a run directory (or the file itself), schema 1 or 2; bad input raises UserInputError.
-    The folder it came from is ``run_folder(path)``: ``run_compare`` reads the per-row samples from there."""
+RESULTS_ALLOWED = "results.json as post-bench run writes it (schema 1 or 2)"
+
+
+def results_problems(file: Path, err: Exception) -> list[str]:
+    """One line per problem of an unreadable results.json: the file, the key, what is wrong and what is
+    allowed (``rows.parse_results`` names the file and the key of each)."""
+    lines = [line for line in str(err).splitlines() if line.strip()] or [type(err).__name__]
+    out = []
+    for line in lines:
+        line = line if line.startswith(f"{file}: ") or line.startswith("(and ") else f"{file}: {line}"
+        out.append(line if "allowed: " in line or line.startswith("(and ") else f"{line}; allowed: {RESULTS_ALLOWED}")
+    return out
+
+
+def load_run(path: str | Path, what: str = "RUN") -> Results:
+    """results.json of a run directory (or the file itself), schema 1 or 2, as typed rows; bad input raises
+    UserInputError (one line per problem). The folder it came from is ``run_folder(path)``: ``run_compare``
+    reads the per-row samples from there."""
     p = Path(path)
     file = p / "results.json" if p.is_dir() else p
     if not file.is_file():
@@ -80,7 +96,10 @@ def load_run(path: str | Path, what: str = "RUN") -> dict:
     try:
         return load_results(file)
     except ValueError as err:
-        raise UserInputError(problem(str(file), "", str(err).removeprefix(f"{file}: "))) from None
+        raise UserInputError(results_problems(file, err)) from None
+    except OSError as err:
+        raise UserInputError(problem(str(file), "", f"{what}: cannot read it ({err.strerror or err})",
+                                     "a readable file")) from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,13 +163,19 @@ class Diff:
         return "up" if self.low > 0 else "down" if self.high < 0 else ""
 
     def to_json(self) -> dict:
-        out = {**self.key, "a": self.a, "b": self.b, "diff": self.diff, "seeds_a": self.seeds_a,
+        out = {**_json_cell(self.key), "a": self.a, "b": self.b, "diff": self.diff, "seeds_a": self.seeds_a,
                "seeds_b": self.seeds_b, "ci": None if self.low is None else [self.low, self.high],
                "ci_method": self.ci_method, "moved": self.moved or None}
         if self.section == "utility":
             out.update({"n_rows": self.n_rows, "mcnemar_p": self.mcnemar_p, "n01": self.n01, "n10": self.n10,
                         "note": self.note or None})
         return out
+
+
+def _json_cell(cell: dict) -> dict:
+    """A cell's identifying fields as the JSON file writes them: a non-private ε (inf) as null."""
+    eps = cell["epsilon"]
+    return {**cell, "epsilon": None if math.isinf(eps) else eps}
 
 
 def welch_interval(a: list[float], b: list[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
@@ -180,22 +205,18 @@ def side_by_side(m_a: float, lo_a: float, hi_a: float, m_b: float, lo_b: float, 
             d + math.sqrt((hi_b - m_b) ** 2 + (m_a - lo_a) ** 2))
 
 
-def _cell_key(r: dict) -> tuple:
-    return (str(r.get("dataset", "?")), str(r.get("method", "?")), str(r.get("model", "")),
-            None if r.get("epsilon") is None else float(r["epsilon"]))
+def _cell_key(r: UtilityRow) -> tuple[str, str, str, float]:
+    return (r.dataset, r.method, r.model, r.epsilon)
 
 
-def _accuracies(results: dict) -> dict[tuple, tuple[dict, int | None]]:
+def _accuracies(results: Results) -> dict[tuple, tuple[dict, int]]:
     """{(dataset, method, model, ε): ({seed: accuracy}, n_test)} from the utility rows."""
     values: dict[tuple, dict] = defaultdict(dict)
-    n_test: dict[tuple, int | None] = {}
-    for r in results.get("utility") or []:
-        if not isinstance(r, dict) or isinstance(r.get("accuracy"), bool) or not isinstance(r.get("accuracy"), (int, float)):
-            continue
+    n_test: dict[tuple, int] = {}
+    for r in results.utility:
         key = _cell_key(r)
-        values[key][r.get("seed", len(values[key]))] = float(r["accuracy"])
-        n = r.get("n_test")
-        n_test[key] = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
+        values[key][r.seed] = r.accuracy
+        n_test[key] = r.n_test
     return {k: (v, n_test[k]) for k, v in values.items()}
 
 
@@ -211,14 +232,14 @@ def samples_summary(ev: Evidence) -> str:
     return text
 
 
-def row_samples(results: dict, folder: str | Path | None) -> Evidence:
+def row_samples(results: Results, folder: str | Path | None) -> Evidence:
     """Per-row correctness (pred == label) of every utility row with a readable samples file under ``folder``, by
     compare's cell (dataset, method, model, ε) and seed."""
     return load_evidence(results, folder, key=_cell_key)
 
 
-def _seeds(seeds) -> list:
-    return sorted(seeds, key=lambda s: (not isinstance(s, (int, float)), s if isinstance(s, (int, float)) else 0, str(s)))
+def _seeds(seeds) -> list[int]:
+    return sorted(seeds)
 
 
 def paired_utility(rows_a: dict | None, rows_b: dict | None, seeds_a=(), seeds_b=()) -> tuple[dict | None, str]:
@@ -287,27 +308,20 @@ def utility_diff(key: tuple, a: tuple[dict, int | None], b: tuple[dict, int | No
     return Diff("utility", fields, ma, mb, len(xa), len(xb), lo, hi, method, note=f"not paired: {why}")
 
 
-def _privacy_cells(results: dict) -> dict[tuple, dict]:
-    agg = results.get("aggregates")
-    rows = agg.get("privacy") if isinstance(agg, dict) and isinstance(agg.get("privacy"), list) else None
-    if rows is None:
-        rows = privacy_aggregates(results.get("privacy"))
-    return {(c["dataset"], c["method"], c["epsilon"], c["attack"]): c for c in rows}
+def _privacy_cells(results: Results) -> dict[tuple, PrivacyCell]:
+    """{(dataset, method, ε, attack): cell}: results.json ``aggregates`` (schema 2), else computed from its rows."""
+    cells = results.aggregates.privacy if results.aggregates is not None else privacy_aggregates(results.privacy)
+    return {(c.dataset, c.method, c.epsilon, c.attack): c for c in cells}
 
 
-def privacy_diff(key: tuple, a: dict, b: dict) -> Diff:
-    ma, mb = float(a["mean_auc"]), float(b["mean_auc"])
-    if a.get("ci") and b.get("ci"):
-        (lo, hi), method = side_by_side(ma, *a["ci"], mb, *b["ci"]), COMBINED
+def privacy_diff(key: tuple, a: PrivacyCell, b: PrivacyCell) -> Diff:
+    if a.ci is not None and b.ci is not None:
+        (lo, hi), method = side_by_side(a.mean_auc, *a.ci, b.mean_auc, *b.ci), COMBINED
     else:
         lo = hi = None
         method = NONE
     fields = dict(zip(("dataset", "method", "epsilon", "attack"), key))
-    return Diff("privacy", fields, ma, mb, len(a.get("seeds") or []), len(b.get("seeds") or []), lo, hi, method)
-
-
-def _sort(key: tuple):
-    return tuple((1, math.inf) if k is None else (0, k) if isinstance(k, float) else (0, str(k)) for k in key)
+    return Diff("privacy", fields, a.mean_auc, b.mean_auc, len(a.seeds), len(b.seeds), lo, hi, method)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -320,19 +334,20 @@ class Comparison:
     samples_b: str = ""
 
 
-def compare(a: dict, b: dict, folder_a: str | Path | None = None, folder_b: str | Path | None = None) -> Comparison:
+def compare(a: Results, b: Results, folder_a: str | Path | None = None,
+            folder_b: str | Path | None = None) -> Comparison:
     """Every cell both runs have, and the cells only one has. ``folder_x``: the folder that holds run x's
     results.json, where its samples files are (None: no per-row samples, so no cell is paired by row)."""
     acc_a, acc_b = _accuracies(a), _accuracies(b)
     priv_a, priv_b = _privacy_cells(a), _privacy_cells(b)
     rows_a, rows_b = row_samples(a, folder_a), row_samples(b, folder_b)
     utility = [utility_diff(k, acc_a[k], acc_b[k], rows_a.rows(k), rows_b.rows(k))
-               for k in sorted(set(acc_a) & set(acc_b), key=_sort)]
-    privacy = [privacy_diff(k, priv_a[k], priv_b[k]) for k in sorted(set(priv_a) & set(priv_b), key=_sort)]
+               for k in sorted(set(acc_a) & set(acc_b))]
+    privacy = [privacy_diff(k, priv_a[k], priv_b[k]) for k in sorted(set(priv_a) & set(priv_b))]
     ukeys, pkeys = ("dataset", "method", "model", "epsilon"), ("dataset", "method", "epsilon", "attack")
 
     def only(x: dict, y: dict, names: tuple, section: str) -> list[dict]:
-        return [{"section": section, **dict(zip(names, k))} for k in sorted(set(x) - set(y), key=_sort)]
+        return [{"section": section, **dict(zip(names, k))} for k in sorted(set(x) - set(y))]
 
     return Comparison(utility, privacy,
                       only(acc_a, acc_b, ukeys, "utility") + only(priv_a, priv_b, pkeys, "privacy"),
@@ -429,11 +444,10 @@ def _notes(diffs: list[Diff]) -> list[str]:
     return out + [""] if out else []
 
 
-def _run_label(path: str, results: dict) -> str:
-    suite = (results.get("suite") or {}).get("name", "?")
-    env = results.get("env") or {}
-    extra = ", ".join(f"{k} {env[k]}" for k in ("git", "device") if env.get(k))
-    return f"`{path}` (suite `{suite}`, schema {results.get('schema')}{', ' + extra if extra else ''})"
+def _run_label(path: str, results: Results) -> str:
+    env = results.env
+    extra = ", ".join(f"{k} {v}" for k, v in (("git", env.git), ("device", env.device)) if v)
+    return f"`{path}` (suite `{results.name or '?'}`, schema {results.schema_}{', ' + extra if extra else ''})"
 
 
 def to_markdown(comparison: Comparison, a_label: str, b_label: str,
@@ -486,14 +500,15 @@ def to_json(comparison: Comparison, a_path: str, b_path: str, gates: list[Thresh
         "samples": {"a": comparison.samples_a, "b": comparison.samples_b},
         "utility": [d.to_json() for d in comparison.utility],
         "privacy": [d.to_json() for d in comparison.privacy],
-        "only_in_a": comparison.only_a, "only_in_b": comparison.only_b,
+        "only_in_a": [_json_cell(c) for c in comparison.only_a],
+        "only_in_b": [_json_cell(c) for c in comparison.only_b],
         "gates": [{"gate": f"{g.threshold.metric}:{g.threshold.threshold:g}", "label": g.threshold.label,
                    "passed": g.passed, "cells": g.checked, "failures": list(g.lines)} for g in gates or []],
     }
 
 
 def run_compare(a_path: str, b_path: str, thresholds: list[Threshold], json_file: str | None = None,
-                a: dict | None = None, b: dict | None = None) -> tuple[str, list[ThresholdResult]]:
+                a: Results | None = None, b: Results | None = None) -> tuple[str, list[ThresholdResult]]:
     """Load (unless given), compare, check thresholds, write ``json_file``: (markdown, threshold results).
     Samples files are read relative to ``run_folder`` of each path (also when the results are given)."""
     a = a if a is not None else load_run(a_path, "RUN_A")

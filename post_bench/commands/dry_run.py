@@ -14,10 +14,12 @@ wiring error in a hub suite shows before GPU hours are paid for.
 
 from __future__ import annotations
 
+import math
+
 from post_bench.checks import parse_suite
 from post_bench.data import check_dataset_spec
 from post_bench.data.hub import ROWS
-from post_bench.epsilon import eps_label
+from post_bench.epsilon import eps_label, parse_epsilon
 from post_bench.errors import UserInputError, problem
 from post_bench.methods import METHODS
 from post_bench.models.loading import parse_model_spec
@@ -92,58 +94,76 @@ def _cap(section: dict, caps: dict, defaults: dict | None = None) -> dict:
     return out
 
 
-def dry_suite(suite: Suite, source: str, cuda: bool = False) -> tuple[Suite, list[str]]:
-    """(the dry-run suite, one line per replacement made)."""
-    d = suite.model_dump(mode="json")
-    notes: list[str] = []
-    problems = size_problems(suite, source)
-    if problems:
-        raise UserInputError(problems)
-    try:
-        models: dict[str, str] = {}
+class _Standins:
+    """The stand-ins a dry run makes, remembered for its notes (and for renaming ``alpha_by_dataset`` keys)."""
 
-        def model(name: str) -> str:
-            models[name] = standin_model(name)
-            return models[name]
+    def __init__(self) -> None:
+        self.models: dict[str, str] = {}
+        self.datasets: dict[str, str] = {}
 
-        datasets: dict[str, str] = {}
+    def model(self, name: str) -> str:
+        self.models[name] = standin_model(name)
+        return self.models[name]
 
-        def data(name):
-            new = standin_data(name)
-            if name is not None:
-                datasets[name] = new
-            return new
+    def data(self, name: str | None) -> str | None:
+        new = standin_data(name)
+        if name is not None:
+            self.datasets[name] = new
+        return new
 
-        d["models"]["target"] = model(d["models"]["target"])
-        src = d["models"].get("source") or {}
-        if src.get("model"):
-            src["model"] = model(src["model"])
-        if src.get("distill"):
-            distill = _cap(src["distill"], DISTILL_CAPS)
-            if distill.get("corpus"):
-                distill["corpus"] = [data(x) for x in distill["corpus"]]
-            distill["corpus_size"] = min(distill["corpus_size"], 64)
-            src["distill"] = distill
-        d["datasets"] = {"private": [data(x) for x in d["datasets"]["private"]], "public": data(d["datasets"]["public"])}
-        for attack in d["attacks"]:
-            if attack.get("datasets"):
-                attack["datasets"] = [data(x) for x in attack["datasets"]]
-            if attack.get("name") == "one_run":  # the fixed guesses must fit the capped canaries
-                attack["k_plus"] = min(attack.get("k_plus") or 1, ATTACK_CAPS["canaries"])
-                attack["k_minus"] = min(attack.get("k_minus") or 0, ATTACK_CAPS["canaries"] - attack["k_plus"])
-    except ValueError as err:
-        raise UserInputError(problem(source, "", f"dry run: {err}")) from None
+
+def _standin_inputs(suite: Suite, d: dict) -> _Standins:
+    """Replace the models and data sets of ``d`` (the suite dumped) by their stand-ins; ValueError when one has
+    none."""
+    stand = _Standins()
+    d["models"]["target"] = stand.model(suite.models.target)
+    source = suite.models.source
+    if source is not None and source.model:
+        d["models"]["source"]["model"] = stand.model(source.model)
+    if source is not None and source.distill is not None:
+        distill = _cap(d["models"]["source"]["distill"], DISTILL_CAPS)
+        if source.distill.corpus:
+            distill["corpus"] = [stand.data(x) for x in source.distill.corpus]
+        distill["corpus_size"] = min(source.distill.corpus_size, 64)
+        d["models"]["source"]["distill"] = distill
+    private = []
+    for name in suite.datasets.private:
+        new, options = stand.data(str(name)), suite.datasets.options(name)
+        private.append({"name": new, **options} if options else new)
+    d["datasets"] = {"private": private, "public": stand.data(suite.datasets.public)}
+    for i, attack in enumerate(suite.attacks):
+        if attack.datasets:
+            d["attacks"][i]["datasets"] = [stand.data(x) for x in attack.datasets]
+        if attack.name == "one_run":  # the fixed guesses must fit the capped canaries
+            out = d["attacks"][i]
+            out["k_plus"] = min(attack.k_plus or 1, ATTACK_CAPS["canaries"])
+            out["k_minus"] = min(attack.k_minus or 0, ATTACK_CAPS["canaries"] - out["k_plus"])
+    return stand
+
+
+def _shrink(suite: Suite, d: dict, cuda: bool) -> None:
+    """Cut ``d``'s seeds, ε values, sizes, steps and attack sizes to a dry run's."""
     d["name"] = f"{suite.name}-dry-run"
     d["description"] = f"dry run of {suite.name}: tiny stand-in models, synthetic data, {STEPS} steps per unit"
-    d["seeds"] = d["seeds"][:1]
-    finite = [e for e in suite.epsilons if e is not None]
-    d["epsilons"] = ([None] if None in suite.epsilons else []) + ([min(finite)] if finite else [])
+    d["seeds"] = suite.seeds[:1]
+    eps = [parse_epsilon(e) for e in suite.epsilons]  # the suite's null / inf: non-private
+    finite = [e for e in eps if math.isfinite(e)]
+    d["epsilons"] = ([None] if len(finite) < len(eps) else []) + ([min(finite)] if finite else [])
     d["tuning"]["accountant"] = "rdp"  # PRV's noise search takes seconds per unit; both are tested elsewhere
     d["threads"] = 1  # tiny models: one thread is fastest
-    if d["device"] == "cuda" and not cuda:
+    if suite.device == "cuda" and not cuda:
         d["device"] = "cpu"
     d["budget"] = _cap(d["budget"], BUDGET_CAPS)
     d["tuning"] = _cap(d["tuning"], TUNING_CAPS)
+    for i, attack in enumerate(d["attacks"]):
+        attack = _cap(attack, ATTACK_CAPS)
+        attack["population"] = min(attack["population"], d["budget"]["train_size"])
+        d["attacks"][i] = attack
+
+
+def _cap_methods(d: dict, datasets: dict[str, str]) -> None:
+    """Each method entry of ``d`` with its step and size parameters capped (its defaults too), and its
+    ``alpha_by_dataset`` keys renamed to the stand-in data sets."""
     methods = []
     for entry in d["methods"]:
         fields = METHODS.get(entry["name"]).Params.model_fields if entry["name"] in METHODS else {}
@@ -153,17 +173,31 @@ def dry_suite(suite: Suite, source: str, cuda: bool = False) -> tuple[Suite, lis
             entry["alpha_by_dataset"] = {datasets.get(k, k): v for k, v in entry["alpha_by_dataset"].items()}
         methods.append(entry)
     d["methods"] = methods
-    for i, attack in enumerate(d["attacks"]):
-        attack = _cap(attack, ATTACK_CAPS)
-        attack["population"] = min(attack["population"], d["budget"]["train_size"])
-        d["attacks"][i] = attack
-    notes += [f"model {k} -> {v}" for k, v in models.items() if k != v]
-    notes += [f"data {k} -> {v}" for k, v in datasets.items() if k != v]
+
+
+def _notes(suite: Suite, d: dict, stand: _Standins) -> list[str]:
+    notes = [f"model {k} -> {v}" for k, v in stand.models.items() if k != v]
+    notes += [f"data {k} -> {v}" for k, v in stand.datasets.items() if k != v]
     if len(suite.seeds) > 1:
         notes.append(f"seeds {suite.seeds} -> {d['seeds']}")
     if len(d["epsilons"]) < len(suite.epsilons):
-        notes.append("epsilons " + ", ".join(map(eps_label, suite.epsilons)) + " -> "
-                     + ", ".join(map(eps_label, d["epsilons"])))
+        notes.append("epsilons " + ", ".join(eps_label(parse_epsilon(e)) for e in suite.epsilons) + " -> "
+                     + ", ".join(eps_label(parse_epsilon(e)) for e in d["epsilons"]))
     notes.append(f"every unit: at most {STEPS} steps, {d['budget']['train_size']} training examples, "
                  f"{d['budget']['test_size']} test examples; prompt length, max_tokens and layers as written")
-    return parse_suite(d, f"{source} (dry run)"), notes
+    return notes
+
+
+def dry_suite(suite: Suite, source: str, cuda: bool = False) -> tuple[Suite, list[str]]:
+    """(the dry-run suite, one line per replacement made)."""
+    problems = size_problems(suite, source)
+    if problems:
+        raise UserInputError(problems)
+    d = suite.model_dump(mode="json")
+    try:
+        stand = _standin_inputs(suite, d)
+    except ValueError as err:
+        raise UserInputError(problem(source, "", f"dry run: {err}")) from None
+    _shrink(suite, d, cuda)
+    _cap_methods(d, stand.datasets)
+    return parse_suite(d, f"{source} (dry run)"), _notes(suite, d, stand)
