@@ -14,7 +14,6 @@ from post_bench.report.claims import (
     to_rows,
     training_cost_values,
 )
-from post_bench.rows import UtilityRow, parse_results
 from post_bench.report.stats import (
     DOES_NOT_HOLD,
     HOLDS,
@@ -30,6 +29,7 @@ from post_bench.report.stats import (
     verdict,
     wilson_interval,
 )
+from post_bench.rows import UtilityRow, parse_results
 
 # ---- intervals -------------------------------------------------------------------------------------------
 
