@@ -207,7 +207,8 @@ def _draw_panel(ax, panel: Panel, keys: list[str], canary_keys: list[str], lo: f
               ncols=1, handlelength=2.2)
 
 
-def roc_figure(privacy_rows: Iterable[PrivacyRow], dataset: str, title: str | None = None) -> tuple[Figure, list[Panel]]:
+def roc_figure(privacy_rows: Iterable[PrivacyRow], dataset: str,
+               title: str | None = None) -> tuple[Figure, list[Panel]]:
     """The figure (not yet saved) and its panels."""
     panels = roc_panels(privacy_rows, dataset)
     n = max(len(panels), 1)
