@@ -22,6 +22,7 @@ from post_bench.epsilon import parse_epsilon
 
 SCHEMA = 2  # what `post-bench run` writes (2 = 1 + "aggregates" and "claims")
 READABLE = (1, 2)  # what the readers accept: schema-1 files carry the same rows, without aggregates
+FILE_ALLOWED = "results.json as post-bench run writes it (schema 1 or 2)"
 
 
 def _eps_out(value: float) -> float | None:
@@ -389,19 +390,37 @@ class Results(Row):
         return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
 
 
+def _what(e: Any) -> str:
+    """A pydantic error as the project's problem text: what is wrong, then ``; allowed: ...``."""
+    msg, kind = e["msg"], e["type"]
+    if kind == "missing":
+        return "required key missing"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if msg.startswith("Value error, "):
+        return msg.removeprefix("Value error, ")
+    got = repr(e["input"])
+    got = got if len(got) <= 60 else got[:57] + "..."
+    if msg.startswith("Input should be "):  # "a valid number, unable to parse string as a number": keep the type
+        allowed = msg.removeprefix("Input should be ").split(", unable to ")[0].split(", got ")[0]
+        return f"{got} is not allowed; allowed: {allowed}"
+    return f"{got}: {msg}"
+
+
 def problems_of(err: ValidationError, where: str = "") -> list[str]:
-    """One line per problem: ``<where>: utility[3].accuracy: <message>``."""
+    """One line per problem: ``<where>: utility[3].accuracy: 'high' is not allowed; allowed: a valid number``."""
     out = []
     for e in err.errors():
         loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".") or "(file)"
-        out.append(f"{where + ': ' if where else ''}{loc}: {e['msg']}")
+        out.append(f"{where + ': ' if where else ''}{loc}: {_what(e)}")
     return out
 
 
 def parse_results(data: Any, where: str = "results.json") -> Results:
     """The typed results of a decoded results.json. Raises ValueError, one line per problem (at most 5 shown)."""
     if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a JSON object with a 'schema' key; got {type(data).__name__}")
+        raise ValueError(f"{where}: expected a JSON object with a 'schema' key, got {type(data).__name__}; allowed: "
+                         f"{FILE_ALLOWED}")
     schema = data.get("schema")
     if isinstance(schema, bool) or schema not in READABLE:
         raise ValueError(f"{where}: schema: unsupported results schema {schema!r}; allowed: "
@@ -421,8 +440,10 @@ def read_results(path: Path | str) -> Results:
         p = p / "results.json"
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{p}: not UTF-8 text ({e.reason} at byte {e.start}); allowed: {FILE_ALLOWED}") from None
     except json.JSONDecodeError as e:
-        raise ValueError(f"{p}: not valid JSON: {e}") from None
+        raise ValueError(f"{p}: not valid JSON ({e}); allowed: {FILE_ALLOWED}") from None
     return parse_results(data, str(p))
 
 

@@ -117,6 +117,34 @@ def test_compare_command_markdown_json_and_exit_codes(tmp_path):
     assert missing.exit_code == 2 and "RUN_B: not found" in missing.output and "Traceback" not in missing.output
 
 
+def test_an_unreadable_results_file_is_exit_2_with_one_line_per_problem(tmp_path):
+    bad = json.loads(json.dumps(A_RAW))
+    bad["utility"][0]["accuracy"] = "high"
+    bad["utility"][1]["epsilon"] = -1
+    del bad["privacy"][0]["attack"]
+    cases = {"rows.json": json.dumps(bad), "schema.json": json.dumps({**A_RAW, "schema": 7}),
+             "list.json": "[1]", "text.json": "{not json", "bytes.json": b"\xff\xfe"}
+    for name, text in cases.items():
+        (tmp_path / name).write_bytes(text if isinstance(text, bytes) else text.encode())
+    expected = {
+        "rows.json": ["utility[0].accuracy: 'high' is not allowed; allowed: a valid number",
+                      "utility[1].epsilon: ε must be a positive number or null (non-private); got -1",
+                      "privacy[0].attack: required key missing"],
+        "schema.json": ["schema: unsupported results schema 7; allowed: 1, 2"],
+        "list.json": ["expected a JSON object with a 'schema' key, got list; allowed: results.json as post-bench run "
+                      "writes it (schema 1 or 2)"],
+        "text.json": ["not valid JSON ("], "bytes.json": ["not UTF-8 text ("]}
+    for name, parts in expected.items():
+        for args in (["compare", str(tmp_path / name), str(tmp_path / "list.json")],
+                     ["compare", str(ROOT / "reports" / "quickstart"), str(tmp_path / name)]):
+            res = CliRunner().invoke(main, args)  # run A is read first: its problems alone
+            lines = res.output.splitlines()
+            assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+            assert len(lines) == len(parts), res.output
+            for line, part in zip(lines, parts):
+                assert line.startswith(f"{tmp_path / name}: ") and part in line, (line, part)
+
+
 def test_compare_reads_committed_schema_1_reports():
     report = ROOT / "reports" / "quickstart"
     res = CliRunner().invoke(main, ["compare", str(report), str(report / "results.json"), "--gate", "accuracy:0",

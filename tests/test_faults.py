@@ -366,7 +366,8 @@ def test_report_refuses_wrong_typed_results(tmp_path):
     results["utility"][0]["accuracy"] = "high"
     (tmp_path / "results.json").write_text(json.dumps(results))
     res = CliRunner().invoke(main, ["report", str(tmp_path)])
-    assert res.exit_code == 2 and "utility[0].accuracy: str value; allowed: int or float or null" in res.output
+    assert res.exit_code == 2 and res.output == (f"{tmp_path / 'results.json'}: utility[0].accuracy: 'high' is not "
+                                                 "allowed; allowed: a valid number\n")
 
 
 # ----------------------------------------------------------------- audit inputs

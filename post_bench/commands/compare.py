@@ -70,18 +70,10 @@ def run_folder(path: str | Path) -> Path:
     return p if p.is_dir() else p.parent
 
 
-RESULTS_ALLOWED = "results.json as post-bench run writes it (schema 1 or 2)"
-
-
-def results_problems(file: Path, err: Exception) -> list[str]:
-    """One line per problem of an unreadable results.json: the file, the key, what is wrong and what is
-    allowed (``rows.parse_results`` names the file and the key of each)."""
-    lines = [line for line in str(err).splitlines() if line.strip()] or [type(err).__name__]
-    out = []
-    for line in lines:
-        line = line if line.startswith(f"{file}: ") or line.startswith("(and ") else f"{file}: {line}"
-        out.append(line if "allowed: " in line or line.startswith("(and ") else f"{line}; allowed: {RESULTS_ALLOWED}")
-    return out
+def results_problems(file: Path, err: ValueError) -> list[str]:
+    """One line per problem of an unreadable results.json (``rows.read_results`` names the file, the key, what
+    is wrong and what is allowed in each)."""
+    return [line for line in str(err).splitlines() if line.strip()] or [problem(str(file), "", type(err).__name__)]
 
 
 def load_run(path: str | Path, what: str = "RUN") -> Results:
