@@ -1,7 +1,10 @@
 """How ε is written and ordered, everywhere: unit labels, messages, terminal lines, tables, figures, reports.
 
-The privacy budget of a non-private setting is ``None`` (or ``+inf``): it is written ``inf`` in plain-text
-lines (unit labels, messages, the run's summary) and ``∞`` in reports, tables and figures.
+Inside the package ε is a float and a non-private setting is ``math.inf``; files and flags may spell it
+``null``, ``inf`` or ``∞``, converted once at that boundary by :func:`parse_epsilon`. It is written ``inf`` in
+plain-text lines (unit labels, messages, the run's summary) and ``∞`` in reports, tables and figures. (The
+suite and unit configs still hold ``None`` for non-private, because unit ids hash their JSON; the formatters
+accept both.)
 """
 
 from __future__ import annotations
@@ -10,8 +13,6 @@ import math
 from typing import Any
 
 INFINITY = "∞"  # the spelling of a non-private ε in reports, tables and figures
-
-
 NON_PRIVATE = ("inf", "+inf", "infinity", INFINITY)  # how files and flags may spell a non-private ε
 
 
@@ -31,18 +32,17 @@ def parse_epsilon(value: Any) -> float:
     return eps
 
 
-def eps_label(eps: Any, infinity: str = "inf", *, only_none: bool = False) -> str:
-    """ε as text: ``8``, ``0.5``, ``1e-05`` (``:g``); non-private (None or a float inf) as ``infinity``.
-    ``only_none``: only None is non-private; a float inf is a number like any other (``inf``, ``-inf``), as the
-    report's claims and cost model write the ε they read from results.json."""
-    if eps is None or (not only_none and isinstance(eps, float) and math.isinf(eps)):
+def eps_label(eps: Any, infinity: str = "inf") -> str:
+    """ε as text: ``8``, ``0.5``, ``1e-05`` (``:g``); non-private (``math.inf``, or None at a boundary) as
+    ``infinity``."""
+    if eps is None or math.isinf(float(eps)):
         return infinity
     return f"{float(eps):g}"
 
 
-def eps_symbol(eps: Any, *, only_none: bool = False) -> str:
+def eps_symbol(eps: Any) -> str:
     """ε as reports write it: :func:`eps_label` with ``∞`` for non-private."""
-    return eps_label(eps, INFINITY, only_none=only_none)
+    return eps_label(eps, INFINITY)
 
 
 def eps_key(eps: Any) -> float:
