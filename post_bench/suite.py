@@ -29,6 +29,7 @@ from pydantic import (
 
 from post_bench.errors import UserInputError, problem, short_repr
 from post_bench.registry import did_you_mean
+from post_bench.unit.schemas import TuneKnobs
 
 
 class Strict(BaseModel):
@@ -255,6 +256,11 @@ class TuningConfig(Strict):
     broken_dp: BrokenDP | None = Field(None, description=(
         "Privacy-regression controls only (`suites/controls/`): a deliberately broken DP-SGD whose accountant "
         "still claims the suite's ε (an audit must catch it and the run exit 3)."))
+
+    def knobs(self, epsilon: float | None, **change) -> TuneKnobs:
+        """This block as the one tuning recipe (:class:`post_bench.unit.schemas.TuneKnobs`) of a run at ``epsilon``;
+        ``change`` replaces knobs (e.g. a resolved number of steps)."""
+        return TuneKnobs.of(**{**self.model_dump(include=set(TuneKnobs.model_fields)), "epsilon": epsilon, **change})
 
 
 class AttackConfig(Strict):

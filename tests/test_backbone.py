@@ -87,6 +87,7 @@ def test_precision_resolves_per_machine_and_is_recorded_in_the_report(tmp_path):
     from post_bench.commands.results import environment
     from post_bench.models.backbone import cpu_has_native_bf16, uses_bf16_autocast
     from post_bench.report import render_report
+    from post_bench.rows import parse_results
 
     assert uses_bf16_autocast("bf16", "cpu") and not uses_bf16_autocast("fp32", "cpu")
     assert uses_bf16_autocast("auto", "cpu") == cpu_has_native_bf16()
@@ -96,5 +97,5 @@ def test_precision_resolves_per_machine_and_is_recorded_in_the_report(tmp_path):
     env = environment("cpu", 1, "fp32")
     assert env["precision"] == "fp32: fp32"
     assert environment("cpu", 1, "auto")["precision"] == "auto: " + ("bf16 autocast" if cpu_has_native_bf16() else "fp32")
-    render_report({"schema": 1, "suite": {"name": "x", "epsilons": [None]}, "env": env}, tmp_path)
+    render_report(parse_results({"schema": 1, "suite": {"name": "x", "epsilons": [None]}, "env": env}), tmp_path)
     assert "- **precision:** fp32: fp32" in (tmp_path / "report.md").read_text()

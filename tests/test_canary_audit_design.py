@@ -7,7 +7,8 @@ import pytest
 from post_bench.attacks.one_run import audit, audit_best_of, default_guesses
 from post_bench.data.canaries import plan_canaries, text_canaries
 from post_bench.suite import BrokenDP, TuningConfig
-from post_bench.training.settings import TuneKnobs, tune_settings
+from post_bench.training.settings import tune_settings
+from post_bench.unit.schemas import TuneKnobs
 
 
 def test_nonsense_canaries_are_distinct_made_up_words_with_random_labels():
@@ -54,19 +55,13 @@ def test_no_signal_gives_no_bound_in_most_runs():
 
 def _knobs(**kw):
     base = dict(epsilon=1.0, steps=100, batch_size=8, lr=0.01, dp_lr=None, clip=1.0, delta=1e-5, accountant="rdp",
-                micro_batch=8)
-    return TuneKnobs(**{**base, **kw})
+                init="text", micro_batch=8)
+    return TuneKnobs.of(**{**base, **kw})
 
 
 def test_broken_dp_keeps_the_claim_and_weakens_the_mechanism():
     good, dp = tune_settings(_knobs(), 400)
-
-    class Broken:  # a TuneConfig-like object with the control's knob set
-        def __init__(self, **kw):
-            self.__dict__.update(vars(_knobs()))
-            self.broken_dp = kw
-
-    bad, bad_dp = tune_settings(Broken(noise_scale=0.1, clipping=False), 400)
+    bad, bad_dp = tune_settings(_knobs(broken_dp={"noise_scale": 0.1, "clipping": False}), 400)
     assert bad.noise_multiplier == pytest.approx(good.noise_multiplier * 0.1) and not bad.clipping and good.clipping
     assert bad_dp["epsilon_spent"] == dp["epsilon_spent"]  # the accountant still claims the same ε
     assert bad_dp["broken_dp"]["noise_multiplier_used"] == pytest.approx(bad.noise_multiplier)
@@ -76,5 +71,6 @@ def test_broken_dp_keeps_the_claim_and_weakens_the_mechanism():
 def test_broken_dp_is_only_in_a_suite_that_sets_it():
     assert TuningConfig().broken_dp is None
     assert TuningConfig(broken_dp={}).broken_dp == BrokenDP(noise_scale=0.1, clipping=False)
+    assert TuningConfig(broken_dp={}).knobs(1.0).broken_dp == {"noise_scale": 0.1, "clipping": False}
     with pytest.raises(ValueError):
         BrokenDP(noise_scale=1.5)

@@ -1,4 +1,5 @@
-"""DP-OPT: exponential-mechanism sampling, RDP accounting, and the unit end to end on a tiny model."""
+"""DP-OPT: exponential-mechanism sampling, RDP accounting, the per-example assignment of demos, and the unit end to
+end on a tiny model."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import yaml
 from click.testing import CliRunner
 from scipy import stats
 
+from post_bench.data.types import TextDataset
+from post_bench.privacy.dp_opt import member_demos, split_private
 from post_bench.privacy.dp_opt_accounting import (
     calibrate_token_epsilon,
     composed_epsilon,
@@ -116,3 +119,16 @@ def test_unit_end_to_end(tmp_path, run_suite):
     assert by_eps[8.0]["accountant"] == "rdp-exponential" and 0 < by_eps[8.0]["epsilon_spent"] <= 8.0
     assert by_eps[8.0]["delta"] == pytest.approx(1 / 32)
     assert by_eps[None].get("epsilon_spent") is None
+
+
+def test_each_example_alone_decides_its_holdout_side_and_its_member():
+    """The sensitivity argument: a row's side and member hash that row only, so adding a row moves no other."""
+    texts = [f"text number {i}" for i in range(60)]
+    small = TextDataset("d", tuple(texts[:59]), tuple(i % 2 for i in range(59)))
+    big = TextDataset("d", tuple(texts), tuple(i % 2 for i in range(60)))
+    (pool_s, held_s), (pool_b, held_b) = split_private(small, 0, 0.3), split_private(big, 0, 0.3)
+    assert set(pool_b) - {59} == set(pool_s) and set(held_b) - {59} == set(held_s) and 0 < len(held_b) < 60
+    groups = member_demos(big, pool_b, 0, cand=0, n_members=4, per_member=100)
+    assert sorted(i for g in groups for i in g) == sorted(pool_b)  # disjoint, every pool row in one member
+    same = member_demos(small, pool_s, 0, cand=0, n_members=4, per_member=100)
+    assert [[i for i in g if i != 59] for g in groups] == same

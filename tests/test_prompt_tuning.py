@@ -6,12 +6,8 @@ import torch
 
 from post_bench.data import get_task
 from post_bench.training.accounting import calibrate, spent_epsilon
-from post_bench.training.prompt_tuning import (
-    TuneSettings,
-    per_example_grads,
-    per_example_losses,
-    tune_prompts,
-)
+from post_bench.training.prompt_tuning import per_example_grads, per_example_losses, tune_prompts
+from post_bench.training.settings import TuneSettings
 
 TEXTS = ["vote for me", "make it great", "stronger together", "big news today", "we will win", "thank you ohio"]
 

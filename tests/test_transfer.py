@@ -13,8 +13,10 @@ import torch.nn.functional as F
 from post_bench.data import load_dataset, sample_public
 from post_bench.models.backbone import Backbone
 from post_bench.models.loading import load_pretrained
+from post_bench.training.alpha import alpha_choice, auto_alpha
+from post_bench.training.post_loss import post_loss
 from post_bench.training.ptfer import ptfer_transfer, relative
-from post_bench.training.transfer import auto_alpha, post_loss, transfer_prompt, transfer_prompts
+from post_bench.training.transfer import initial_prompts, loss_columns, transfer_prompt, transfer_prompts
 
 TARGET = "tiny-gpt2:layers=2,hidden=64"
 SOURCE = "tiny-gpt2:layers=1,hidden=64,seed=1"
@@ -210,3 +212,26 @@ def test_stacked_transfers_give_the_same_prompts_as_one_at_a_time(models, public
     assert not torch.allclose(stacked[1], stacked[2])  # same seed, different source prompt and α
     with pytest.raises(ValueError, match="alphas"):
         transfer_prompts(source, target, sources, *public, alphas=[0.5], init=inits, seeds=seeds, **kw)
+
+
+def test_alpha_choice_records_eq6_with_chance_from_the_number_of_classes():
+    alpha, record = alpha_choice(0.6, 0.8, 2, 40)
+    assert alpha == auto_alpha(0.6, 0.8, 0.5) == pytest.approx(1 / 3)  # (0.6 - 0.5) / (0.8 - 0.5)
+    assert record == {"alpha": alpha, "zero_shot_val": 0.6, "compressed_val": 0.8, "chance": 0.5, "n_val": 40}
+
+
+def test_initial_prompts_start_from_the_source_only_in_the_same_space(models):
+    source, target = models
+    sources = torch.randn(2, 4, source.hidden_size, generator=torch.Generator().manual_seed(0))
+    assert initial_prompts(target, sources, "source", 4, "Classify.", 0) is sources  # both hidden sizes 64
+    text = initial_prompts(target, sources, "text", 3, "Classify the tweet.", 0)
+    assert text.shape == (2, 3, target.hidden_size) and torch.equal(text[0], text[1])
+    other_space = torch.zeros(2, 4, target.hidden_size // 2)  # across hidden sizes "source" falls back to the text
+    assert torch.equal(initial_prompts(target, other_space, "source", 3, "Classify the tweet.", 0), text)
+
+
+def test_loss_columns_are_every_label_word_token_or_the_full_vocabulary(models):
+    _, target = models
+    task = load_dataset("election-tweets").task
+    assert loss_columns("full", target, task) is None
+    assert loss_columns("label_words", target, task) == [i for ids in target.label_token_ids(task) for i in ids]

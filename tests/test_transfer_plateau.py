@@ -8,7 +8,8 @@ import torch
 from post_bench.data import load_dataset, sample_public
 from post_bench.models.backbone import Backbone
 from post_bench.models.loading import load_pretrained
-from post_bench.training.transfer import Plateau, label_agreement, transfer_prompt, transfer_prompts
+from post_bench.training.plateau import Plateau, hold_out, label_agreement
+from post_bench.training.transfer import transfer_prompt, transfer_prompts
 
 TARGET = "tiny-gpt2:layers=2,hidden=64"
 SOURCE = "tiny-gpt2:layers=1,hidden=64,seed=1"
@@ -121,3 +122,9 @@ def test_post_with_the_plateau_rule_end_to_end(tmp_path, run_suite):
     rec = done["record"]["stop"] if "record" in done else done["stop"]
     assert rec["rule"] == "plateau" and rec["checks"][0][0] == 0 and len(rec["checks"][0]) == 3
     assert [r["method"] for r in results["utility"]] == ["post"]
+
+
+def test_hold_out_keeps_the_last_drawn_texts_for_the_rule():
+    drawn = sample_public(load_dataset("friends"), seed=0, size=12)
+    public, held = hold_out(drawn, 9)
+    assert public.texts == drawn.texts[:9] and held.texts == drawn.texts[9:] and public.task == drawn.task

@@ -18,6 +18,8 @@ from pydantic import Field, ValidationError, model_validator
 
 from post_bench.errors import UserInputError, problem
 from post_bench.suite import MAX_VALUES, Epsilon, TuningConfig, _pydantic_problems, expanded_size
+from post_bench.training.settings import tune_settings
+from post_bench.unit.schemas import TuneKnobs
 
 CLI_SOURCE = "audit"
 
@@ -49,13 +51,10 @@ class ResolvedRecipe:
     prompt_length: int
     source: str | None  # the YAML file, if any
 
-    def tune_config(self):
-        """The ``training.settings.TuneKnobs`` that ``tune_settings`` takes."""
-        from post_bench.training.settings import TuneKnobs  # deferred: start-up time (torch)
-
-        r = self.recipe
-        return TuneKnobs(epsilon=r.epsilon, steps=self.steps, batch_size=r.batch_size, lr=r.lr, dp_lr=r.dp_lr,
-                         clip=r.clip, delta=r.delta, accountant=r.accountant, micro_batch=r.micro_batch)
+    def knobs(self) -> TuneKnobs:
+        """The tuning recipe of one shadow (what ``tune_settings`` takes): the recipe with its resolved steps. A
+        suite's ``broken_dp`` control is never a recipe's: the shadows are tuned with the correct mechanism."""
+        return self.recipe.knobs(self.recipe.epsilon, steps=self.steps, broken_dp=None)
 
     def to_dict(self) -> dict[str, Any]:
         recipe = self.recipe.model_dump(mode="json")
@@ -131,10 +130,8 @@ def resolve_recipe(recipe: ShadowRecipe, source: str | None, *, prompt_length: i
 def settings_for(resolved: ResolvedRecipe, source: str | None = None):
     """(TuneSettings, DP record or None) for one shadow, through ``training.settings.tune_settings``; an ε
     the accountant cannot meet is one line naming where the ε came from."""
-    from post_bench.training.settings import tune_settings  # deferred: start-up time (torch)
-
     try:
-        return tune_settings(resolved.tune_config(), resolved.train_size)
+        return tune_settings(resolved.knobs(), resolved.train_size)
     except UserInputError as err:
         where = resolved.source or source or CLI_SOURCE
         raise UserInputError([problem(where, "epsilon", p.split("epsilons: ", 1)[-1]) for p in err.problems]) from None

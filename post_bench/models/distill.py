@@ -3,13 +3,15 @@
 ``truncate_model`` keeps some transformer layers (embeddings, head and hidden size unchanged);
 ``distill`` trains the truncated student to match the teacher's token distributions on public text
 (texts are packed into ``max_tokens`` blocks, so no step is spent on padding); ``lm_loss`` measures
-the mean token cross-entropy on held-out texts.
+the mean token cross-entropy on held-out texts; ``distil_source`` does all three for a distill unit's config.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,6 +19,10 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from post_bench import cost
+from post_bench.unit.schemas import DistillConfig
+
+SETTINGS = ("steps", "batch_size", "max_tokens", "lr", "warmup", "grad_clip", "temperature", "kd_weight", "seed",
+            "schedule", "freeze_embeddings")  # the DistillConfig keys ``distill`` takes as they are
 
 _LAYER_PATHS = ("layers", "h", "encoder.layer")  # under model.base_model: Llama-style, GPT-2, BERT/RoBERTa
 
@@ -156,48 +162,24 @@ def distill(teacher, student, tokenizer, texts, *, kind: str, steps: int, batch_
     torch.manual_seed(seed)
     gen, rng = torch.Generator().manual_seed(seed), np.random.default_rng(seed)
     teacher.eval()
-    student.train()
-    student.requires_grad_(True)
-    if freeze_embeddings:
-        for module in (student.get_input_embeddings(), student.get_output_embeddings()):
-            if module is not None:
-                module.requires_grad_(False)
-    params = [p for p in student.parameters() if p.requires_grad]
+    params = _trainable(student, freeze_embeddings)
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        if schedule == "constant":
-            return 1.0
-        t = (step - warmup) / max(1, steps - warmup)
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step, warmup, steps, schedule))
     n_teacher, n_student = count_params(teacher), count_params(student)
-    order, curve, T = [], [], temperature
+    order, curve = [], []
     for _ in (bar := tqdm(range(steps), desc="distill", unit="step", dynamic_ncols=True, leave=False)):
         while len(order) < batch_size:
             order.extend(rng.permutation(len(blocks)).tolist())
         batch, order = [blocks[i] for i in order[:batch_size]], order[batch_size:]
         ids, mask = _collate(batch, tokenizer.pad_token_id, device)
         inputs, labels = _targets(ids, mask, kind, tokenizer, gen)
-        sel = mask.bool()
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-            with torch.inference_mode():
-                t_logits = _logits_at(teacher, inputs, mask, sel).float()
-            s_logits = _logits_at(student, inputs, mask, sel).float()
-        kd = F.kl_div(F.log_softmax(s_logits / T, -1), F.log_softmax(t_logits / T, -1),
-                      log_target=True, reduction="batchmean") * T * T
-        loss = kd_weight * kd
-        if kd_weight < 1:
-            loss = loss + (1 - kd_weight) * F.cross_entropy(s_logits, labels[sel], ignore_index=-100)
+        loss = _kd_loss(teacher, student, inputs, mask, labels, temperature, kd_weight, autocast)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, grad_clip)
         opt.step()
         sched.step()
-        tokens = int(sel.sum())
+        tokens = int(mask.bool().sum())
         cost.record(names[0], tokens, n_teacher, 1)
         cost.record(names[1], tokens, n_student, 3)
         curve.append(round(loss.item(), 5))
@@ -205,6 +187,42 @@ def distill(teacher, student, tokenizer, texts, *, kind: str, steps: int, batch_
     student.eval()
     student.requires_grad_(False)
     return {"kd_curve": curve, "steps": steps}
+
+
+def lr_factor(step: int, warmup: int, steps: int, schedule: str) -> float:
+    """The learning-rate multiplier at ``step``: linear warm-up, then 1 (``constant``) or a cosine to 0.1."""
+    if step < warmup:
+        return (step + 1) / (warmup + 1)
+    if schedule == "constant":
+        return 1.0
+    t = (step - warmup) / max(1, steps - warmup)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def _trainable(student, freeze_embeddings: bool) -> list[torch.nn.Parameter]:
+    """Put the student in training mode; its trainable parameters (all but the embeddings and head if frozen)."""
+    student.train()
+    student.requires_grad_(True)
+    if freeze_embeddings:
+        for module in (student.get_input_embeddings(), student.get_output_embeddings()):
+            if module is not None:
+                module.requires_grad_(False)
+    return [p for p in student.parameters() if p.requires_grad]
+
+
+def _kd_loss(teacher, student, inputs, mask, labels, temperature: float, kd_weight: float, autocast: bool):
+    """kd_weight·T²·KL(teacher_T ‖ student_T) + (1 − kd_weight)·LM loss at the real tokens of one batch."""
+    sel, T = mask.bool(), temperature
+    with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=autocast):
+        with torch.inference_mode():
+            t_logits = _logits_at(teacher, inputs, mask, sel).float()
+        s_logits = _logits_at(student, inputs, mask, sel).float()
+    kd = F.kl_div(F.log_softmax(s_logits / T, -1), F.log_softmax(t_logits / T, -1),
+                  log_target=True, reduction="batchmean") * T * T
+    loss = kd_weight * kd
+    if kd_weight < 1:
+        loss = loss + (1 - kd_weight) * F.cross_entropy(s_logits, labels[sel], ignore_index=-100)
+    return loss
 
 
 @torch.no_grad()
@@ -225,3 +243,46 @@ def lm_loss(model, tokenizer, texts, kind: str, max_tokens: int, batch_size: int
         count += int(sel.sum())
         cost.record(name, int(mask.sum()), count_params(model), 1)
     return total / max(1, count)
+
+
+# ---------------------------------------------------------------- the source model of a suite
+@dataclass(frozen=True)
+class Distilled:
+    """A distilled source: the student, the kept layers, the held-out LM loss of the teacher, of the truncated
+    student before distillation and of the student after, the KD curve and the text counts."""
+
+    student: Any
+    layers: list[int]
+    teacher_loss: float
+    truncated_loss: float
+    student_loss: float
+    kd_curve: list[float]
+    steps: int
+    n_train: int
+    n_heldout: int
+
+
+def split_public(texts, seed: int) -> tuple[list[str], list[str]]:
+    """(train, held-out): 10% held out, at least 16 texts (at most half)."""
+    texts = [t for t in texts if t.strip()]
+    order = np.random.default_rng(seed + 1).permutation(len(texts))
+    n_held = min(max(16, len(texts) // 10), len(texts) // 2)
+    return [texts[i] for i in order[n_held:]], [texts[i] for i in order[:n_held]]
+
+
+def distil_source(backbone, texts: list[str], cfg: DistillConfig) -> Distilled:
+    """``backbone``'s model truncated to ``cfg.layers`` and distilled from it on ``texts`` (less a held-out part,
+    on which the teacher, the truncated student and the distilled student are measured)."""
+    teacher, tok, kind = backbone.model, backbone.tokenizer, backbone.kind
+    train, held = split_public(texts, cfg.seed)
+    layers = resolve_layers(cfg.layers, n_layers(teacher))
+    student = truncate_model(teacher, layers)
+
+    def loss(model, name="student") -> float:
+        return round(lm_loss(model, tok, held, kind, cfg.max_tokens, cfg.batch_size, cfg.seed, name), 5)
+
+    teacher_loss, truncated_loss = loss(teacher, backbone.name), loss(student)
+    out = distill(teacher, student, tok, train, kind=kind, names=(backbone.name, "student"), autocast=backbone.autocast,
+                  **{k: getattr(cfg, k) for k in SETTINGS})
+    return Distilled(student, layers, teacher_loss, truncated_loss, loss(student), out["kd_curve"], out["steps"],
+                     len(train), len(held))

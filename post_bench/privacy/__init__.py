@@ -1,1 +1,1 @@
-"""Privacy accounting for discrete-prompt methods (DP-OPT)."""
+"""DP-OPT, the discrete-prompt method: its mechanism (``dp_opt``) and its RDP accounting (``dp_opt_accounting``)."""

@@ -1,8 +1,8 @@
 """DP-OPT's private token selection and its RDP accounting (pure numpy; no torch).
 
-Neighbouring data sets differ by adding or removing one private example. The unit assigns every example
-to an ensemble member (or to the selection holdout) by a salted hash of *that example alone*, so one
-example changes the demos, and hence the vote, of at most one member.
+Neighbouring data sets differ by adding or removing one private example. :mod:`post_bench.privacy.dp_opt`
+assigns every example to an ensemble member (or to the selection holdout) by a salted hash of *that example
+alone*, so one example changes the demos, and hence the vote, of at most one member.
 
 Token selection (:func:`dp_top1`): the exponential mechanism over the *whole vocabulary* (a
 data-independent domain), utility u(v) = number of members voting v. One member changing its vote from

@@ -13,10 +13,10 @@ about them.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,24 +24,30 @@ import yaml
 
 from post_bench.atomic import write_text_or_stdout
 from post_bench.epsilon import eps_key, eps_symbol
+from post_bench.rows import Check, Claim, ClaimCell, Environment, ExtractionRow, PrivacyRow, Results
 
 from . import load_results
-from .claims import from_results
 from .cost import suite_costs
 from .stats import cell_interval
-from .tables import ZERO_SHOT, ablation_table, canary_table, paper_table3, to_markdown
+from .tables import (
+    ZERO_SHOT,
+    ablation_table,
+    auc_ci,
+    canary_table,
+    is_canary_audit,
+    paper_table3,
+    results_claims,
+    suite_value,
+    to_markdown,
+    tpr_at,
+)
 
 ORDER = ("quickstart", "fidelity", "transfer-bbc", "privacy", "canaries", "audit-power", "controls-broken-dp",
          "controls-correct-dp")  # report folders first, in this order
-CANARY_ATTACK = "one_run"
 
 
 def _num(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _rows(results: dict, key: str) -> list[dict]:
-    return [r for r in results.get(key) or [] if isinstance(r, dict)]
 
 
 def _suite_file(name: str, suites: Path) -> str | None:
@@ -51,60 +57,70 @@ def _suite_file(name: str, suites: Path) -> str | None:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue
-        if isinstance(data, dict) and data.get("name") == name:
+        if suite_value(data, "name") == name:
             return path.relative_to(suites.parent).as_posix()  # as typed in the repository root
     return None
 
 
-def _acc_cell(values: list[float], n_test: Any) -> str:
-    iv = cell_interval(values, n_test if isinstance(n_test, int) and not isinstance(n_test, bool) else None)
+def _acc_cell(values: list[float], n_test: int | None) -> str:
+    iv = cell_interval(values, n_test)
     return f"{100 * iv.mean:.1f}" + (f" [{100 * iv.low:.1f}, {100 * iv.high:.1f}]" if iv.available else "")
 
 
-def setting_lines(results: dict, folder: str, suite_file: str | None) -> list[str]:
-    suite = results.get("suite") if isinstance(results.get("suite"), dict) else {}
-    env = results.get("env") if isinstance(results.get("env"), dict) else {}
-    budget = suite.get("budget") or {}
-    models = suite.get("models") or {}
-    distill = ((models.get("source") or {}).get("distill") or {}) if isinstance(models, dict) else {}
-    lines = []
-    if suite.get("description"):
-        lines.append(f"_{suite['description']}_")
-        lines.append("")
-    what = [f"target `{models.get('target')}`" if isinstance(models, dict) and models.get("target") else None,
-            f"source distilled to {len(distill['layers'])} layers" if distill.get("layers") else None,
-            "private " + ", ".join(f"`{d}`" for d in (suite.get("datasets") or {}).get("private") or []),
-            f"public `{(suite.get('datasets') or {}).get('public')}`" if (suite.get("datasets") or {}).get("public")
-            else None,
-            "ε ∈ {" + ", ".join(eps_symbol(e) for e in suite.get("epsilons") or []) + "}",
-            f"{len(suite.get('seeds') or [])} seed" + ("s" if len(suite.get("seeds") or []) != 1 else ""),
-            f"{budget.get('train_size')} training and {budget.get('test_size')} test rows per seed"
-            if budget.get("train_size") else None,
-            f"prompts of {budget.get('prompt_length')} tokens" if budget.get("prompt_length") else None]
-    lines.append("- **setting:** " + "; ".join(w for w in what if w))
-    machine = [env.get("cpu"), f"device {env.get('device')}" if env.get("device") else None,
-               f"precision {env.get('precision')}" if env.get("precision") else None,
-               f"--jobs {env.get('jobs')}" if env.get("jobs") else None,
-               f"torch {env.get('torch')}" if env.get("torch") else None,
-               f"git `{env.get('git')}`" if env.get("git") else None,
-               str(env.get("date", ""))[:10] or None]
-    lines.append("- **run:** " + "; ".join(str(m) for m in machine if m))
+def _what(suite: Mapping[str, Any]) -> list[str | None]:
+    """The setting in words: models, data, ε, seeds and sizes (None where the suite does not say)."""
+    def at(*path: str) -> Any:
+        return suite_value(suite, *path)
+
+    layers = at("models", "source", "distill", "layers")
+    seeds = at("seeds") or []
+    return [f"target `{at('models', 'target')}`" if at("models", "target") else None,
+            f"source distilled to {len(layers)} layers" if layers else None,
+            "private " + ", ".join(f"`{d}`" for d in at("datasets", "private") or []),
+            f"public `{at('datasets', 'public')}`" if at("datasets", "public") else None,
+            "ε ∈ {" + ", ".join(eps_symbol(e) for e in at("epsilons") or []) + "}",
+            f"{len(seeds)} seed" + ("s" if len(seeds) != 1 else ""),
+            f"{at('budget', 'train_size')} training and {at('budget', 'test_size')} test rows per seed"
+            if at("budget", "train_size") else None,
+            f"prompts of {at('budget', 'prompt_length')} tokens" if at("budget", "prompt_length") else None]
+
+
+def _machine(env: Environment) -> list[str | None]:
+    return [env.cpu, f"device {env.device}" if env.device else None,
+            f"precision {env.precision}" if env.precision else None, f"--jobs {env.jobs}" if env.jobs else None,
+            f"torch {env.torch}" if env.torch else None, f"git `{env.git}`" if env.git else None,
+            (env.date or "")[:10] or None]
+
+
+def setting_lines(results: Results, folder: str, suite_file: str | None) -> list[str]:
+    description = suite_value(results.suite, "description")
+    lines = [f"_{description}_", ""] if description else []
+    lines.append("- **setting:** " + "; ".join(w for w in _what(results.suite) if w))
+    lines.append("- **run:** " + "; ".join(str(m) for m in _machine(results.env) if m))
     cmd = f"post-bench run {suite_file} --jobs 2 && " if suite_file else ""
-    lines.append(f"- **reproduce:** `{cmd}post-bench report runs/{suite.get('name', folder)} --to reports/{folder}`"
+    name = suite_value(results.suite, "name", default=folder)
+    lines.append(f"- **reproduce:** `{cmd}post-bench report runs/{name} --to reports/{folder}`"
                  + ("" if suite_file else " (no suite file under suites/ has this name)"))
     lines.append(f"- **report:** [reports/{folder}/report.md](../reports/{folder}/report.md)")
     return lines
 
 
-def utility_tables(results: dict) -> list[str]:
+def _zero_shot_cell(groups: Mapping[tuple, list[float]], key: tuple) -> str | None:
+    """Zero-shot reads no private data: at a finite ε where it has no row of its own, its ε=∞ row stands."""
+    ds, m, e = key
+    if m == ZERO_SHOT and key not in groups and (ds, m, math.inf) in groups:
+        return "(no private data: as ε=∞)" if not math.isinf(e) else ""
+    return None
+
+
+def utility_tables(results: Results) -> list[str]:
     """Accuracy (%) per dataset: a row per method, a column per ε; mean over seeds [95% CI]."""
     groups: dict[tuple, list[float]] = defaultdict(list)
-    n_test: dict[tuple, Any] = {}
-    for r in _rows(results, "utility"):
-        if _num(r.get("accuracy")):
-            key = (str(r.get("dataset")), str(r.get("method")), None if r.get("epsilon") is None else float(r["epsilon"]))
-            groups[key].append(float(r["accuracy"]))
-            n_test[key] = r.get("n_test")
+    n_test: dict[tuple, int] = {}
+    for r in results.utility:
+        key = (r.dataset, r.method, r.epsilon)
+        groups[key].append(float(r.accuracy))
+        n_test[key] = r.n_test
     out = []
     for ds in sorted({k[0] for k in groups}):
         eps = sorted({k[2] for k in groups if k[0] == ds}, key=eps_key)
@@ -118,8 +134,9 @@ def utility_tables(results: dict) -> list[str]:
             cells = []
             for e in eps:
                 key = (ds, m, e)
-                if m == ZERO_SHOT and key not in groups and (ds, m, None) in groups:
-                    cells.append("(no private data: as ε=∞)" if e is not None else "")
+                zero_shot = _zero_shot_cell(groups, key)
+                if zero_shot is not None:
+                    cells.append(zero_shot)
                 else:
                     cells.append(_acc_cell(groups[key], n_test.get(key)) if key in groups else "—")
             out.append(f"| {m} | " + " | ".join(cells) + " |")
@@ -135,19 +152,11 @@ def _pts(x: Any, metric: str) -> str:
     return f"{x:+.1f} s" if metric == "train_wall_s" else f"{100 * x:+.1f}"
 
 
-def claim_lines(results: dict) -> list[str]:
-    claims = results["claims"] if "claims" in results else from_results(results)
-    claims = [c for c in claims or [] if isinstance(c, dict)]
-    if not claims:
-        return []
-    seeds = len((results.get("suite") or {}).get("seeds") or [])
-    ev = results.get("evidence") if isinstance(results.get("evidence"), dict) else {}
-    per_row = ev.get("claims_paired_by") == "rows within seeds"
-    if seeds < 2 and not per_row:
-        return [f"Claims of the POST paper: not decided here — {seeds or 'one'} seed, and a one-seed difference is "
-                "not a result (every check is inconclusive by construction; the differences are in the report).", ""]
-    if per_row:
-        rows = ev.get("test_rows") or []
+def _claims_intro(results: Results, seeds: int) -> list[str]:
+    """What the claims below were paired by (per test row within seeds, or by seed), in one paragraph."""
+    ev = results.evidence
+    if ev is not None and ev.claims_paired_by == "rows within seeds":
+        rows = ev.test_rows
         size = (f"{rows[0]}" if len(rows) == 1 else f"{rows[0]}–{rows[-1]}") if rows else "?"
         out = [f"Claims of the POST paper (Wang et al. 2025), each accuracy check d > 0 paired by test row within "
                f"each of {seeds} seed(s) ({size} test rows each) and combined over seeds "
@@ -156,68 +165,85 @@ def claim_lines(results: dict) -> list[str]:
         if seeds < 2:
             out[0] += (" with one seed an interval covers the test rows of one trained prompt, not training "
                        "noise.")
-    else:
-        out = ["Claims of the POST paper (Wang et al. 2025), each check d > 0 paired by seed, mean d [95% CI] in "
-               "accuracy points (seconds or FLOPs for cost):", ""]
+        return out
+    return ["Claims of the POST paper (Wang et al. 2025), each check d > 0 paired by seed, mean d [95% CI] in "
+            "accuracy points (seconds or FLOPs for cost):", ""]
+
+
+def _check_text(chk: Check) -> str:
+    metric = chk.metric or "accuracy"
+    ci = f" [{_pts(chk.ci_low, metric)}, {_pts(chk.ci_high, metric)}]" if _num(chk.ci_low) else ""
+    value = _pts(chk.mean, metric) if _num(chk.mean) else f"— ({chk.reason or 'missing'})"
+    return f"{chk.check}: {value}{ci} → {chk.verdict}"
+
+
+def _cell_line(cell: ClaimCell) -> str:
+    return (f"  - {cell.dataset}, ε={eps_symbol(cell.epsilon)}: {cell.verdict} "
+            f"({'; '.join(_check_text(chk) for chk in cell.checks)})")
+
+
+def claim_lines(results: Results) -> list[str]:
+    claims: list[Claim] = results_claims(results)
+    if not claims:
+        return []
+    seeds = len(suite_value(results.suite, "seeds", default=[]))
+    per_row = results.evidence is not None and results.evidence.claims_paired_by == "rows within seeds"
+    if seeds < 2 and not per_row:
+        return [f"Claims of the POST paper: not decided here — {seeds or 'one'} seed, and a one-seed difference is "
+                "not a result (every check is inconclusive by construction; the differences are in the report).", ""]
+    out = _claims_intro(results, seeds)
     for c in claims:
-        out.append(f"- **Claim {c.get('claim')}, {c.get('statement')}: {c.get('verdict')}.**")
-        for cell in [x for x in c.get("cells") or [] if isinstance(x, dict)]:
-            checks = []
-            for chk in [x for x in cell.get("checks") or [] if isinstance(x, dict)]:
-                metric = str(chk.get("metric", "accuracy"))
-                ci = (f" [{_pts(chk.get('ci_low'), metric)}, {_pts(chk.get('ci_high'), metric)}]"
-                      if _num(chk.get("ci_low")) else "")
-                value = _pts(chk.get("mean"), metric) if _num(chk.get("mean")) else f"— ({chk.get('reason') or 'missing'})"
-                checks.append(f"{chk.get('check')}: {value}{ci} → {chk.get('verdict')}")
-            out.append(f"  - {cell.get('dataset')}, ε={eps_symbol(cell.get('epsilon'))}: {cell.get('verdict')} "
-                       f"({'; '.join(checks)})")
+        out.append(f"- **Claim {c.claim}, {c.statement}: {c.verdict}.**")
+        out += [_cell_line(cell) for cell in c.cells]
     return out + [""]
 
 
-def privacy_lines(results: dict) -> list[str]:
-    rows = [r for r in _rows(results, "privacy") if r.get("attack") != CANARY_ATTACK and _num(r.get("auc"))]
-    if not rows:
-        return []
-    by_prompt: dict[tuple, list[dict]] = defaultdict(list)
+def _auc_ci(r: PrivacyRow) -> tuple[float, float] | None:
+    """The AUC's 95% CI where both ends are finite."""
+    c = auc_ci(r)
+    return (float(c[0]), float(c[1])) if c is not None and all(map(_num, c)) else None
+
+
+def _tpr_text(r: PrivacyRow, level: str) -> str:
+    t = tpr_at(r, level)
+    return f"{100 * t:.1f}%" if _num(t) else "n/a"
+
+
+def _bounds(rows: list[PrivacyRow]) -> list[float]:
+    return [float(r.eps_lower_bound) for r in rows if _num(r.eps_lower_bound)]
+
+
+def _strongest_attacks(rows: list[PrivacyRow]) -> list[str]:
+    """The table of the strongest attack (highest AUC) per attacked prompt, with its largest ε lower bound."""
+    by_prompt: dict[tuple, list[PrivacyRow]] = defaultdict(list)
     for r in rows:
-        by_prompt[(str(r.get("dataset")), str(r.get("method")), r.get("epsilon"))].append(r)
-    attacks = sorted({str(r.get("attack")) for r in rows})
-    shadows = sorted({r.get("n_shadows") for r in rows if isinstance(r.get("n_shadows"), int)})
-    examples = sorted({r.get("n_examples") for r in rows if isinstance(r.get("n_examples"), int)})
-    out = [f"Membership inference: {len(rows)} rows ({', '.join(attacks)}) on {len(by_prompt)} attacked prompts, "
-           f"{'/'.join(map(str, shadows)) or '—'} shadows, {'/'.join(map(str, examples)) or '—'} scored examples. "
-           "Strongest attack per prompt (highest AUC):", "",
-           "| data set | method | ε | attack | AUC [95% CI] | TPR @ 1% FPR | TPR @ 0.1% FPR | largest ε_lb (95%) |",
+        by_prompt[(r.dataset, r.method, r.epsilon)].append(r)
+    out = ["| data set | method | ε | attack | AUC [95% CI] | TPR @ 1% FPR | TPR @ 0.1% FPR | largest ε_lb (95%) |",
            "|---|---|---|---|---|---|---|---|"]
-
-    def tpr(r: dict, level: str) -> str:
-        t = (r.get("tpr_at_fpr") or {}).get(level)
-        return f"{100 * t:.1f}%" if _num(t) else "n/a"
-
-    def ci(r: dict) -> tuple[float, float] | None:
-        c = (r.get("ci") or {}).get("auc") if isinstance(r.get("ci"), dict) else None
-        return (float(c[0]), float(c[1])) if isinstance(c, (list, tuple)) and len(c) == 2 and all(map(_num, c)) else None
-
     for (ds, method, eps), rs in sorted(by_prompt.items(), key=lambda kv: (kv[0][0], kv[0][1], eps_key(kv[0][2]))):
-        best = max(rs, key=lambda r: r["auc"])
-        c = ci(best)
-        bounds = [float(r["eps_lower_bound"]) for r in rs if _num(r.get("eps_lower_bound"))]
-        out.append(f"| {ds} | {method} | {eps_symbol(eps)} | {best.get('attack')} | {best['auc']:.3f}"
-                   + (f" [{c[0]:.3f}, {c[1]:.3f}]" if c else "") + f" | {tpr(best, '0.01')} | {tpr(best, '0.001')} | "
-                   + (f"{max(bounds):.2f}" if bounds else "—") + " |")
-    cis = [ci(r) for r in rows]
+        best = max(rs, key=lambda r: r.auc)
+        c = _auc_ci(best)
+        bounds = _bounds(rs)
+        out.append(f"| {ds} | {method} | {eps_symbol(eps)} | {best.attack} | {best.auc:.3f}"
+                   + (f" [{c[0]:.3f}, {c[1]:.3f}]" if c else "") + f" | {_tpr_text(best, '0.01')} | "
+                   f"{_tpr_text(best, '0.001')} | " + (f"{max(bounds):.2f}" if bounds else "—") + " |")
+    return out
+
+
+def _privacy_summary(rows: list[PrivacyRow]) -> list[str]:
+    """AUC range, how many CIs include 0.5, CI widths, TPR range and the ε lower bounds against the claims."""
+    cis = [_auc_ci(r) for r in rows]
     with_ci = [c for c in cis if c]
     above = [r for r, c in zip(rows, cis) if c and c[0] > 0.5]
     below = [r for r, c in zip(rows, cis) if c and c[1] < 0.5]
-    tprs = [r["tpr_at_fpr"]["0.01"] for r in rows if _num((r.get("tpr_at_fpr") or {}).get("0.01"))]
-    bounds = [float(r["eps_lower_bound"]) for r in rows if _num(r.get("eps_lower_bound"))]
-    violations = [r for r in rows if _num(r.get("eps_lower_bound")) and _num(r.get("claimed_epsilon"))
-                  and r["eps_lower_bound"] > r["claimed_epsilon"]]
-    out.append("")
-    out.append(f"- AUC over all {len(rows)} rows: {min(r['auc'] for r in rows):.3f} to {max(r['auc'] for r in rows):.3f}; "
-               + (f"{len(with_ci) - len(above) - len(below)} of {len(with_ci)} 95% CIs include 0.5"
-                  + (f", {len(above)} lie above it (leakage detected)" if above else "")
-                  + (f", {len(below)} below it" if below else "") + "." if with_ci else "no CIs stored."))
+    tprs = [t for t in (tpr_at(r, "0.01") for r in rows) if _num(t)]
+    bounds = _bounds(rows)
+    violations = [r for r in rows if _num(r.eps_lower_bound) and _num(r.claimed_epsilon)
+                  and r.eps_lower_bound > r.claimed_epsilon]
+    out = [f"- AUC over all {len(rows)} rows: {min(r.auc for r in rows):.3f} to {max(r.auc for r in rows):.3f}; "
+           + (f"{len(with_ci) - len(above) - len(below)} of {len(with_ci)} 95% CIs include 0.5"
+              + (f", {len(above)} lie above it (leakage detected)" if above else "")
+              + (f", {len(below)} below it" if below else "") + "." if with_ci else "no CIs stored.")]
     if with_ci:
         widths = [c[1] - c[0] for c in with_ci]
         out.append(f"- CI half-widths {min(widths) / 2:.3f}–{max(widths) / 2:.3f}: an AUC this far from 0.5 would have "
@@ -228,7 +254,21 @@ def privacy_lines(results: dict) -> list[str]:
         out.append(f"- ε lower bounds (95% confidence): largest {max(bounds):.2f}; "
                    + (f"**{len(violations)} above the claimed ε (a DP bug; `run` exits 3)**." if violations
                       else "none above the prompt's claimed ε."))
-    out.append("")
+    return out
+
+
+def privacy_lines(results: Results) -> list[str]:
+    rows = [r for r in results.privacy if not is_canary_audit(r) and _num(r.auc)]
+    if not rows:
+        return []
+    prompts = {(r.dataset, r.method, r.epsilon) for r in rows}
+    attacks = sorted({r.attack for r in rows})
+    shadows = sorted({r.n_shadows for r in rows if r.n_shadows is not None})
+    examples = sorted({r.n_examples for r in rows if r.n_examples is not None})
+    out = [f"Membership inference: {len(rows)} rows ({', '.join(attacks)}) on {len(prompts)} attacked prompts, "
+           f"{'/'.join(map(str, shadows)) or '—'} shadows, {'/'.join(map(str, examples)) or '—'} scored examples. "
+           "Strongest attack per prompt (highest AUC):", ""]
+    out += _strongest_attacks(rows) + [""] + _privacy_summary(rows) + [""]
     table3 = paper_table3(rows)
     if table3.rows:
         out += ["LiRA on POST prompts beside the paper's Table 3 (RoBERTa-base, 100-token prompts, 8 shadows):", "",
@@ -236,29 +276,33 @@ def privacy_lines(results: dict) -> list[str]:
     return out
 
 
-def canary_lines(results: dict) -> list[str]:
-    table = canary_table(_rows(results, "privacy"))
+def canary_lines(results: Results) -> list[str]:
+    table = canary_table(results.privacy)
     if not table.rows:
         return []
     return ["Canary positive controls (one-run audits):", "", to_markdown(table), ""]
 
 
-def extraction_lines(results: dict) -> list[str]:
-    out = []
-    for r in _rows(results, "extraction"):
-        if _num(r.get("mean_exposure")):
-            out.append(f"- canary exposure, {r.get('dataset')} {r.get('method')} ε={eps_symbol(r.get('epsilon'))}: mean "
-                       f"{r['mean_exposure']:.2f} bits, max {r.get('max_exposure', float('nan')):.2f} of a possible "
-                       f"{r.get('max_possible', float('nan')):.2f} ({r.get('n_canaries')} canaries × "
-                       f"{r.get('repetitions')} copies against {r.get('n_candidates')} candidates).")
-        elif r.get("attack") == "nearest-tokens" and r.get("text"):
-            out.append(f"- nearest-token decoding of the prompt, {r.get('method')} ε={eps_symbol(r.get('epsilon'))}: "
-                       f"\"{r['text']}\" (mean cosine {r.get('mean_cosine', float('nan')):.2f}).")
+def _extraction_line(r: ExtractionRow) -> str | None:
+    nan = float("nan")
+    if _num(r.mean_exposure):
+        return (f"- canary exposure, {r.dataset} {r.method} ε={eps_symbol(r.epsilon)}: mean "
+                f"{r.mean_exposure:.2f} bits, max {nan if r.max_exposure is None else r.max_exposure:.2f} of a "
+                f"possible {nan if r.max_possible is None else r.max_possible:.2f} ({r.n_canaries} canaries × "
+                f"{r.extra('repetitions')} copies against {r.extra('n_candidates')} candidates).")
+    if r.attack == "nearest-tokens" and r.extra("text"):
+        return (f"- nearest-token decoding of the prompt, {r.method} ε={eps_symbol(r.epsilon)}: "
+                f"\"{r.extra('text')}\" (mean cosine {r.extra('mean_cosine', nan):.2f}).")
+    return None
+
+
+def extraction_lines(results: Results) -> list[str]:
+    out = [line for line in map(_extraction_line, results.extraction) if line]
     return (["Extraction:", "", *out, ""]) if out else []
 
 
-def cost_lines(results: dict) -> list[str]:
-    costs = suite_costs(_rows(results, "cost"))
+def cost_lines(results: Results) -> list[str]:
+    costs = suite_costs(results.cost)
     total = costs["total"]["wall_s"]
     if not total:
         return []
@@ -274,9 +318,8 @@ def cost_lines(results: dict) -> list[str]:
                                                           f"({100 * d / total:.0f}%)." if d else "."), ""]
 
 
-def report_section(folder: str, results: dict, suites: Path) -> list[str]:
-    suite = results.get("suite") if isinstance(results.get("suite"), dict) else {}
-    name = suite.get("name", folder)
+def report_section(folder: str, results: Results, suites: Path) -> list[str]:
+    name = suite_value(results.suite, "name", default=folder)
     out = [f"## {name} (`reports/{folder}/`)", ""]
     out += setting_lines(results, folder, _suite_file(str(name), suites)) + [""]
     out += utility_tables(results)
@@ -295,28 +338,24 @@ def report_folders(reports: Path) -> list[Path]:
 
 def render(reports: Path | str = "reports", suites: Path | str = "suites") -> str:
     reports, suites = Path(reports), Path(suites)
-    folders = report_folders(reports)
+    loaded = [(folder.name, load_results(folder / "results.json")) for folder in report_folders(reports)]
     out = ["# Results of the committed reports", "",
            "<!-- generated by `python -m post_bench.report.results_page --out docs/results.md` from "
            "reports/*/results.json; do not edit by hand -->", "",
            "Every number on this page is rendered from the `results.json` files under `reports/`; rerun a report "
            "and this command to refresh it. How to read the statistics: [the auditing guide](auditing.md). What "
            "the numbers mean for the method, and how the settings came about: [design notes](design-notes.md).",
-           "", "Reports: " + ", ".join(f"[{p.name}](#{_anchor(p, reports)})" for p in folders), ""]
-    for folder in folders:
-        out += report_section(folder.name, load_results(folder / "results.json"), suites)
-    if not folders:
+           "", "Reports: " + ", ".join(f"[{folder}](#{_anchor(folder, results)})" for folder, results in loaded), ""]
+    for folder, results in loaded:
+        out += report_section(folder, results, suites)
+    if not loaded:
         out += [f"_No reports/*/results.json under {reports}._", ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def _anchor(folder: Path, reports: Path) -> str:
+def _anchor(folder: str, results: Results) -> str:
     """GitHub's anchor of the heading ``## <suite name> (`reports/<folder>/`)``."""
-    try:
-        name = json.loads((folder / "results.json").read_text(encoding="utf-8")).get("suite", {}).get("name", folder.name)
-    except (OSError, ValueError, AttributeError):
-        name = folder.name
-    heading = f"{name} (reports/{folder.name}/)".lower()
+    heading = f"{suite_value(results.suite, 'name', default=folder)} (reports/{folder}/)".lower()
     return re.sub(r"[^\w\- ]", "", heading).replace(" ", "-")
 
 

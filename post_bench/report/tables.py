@@ -1,7 +1,7 @@
 """Report tables, built once as rows of strings, rendered to markdown and to LaTeX (booktabs).
 
-Every builder takes the (possibly missing or partial) rows of one results.json section and never fails on a
-missing key: absent numbers show as "—".
+Every builder takes the typed rows of one results.json section (:mod:`post_bench.rows`) and never fails on an
+optional field that is not set: absent numbers show as "—".
 """
 
 from __future__ import annotations
@@ -9,12 +9,23 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from post_bench.epsilon import eps_key, eps_symbol
+from post_bench.rows import (
+    Claim,
+    ClaimCell,
+    CostRow,
+    DistillRow,
+    ExtractionRow,
+    Intervals,
+    PrivacyRow,
+    Results,
+    UtilityRow,
+)
 
 from .claims import PAPER_GAP, accuracy_values, from_results
 from .cost import distillation_one_off, pipeline_costs
@@ -64,43 +75,73 @@ def ci_cell(iv: Interval, scale: float = 100.0, digits: int = 1) -> str:
     return f"[{scale * iv.low:.{digits}f}, {scale * iv.high:.{digits}f}]"
 
 
-def _rows(section: Any) -> list[dict]:
-    return [r for r in (section or []) if isinstance(r, dict)]
+def suite_value(suite: Mapping[str, Any], *path: str, default: Any = None) -> Any:
+    """The resolved suite's value at ``path`` (``suite_value(suite, "budget", "train_size")``), or ``default``
+    where a key is missing, null or its parent is not a mapping (the suite is the one free-form mapping of
+    results.json)."""
+    value: Any = suite
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+        if value is None:
+            return default
+    return value
 
 
 def _cell(v: Any, max_len: int = 48) -> str:
+    """A JSON value of a row's own field as one table cell: lists joined, mappings as key=value."""
     if isinstance(v, (list, tuple)):
         v = ",".join(str(x) for x in v)
-    if isinstance(v, dict):
+    if isinstance(v, Mapping):
         v = "; ".join(f"{k}={num(x)}" for k, x in v.items())
     s = v if isinstance(v, str) else num(v)
     return s if len(s) <= max_len else s[: max_len - 1] + "…"
 
 
+def _ci(ci: Sequence[float] | None, digits: int = 3, scale: float = 1.0) -> str:
+    if ci is None:
+        return ""
+    return f" [{scale * ci[0]:.{digits}f}, {scale * ci[1]:.{digits}f}]"
+
+
+def claimed_epsilon(r: PrivacyRow) -> float:
+    """The ε the attacked prompt claims: ``claimed_epsilon``, else the row's ε."""
+    return r.epsilon if r.claimed_epsilon is None else r.claimed_epsilon
+
+
+def is_canary_audit(r: PrivacyRow) -> bool:
+    """A one-run canary audit (its ``one_run`` bound is set), not a membership attack on the prompt."""
+    return r.one_run is not None
+
+
+def tpr_at(r: PrivacyRow, level: str) -> float | None:
+    """The row's TPR at FPR ``level`` ("0.01"), None where it is not recorded or not measurable."""
+    return r.tpr_at_fpr.get(level)
+
+
+def auc_ci(r: PrivacyRow) -> tuple[float, float] | None:
+    return None if r.ci is None else r.ci.auc
+
+
+def _tpr_ci(r: PrivacyRow, level: str) -> tuple[float, float] | None:
+    return None if r.ci is None else r.ci.tpr_at_fpr.get(level)
+
+
 # ---- builders -------------------------------------------------------------------------------------------
 
 
-def utility_table(rows: Iterable[dict]) -> Table:
+def utility_table(rows: Iterable[UtilityRow]) -> Table:
     """Accuracy (%) per dataset × method × model × ε: mean over seeds and its 95% CI (``stats.cell_interval``)."""
     groups: dict[tuple, list[float]] = defaultdict(list)
-    n_test: dict[tuple, Any] = {}
-    for r in _rows(rows):
-        if not isinstance(r.get("accuracy"), (int, float)):
-            continue
-        key = (
-            str(r.get("dataset", "?")),
-            str(r.get("method", "?")),
-            str(r.get("model", "")),
-            r.get("epsilon"),
-        )
-        groups[key].append(float(r["accuracy"]))
-        n_test[key] = r.get("n_test")
+    n_test: dict[tuple, int] = {}
+    for r in rows:
+        key = (r.dataset, r.method, r.model, r.epsilon)
+        groups[key].append(float(r.accuracy))
+        n_test[key] = r.n_test
     out = []
     for key in sorted(groups, key=lambda k: (k[0], k[1] != ZERO_SHOT, k[1], k[2], eps_key(k[3]))):
         ds, method, model, eps = key
-        n = n_test[key] if isinstance(n_test[key], int) and not isinstance(n_test[key], bool) else None
-        iv = cell_interval(groups[key], n)
-        eps_cell = DASH if method == ZERO_SHOT and eps is None else eps_symbol(eps)
+        iv = cell_interval(groups[key], n_test[key])
+        eps_cell = DASH if method == ZERO_SHOT and math.isinf(eps) else eps_symbol(eps)
         out.append((ds, method, model, eps_cell, f"{100 * iv.mean:.1f}", ci_cell(iv), CI_KIND.get(iv.kind, DASH),
                     str(len(groups[key])), num(n_test[key])))
     return Table(
@@ -114,47 +155,45 @@ def utility_table(rows: Iterable[dict]) -> Table:
     )
 
 
-def _ci(ci: Any, digits: int = 3, scale: float = 1.0) -> str:
-    if not isinstance(ci, (list, tuple)) or len(ci) != 2 or None in ci:
-        return ""
-    return f" [{scale * ci[0]:.{digits}f}, {scale * ci[1]:.{digits}f}]"
-
-
-def _tpr(r: dict, level: str) -> str:
-    t = (r.get("tpr_at_fpr") or {}).get(level)
+def _tpr(r: PrivacyRow, level: str) -> str:
+    t = tpr_at(r, level)
     if t is None:
-        return "n/a" if level in (r.get("tpr_null_reason") or {}) else DASH
-    return pct(t, 1) + _ci(((r.get("ci") or {}).get("tpr_at_fpr") or {}).get(level), 1, 100.0)
+        return "n/a" if level in r.tpr_null_reason else DASH
+    return pct(t, 1) + _ci(_tpr_ci(r, level), 1, 100.0)
 
 
-def _privacy_key(r: dict):
-    return (str(r.get("dataset")), str(r.get("method")), eps_key(r.get("epsilon")), str(r.get("attack")))
+def _privacy_key(r: PrivacyRow):
+    return (r.dataset, r.method, eps_key(r.epsilon), r.attack)
 
 
-def _is_canary_row(r: dict) -> bool:
-    return r.get("attack") == "one_run"
-
-
-def _verdict(ci: Any) -> str:
+def _verdict(ci: Sequence[float] | None) -> str:
     """Leak detected when the AUC's CI lies above 0.5; none at this power when it includes 0.5."""
-    if not isinstance(ci, (list, tuple)) or len(ci) != 2 or None in ci:
+    if ci is None:
         return DASH
     if ci[0] > 0.5:
         return "leak detected"
     return "below chance" if ci[1] < 0.5 else "none detected"
 
 
-def privacy_table(rows: Iterable[dict]) -> Table:
+def _attacked_prompt_alone(r: PrivacyRow) -> str:
+    """The suite's prompt's own AUC [CI] (the ``auc_attacked_prompt`` and ``ci_attacked_prompt`` a membership
+    attack over several prompts records), or a dash."""
+    alone = r.extra("auc_attacked_prompt")
+    if alone is None:
+        return DASH
+    raw = r.extra("ci_attacked_prompt")
+    return num(alone) + _ci(None if raw is None else Intervals.model_validate(raw).auc)
+
+
+def privacy_table(rows: Iterable[PrivacyRow]) -> Table:
+    rows = [r for r in rows if not is_canary_audit(r)]
     out = []
-    for r in sorted((r for r in _rows(rows) if r.get("auc") is not None and not _is_canary_row(r)), key=_privacy_key):
-        ci = (r.get("ci") or {}).get("auc")
-        alone = r.get("auc_attacked_prompt")
-        alone_cell = DASH if alone is None else num(alone) + _ci((r.get("ci_attacked_prompt") or {}).get("auc"))
-        out.append((str(r.get("dataset", "?")), str(r.get("method", "?")), eps_symbol(r.get("epsilon")),
-                    str(r.get("attack", "?")), num(r.get("auc")) + _ci(ci), _verdict(ci), alone_cell,
-                    _tpr(r, "0.001"), _tpr(r, "0.01"), _tpr(r, "0.1"), num(r.get("n_shadows")),
-                    num(r.get("n_examples"))))
-    methods = {str((r.get("ci") or {}).get("method")) for r in _rows(rows) if r.get("ci") and not _is_canary_row(r)}
+    for r in sorted((r for r in rows if r.auc is not None), key=_privacy_key):
+        ci = auc_ci(r)
+        out.append((r.dataset, r.method, eps_symbol(r.epsilon), r.attack, num(r.auc) + _ci(ci), _verdict(ci),
+                    _attacked_prompt_alone(r), _tpr(r, "0.001"), _tpr(r, "0.01"), _tpr(r, "0.1"), num(r.n_shadows),
+                    num(r.n_examples)))
+    methods = {str(r.ci.method) for r in rows if r.ci is not None}
     how = ("studentized bootstrap over the scored examples (all prompts' outcomes on one example resampled together, "
            "as they share it)" if any("studentized" in m for m in methods) else
            "bootstrap as recorded in each row's ci.method")
@@ -171,34 +210,34 @@ def privacy_table(rows: Iterable[dict]) -> Table:
     )
 
 
-def canary_table(rows: Iterable[dict]) -> Table:
+def _canary_verdict(r: PrivacyRow) -> str:
+    ci = auc_ci(r)
+    if r.eps_lower_bound is not None and r.eps_lower_bound > claimed_epsilon(r):
+        return "DP VIOLATION: ε_lb > claimed ε"
+    if ci is not None and ci[0] > 0.5:
+        return "memorisation detected"
+    return "not detected at this power"
+
+
+def _canary_row(r: PrivacyRow) -> tuple[str, ...]:
+    tpr = tpr_at(r, "0.01")
+    score = str(r.extra("score") or "raw").split(":")[0]
+    correct, guesses = (None, None) if r.one_run is None else (r.one_run.correct, r.one_run.guesses)
+    return (r.dataset, r.method, eps_symbol(claimed_epsilon(r)),
+            f"{num(r.n_examples)} {r.extra('canary_kind', r.attack)}", score, num(r.seed),
+            f"{num(r.n_members)} / {num(r.n_nonmembers)}", num(r.auc) + _ci(auc_ci(r)),
+            (num(tpr) + _ci(_tpr_ci(r, "0.01"))) if tpr is not None else "n/a", f"{num(correct)} / {num(guesses)}",
+            num(r.eps_lower_bound, 2), num(r.eps_lower_bound_fdp, 2), _canary_verdict(r))
+
+
+def canary_table(rows: Iterable[PrivacyRow]) -> Table:
     """One-run canary audits: the positive controls (does the attack see memorisation?) and their ε lower bounds."""
-    out = []
-    for r in sorted((r for r in _rows(rows) if _is_canary_row(r)), key=lambda r: (*_privacy_key(r), r.get("seed", 0))):
-        one = r.get("one_run") or {}
-        claimed = r.get("claimed_epsilon", r.get("epsilon"))
-        bound = r.get("eps_lower_bound")
-        auc_ci = (r.get("ci") or {}).get("auc")
-        if isinstance(bound, (int, float)) and claimed is not None and bound > claimed:
-            verdict = "DP VIOLATION: ε_lb > claimed ε"
-        elif isinstance(auc_ci, (list, tuple)) and len(auc_ci) == 2 and auc_ci[0] is not None and auc_ci[0] > 0.5:
-            verdict = "memorisation detected"
-        else:
-            verdict = "not detected at this power"
-        tpr = (r.get("tpr_at_fpr") or {}).get("0.01")
-        tpr_ci = ((r.get("ci") or {}).get("tpr_at_fpr") or {}).get("0.01")
-        score = str(r.get("score") or "raw").split(":")[0]
-        out.append((str(r.get("dataset", "?")), str(r.get("method", "?")), eps_symbol(claimed),
-                    f"{num(r.get('n_examples'))} {r.get('canary_kind', r.get('attack'))}", score, num(r.get("seed")),
-                    f"{num(r.get('n_members'))} / {num(r.get('n_nonmembers'))}",
-                    num(r.get("auc")) + _ci(auc_ci), (num(tpr) + _ci(tpr_ci)) if tpr is not None else "n/a",
-                    f"{num(one.get('correct'))} / {num(one.get('guesses'))}",
-                    num(bound, 2), num(r.get("eps_lower_bound_fdp"), 2), verdict))
+    audits = sorted((r for r in rows if is_canary_audit(r)), key=lambda r: (*_privacy_key(r), r.seed or 0))
     return Table(
         "Canary positive controls (one-run audits)",
         ("dataset", "method", "claimed ε", "canaries", "score", "seed", "in / out", "AUC [95% CI]",
          "TPR@1%FPR [95% CI]", "correct guesses", "ε_lb Steinke (95%)", "ε_lb f-DP (95%)", "verdict"),
-        tuple(out),
+        tuple(_canary_row(r) for r in audits),
         "Each canary went into the private training set with probability ½ (once: no group privacy); one training "
         "run per row. Score: the planted label's logit-scaled confidence under the prompt (raw) or minus the same "
         "under the untrained prompt (calibrated). AUC and TPR at 1% FPR: included vs left-out canaries, [95% "
@@ -210,23 +249,20 @@ def canary_table(rows: Iterable[dict]) -> Table:
 
 
 # Wang et al. 2025 (POST), Table 3: LiRA on POST prompts, RoBERTa-base, 8 shadows; sst2 / imdb / tweet / arisetv
-PAPER_TABLE3 = {None: {"auc": (0.561, 0.580, 0.527, 0.552), "tpr_1": (0.023, 0.024, 0.015, 0.019)},
+PAPER_TABLE3 = {math.inf: {"auc": (0.561, 0.580, 0.527, 0.552), "tpr_1": (0.023, 0.024, 0.015, 0.019)},
                 8.0: {"auc": (0.526, 0.552, 0.501, 0.549), "tpr_1": (0.014, 0.016, 0.013, 0.018)}}
 
 
-def paper_table3(rows: Iterable[dict]) -> Table:
+def paper_table3(rows: Iterable[PrivacyRow]) -> Table:
     """LiRA on POST prompts beside the paper's Table 3 (at the ε the paper reports: ∞ and 8)."""
     out = []
-    for r in sorted(_rows(rows), key=_privacy_key):
-        eps = r.get("epsilon")
-        eps = None if eps is None else float(eps)
-        if r.get("method") != "post" or not str(r.get("attack", "")).startswith("lira") or eps not in PAPER_TABLE3:
+    for r in sorted(rows, key=_privacy_key):
+        if r.method != "post" or not r.attack.startswith("lira") or r.epsilon not in PAPER_TABLE3:
             continue
-        paper = PAPER_TABLE3[eps]
-        out.append((str(r.get("dataset", "?")), eps_symbol(eps), str(r.get("attack")),
-                    num(r.get("auc")) + _ci((r.get("ci") or {}).get("auc")),
+        paper = PAPER_TABLE3[r.epsilon]
+        out.append((r.dataset, eps_symbol(r.epsilon), r.attack, num(r.auc) + _ci(auc_ci(r)),
                     " / ".join(f"{v:.3f}" for v in paper["auc"]), _tpr(r, "0.01"),
-                    " / ".join(f"{100 * v:.1f}" for v in paper["tpr_1"]), num(r.get("n_shadows"))))
+                    " / ".join(f"{100 * v:.1f}" for v in paper["tpr_1"]), num(r.n_shadows)))
     return Table(
         "LiRA on POST prompts vs the paper (Table 3)",
         ("dataset", "ε", "attack", "AUC [95% CI]", "paper AUC", "TPR@1% (%)", "paper TPR@1% (%)", "shadows"),
@@ -236,17 +272,16 @@ def paper_table3(rows: Iterable[dict]) -> Table:
     )
 
 
-def epsilon_table(rows: Iterable[dict]) -> Table:
+def epsilon_table(rows: Iterable[PrivacyRow]) -> Table:
     """Each attacked prompt's claimed ε beside every empirical ε lower bound."""
     out = []
-    for r in sorted(_rows(rows), key=_privacy_key):
-        if r.get("eps_lower_bound") is None:
+    for r in sorted(rows, key=_privacy_key):
+        if r.eps_lower_bound is None:
             continue
-        conf = r.get("eps_lower_bound_confidence")
-        out.append((str(r.get("dataset", "?")), str(r.get("method", "?")),
-                    eps_symbol(r.get("claimed_epsilon", r.get("epsilon"))), str(r.get("attack", "?")),
-                    num(r.get("eps_lower_bound"), 2), DASH if conf is None else f"{100 * conf:g}%",
-                    str(r.get("eps_lower_bound_threshold", DASH)), str(r.get("eps_lower_bound_trials", DASH))))
+        conf = r.eps_lower_bound_confidence
+        out.append((r.dataset, r.method, eps_symbol(claimed_epsilon(r)), r.attack, num(r.eps_lower_bound, 2),
+                    DASH if conf is None else f"{100 * conf:g}%", str(r.extra("eps_lower_bound_threshold", DASH)),
+                    str(r.extra("eps_lower_bound_trials", DASH))))
     return Table(
         "Claimed ε vs empirical lower bounds",
         ("dataset", "method", "claimed ε", "attack", "ε_lb", "confidence", "threshold", "trials"),
@@ -265,42 +300,42 @@ EXTRACTION_NOTES = {
         "control it may only mean the classification objective could not memorise the secret. Canaries here are "
         "repeated, so a DP prompt protects them by group privacy only."),
 }
+# the columns of an extraction table after dataset, method, ε: these first, in this order (the order in which the
+# extraction unit writes them), then the attack's other fields in the order its rows hold them, the samples last
+EXTRACTION_COLUMNS = ("seed", "repetitions", "mean_exposure", "max_exposure", "max_possible", "n_canaries",
+                      "n_candidates", "exposures", "ranks", "scoring", "text", "tokens")
+_EXTRACTION_FIXED = ("dataset", "method", "epsilon", "attack")
 
 
-def extraction_tables(rows: Iterable[dict]) -> list[Table]:
-    """One table per extraction attack; its columns are the union of that attack's metric keys."""
-    fixed = ("dataset", "method", "epsilon", "attack")
-    by_attack: dict[str, list[dict]] = defaultdict(list)
-    for r in _rows(rows):
-        by_attack[str(r.get("attack", "?"))].append(r)
+def _extraction_fields(dumped: list[dict[str, Any]]) -> list[str]:
+    """The fields set in any of the (dumped) rows, less the fixed ones, in the table's column order."""
+    present = dict.fromkeys(k for d in dumped for k in d if k not in _EXTRACTION_FIXED)
+    first = [k for k in EXTRACTION_COLUMNS if k in present]
+    last = [k for k in ("samples",) if k in present]
+    return first + [k for k in present if k not in first and k not in last] + last
+
+
+def extraction_tables(rows: Iterable[ExtractionRow]) -> list[Table]:
+    """One table per extraction attack; its columns are the union of that attack's fields (``EXTRACTION_COLUMNS``
+    first, the samples reference last)."""
+    by_attack: dict[str, list[ExtractionRow]] = defaultdict(list)
+    for r in rows:
+        by_attack[r.attack].append(r)
     tables = []
     for attack in sorted(by_attack):
-        rs = sorted(
-            by_attack[attack],
-            key=lambda r: (str(r.get("dataset")), str(r.get("method")), eps_key(r.get("epsilon"))),
-        )
-        keys = list(dict.fromkeys(k for r in rs for k in r if k not in fixed))
-        out = tuple(
-            (str(r.get("dataset", "?")), str(r.get("method", "?")), eps_symbol(r.get("epsilon")))
-            + tuple(_cell(r.get(k)) for k in keys)
-            for r in rs
-        )
-        tables.append(Table(f"Extraction: {attack}", ("dataset", "method", "ε", *keys), out, EXTRACTION_NOTES.get(attack, "")))
+        rs = sorted(by_attack[attack], key=lambda r: (r.dataset, r.method, eps_key(r.epsilon)))
+        dumped = [r.dump() for r in rs]  # the rows' fields as the file holds them (a row's own ones included)
+        keys = _extraction_fields(dumped)
+        out = tuple((r.dataset, r.method, eps_symbol(r.epsilon), *(_cell(d[k] if k in d else None) for k in keys))
+                    for r, d in zip(rs, dumped))
+        tables.append(Table(f"Extraction: {attack}", ("dataset", "method", "ε", *keys), tuple(out),
+                            EXTRACTION_NOTES.get(attack, "")))
     return tables
 
 
-def distill_table(rows: Iterable[dict]) -> Table:
-    out = tuple(
-        (
-            str(r.get("model", "?")),
-            _cell(r.get("layers")),
-            num(r.get("teacher_loss")),
-            num(r.get("truncated_loss")),
-            num(r.get("student_loss")),
-            num(r.get("steps")),
-        )
-        for r in _rows(rows)
-    )
+def distill_table(rows: Iterable[DistillRow]) -> Table:
+    out = tuple((r.model, _cell(r.layers), num(r.teacher_loss), num(r.truncated_loss), num(r.student_loss),
+                 num(r.steps)) for r in rows)
     return Table(
         "Distillation (source model)",
         ("model", "layers kept", "teacher loss", "truncated loss", "student loss", "steps"),
@@ -312,15 +347,13 @@ def distill_table(rows: Iterable[dict]) -> Table:
 SOURCE_CAPABILITY = ("zero_shot", "source_zero_shot", "source_only")  # the methods the table reads
 
 
-def source_capability_table(rows: Iterable[dict]) -> Table:
+def source_capability_table(rows: Iterable[UtilityRow]) -> Table:
     """Can the distilled source do each task? Per dataset: chance, the target's and the source's zero-shot
     accuracy and the source prompt on the source per ε (mean over seeds [95% CI], as in the utility table)."""
-    rows = [r for r in _rows(rows) if r.get("method") in SOURCE_CAPABILITY]
+    rows = [r for r in rows if r.method in SOURCE_CAPABILITY]
     acc = accuracy_values(rows).by_key
-    n_test = {(str(r.get("dataset")), r["method"], None if r.get("epsilon") is None else float(r["epsilon"])):
-              r["n_test"] for r in rows if isinstance(r.get("n_test"), int)}
-    classes = {str(r.get("dataset")): r["num_classes"] for r in rows
-               if isinstance(r.get("num_classes"), int) and r["num_classes"] > 0}
+    n_test = {(r.dataset, r.method, r.epsilon): r.n_test for r in rows}
+    classes = {r.dataset: r.num_classes for r in rows if r.num_classes}
 
     def cell(key: tuple) -> str:
         if key not in acc:
@@ -330,8 +363,8 @@ def source_capability_table(rows: Iterable[dict]) -> Table:
 
     datasets = sorted({k[0] for k in acc if k[1] != "zero_shot"})
     epsilons = sorted({k[2] for k in acc if k[1] == "source_only"}, key=eps_key)
-    out = tuple((ds, f"{100 / classes[ds]:.1f}" if classes.get(ds) else DASH, cell((ds, "zero_shot", None)),
-                 cell((ds, "source_zero_shot", None)), *(cell((ds, "source_only", e)) for e in epsilons))
+    out = tuple((ds, f"{100 / classes[ds]:.1f}" if ds in classes else DASH, cell((ds, "zero_shot", math.inf)),
+                 cell((ds, "source_zero_shot", math.inf)), *(cell((ds, "source_only", e)) for e in epsilons))
                 for ds in datasets)
     return Table(
         "Source capability per task",
@@ -343,14 +376,21 @@ def source_capability_table(rows: Iterable[dict]) -> Table:
     )
 
 
-def ablation_table(results: dict) -> Table:
+def method_labels(suite: Mapping[str, Any]) -> dict[str, str]:
+    """{label: method name} of the suite's labelled method entries (ablations: a method with other settings)."""
+    out = {}
+    for m in suite_value(suite, "methods", default=[]):
+        label, name = suite_value(m, "label"), suite_value(m, "name")
+        if isinstance(label, str) and isinstance(name, str) and label != name:
+            out[label] = name
+    return out
+
+
+def ablation_table(results: Results) -> Table:
     """Each labelled method entry (an ablation: the same method with other settings) against the unlabelled
     entry of its method, per dataset and ε: the paired-by-seed accuracy difference, its 95% CI and a verdict."""
-    suite = results.get("suite") if isinstance(results.get("suite"), dict) else {}
-    base_of = {m["label"]: m["name"] for m in suite.get("methods") or []
-               if isinstance(m, dict) and isinstance(m.get("label"), str) and isinstance(m.get("name"), str)
-               and m["label"] != m["name"]}
-    acc = accuracy_values(_rows(results.get("utility"))).by_key
+    base_of = method_labels(results.suite)
+    acc = accuracy_values(results.utility).by_key
     out = []
     for (ds, label, eps), values in sorted(acc.items(), key=lambda kv: (kv[0][0], kv[0][1], eps_key(kv[0][2]))):
         base = acc.get((ds, base_of.get(label), eps))
@@ -370,23 +410,18 @@ def ablation_table(results: dict) -> Table:
                  "the claims.")
 
 
-def cost_table(rows: Iterable[dict]) -> Table:
+def cost_table(rows: Iterable[CostRow]) -> Table:
     """Totals per (kind, method, model role, model): units, wall time, tokens, FLOPs, max peak memory."""
     agg: dict[tuple, dict[str, Any]] = {}
-    for r in _rows(rows):
-        key = (
-            str(r.get("kind", "?")),
-            str(r.get("method") or DASH),
-            str(r.get("model_role") or DASH),
-            str(r.get("model", "")),
-        )
+    for r in rows:
+        key = (r.kind, r.method or DASH, r.model_role or DASH, r.model or "")
         a = agg.setdefault(key, {"n": 0, "wall_s": None, "tokens": None, "flops": None, "peak_mem_mb": None})
         a["n"] += 1
-        for k in ("wall_s", "tokens", "flops"):
-            if isinstance(r.get(k), (int, float)):
-                a[k] = (a[k] or 0) + r[k]
-        if isinstance(r.get("peak_mem_mb"), (int, float)):
-            a["peak_mem_mb"] = max(a["peak_mem_mb"] or 0.0, float(r["peak_mem_mb"]))
+        for k, v in (("wall_s", r.wall_s), ("tokens", r.tokens), ("flops", r.flops)):
+            if v is not None:
+                a[k] = (a[k] or 0) + v
+        if r.peak_mem_mb is not None:
+            a["peak_mem_mb"] = max(a["peak_mem_mb"] or 0.0, float(r.peak_mem_mb))
     out = tuple(
         (*key, str(a["n"]), num(a["wall_s"], 1), num(a["tokens"]), num(a["flops"]), num(a["peak_mem_mb"], 0))
         for key, a in sorted(agg.items())
@@ -399,10 +434,10 @@ def cost_table(rows: Iterable[dict]) -> Table:
     )
 
 
-def distill_cost_table(distill_rows: Any, cost_rows: Any) -> Table:
+def distill_cost_table(distill_rows: Iterable[DistillRow], cost_rows: Iterable[CostRow]) -> Table:
     """The one-off distillation: what it cost when it was run, and whether this run took it from the cache."""
     origin = {True: "cache (an earlier run)", False: "this run", None: DASH}
-    out = tuple((origin[e["cached"]], num(e["wall_s"], 1), num(e["flops"]), str(e.get("device") or DASH),
+    out = tuple((origin[e["cached"]], num(e["wall_s"], 1), num(e["flops"]), str(e["device"] or DASH),
                  num(e["run_wall_s"], 1), "one_off record" if e["source"] == "one_off" else "distill unit")
                 for e in distillation_one_off(distill_rows, cost_rows))
     return Table("Distillation (one-off)", ("distilled by", "one-off wall (s)", "one-off FLOPs", "device",
@@ -411,7 +446,7 @@ def distill_cost_table(distill_rows: Any, cost_rows: Any) -> Table:
                  "distilled by an earlier run; this run only copied it.")
 
 
-def pipeline_table(rows: Iterable[dict]) -> Table:
+def pipeline_table(rows: Iterable[CostRow]) -> Table:
     """Per (dataset, method, ε): the mean over seeds of the cost of everything behind one prompt, with the
     source/target FLOPs split."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
@@ -436,33 +471,30 @@ def pipeline_table(rows: Iterable[dict]) -> Table:
     )
 
 
-def _diff(x: Any, metric: str) -> str:
-    if not isinstance(x, (int, float)):
+def _diff(x: float | None, metric: str) -> str:
+    if x is None:
         return DASH
     if metric == "train_flops":
         return f"{x:+.2e} FLOPs"
     return f"{x:+.1f} s" if metric == "train_wall_s" else f"{100 * x:+.1f}"
 
 
-def gap_recovery_table(claims: Any) -> Table:
+def _gap_row(cell: ClaimCell, g: Mapping[str, Any]) -> tuple[str, ...]:
+    """A cell's gap recovery (what ``claims.gap_recovery_cell`` writes; ``n_rows`` only when paired by row)."""
+    n_rows = g.get("n_rows")
+    ci = (f"[{g['ci_low']:.2f}, {g['ci_high']:.2f}]" if g["bounded"] else
+          "unbounded" if (g["n"] or 0) >= 2 or n_rows else DASH)
+    paper = g["paper"]
+    return (cell.dataset, eps_symbol(cell.epsilon), num(g["n"]), num(n_rows) if n_rows else DASH,
+            num(g["estimate"], 2), ci, f"{paper['low']}–{paper['high']}" if paper else DASH, str(g["reason"] or DASH))
+
+
+def gap_recovery_table(claims: Iterable[Claim]) -> Table:
     """Claim 2's gap recovery per (dataset, ε) cell with its Fieller interval, beside the paper's range."""
-    out = []
-    for c in _rows(claims):
-        for cell in _rows(c.get("cells")):
-            g = cell.get("gap_recovery")
-            if not isinstance(g, dict):
-                continue
-            ci = (f"[{g['ci_low']:.2f}, {g['ci_high']:.2f}]" if g.get("bounded") else
-                  "unbounded" if (g.get("n") or 0) >= 2 or g.get("n_rows") else DASH)
-            paper = g.get("paper") or {}
-            out.append((str(cell.get("dataset", "?")), eps_symbol(cell.get("epsilon")), num(g.get("n")),
-                        num(g.get("n_rows")) if g.get("n_rows") else DASH,
-                        num(g.get("estimate"), 2), ci,
-                        f"{paper.get('low', DASH)}–{paper.get('high', DASH)}" if paper else DASH,
-                        str(g.get("reason") or DASH)))
+    out = tuple(_gap_row(cell, cell.gap_recovery) for c in claims for cell in c.cells if cell.gap_recovery is not None)
     return Table("Claim 2: gap recovery (POST − zero-shot) / (Full PT − zero-shot)",
                  ("dataset", "ε", "seeds", "paired rows", "gap recovery", "95% CI (Fieller)", "paper", "why"),
-                 tuple(out),
+                 out,
                  "Ratio of the mean paired differences with POST, Full PT (direct, same ε) and zero-shot; 95% CI by "
                  "Fieller's theorem: with per-example outputs ('paired rows'), rows paired within seeds and the "
                  "row covariance widened when the seeds disagree more than rows explain (normal quantile); without "
@@ -470,32 +502,30 @@ def gap_recovery_table(claims: Any) -> Table:
                  f"significantly non-zero. Paper (no DP): {PAPER_GAP['detail']}.")
 
 
-def claims_tables(claims: Any) -> list[Table]:
-    """From results.json ``claims``: a summary per claim and one row per (claim, dataset, ε, check)."""
-    claims = _rows(claims)
-    summary = tuple(
-        (str(c.get("claim", "?")), str(c.get("statement", "")), str(c.get("verdict", DASH)),
-         *(str((c.get("counts") or {}).get(v, 0)) for v in ("holds", "does not hold", "inconclusive")))
-        for c in claims
-    )
+def _check_rows(c: Claim) -> list[tuple[str, ...]]:
+    """One row per (cell, check) of a claim; the cell's note once, on its first check."""
     rows = []
-    for c in claims:
-        for cell in _rows(c.get("cells")):
-            for i, chk in enumerate(_rows(cell.get("checks"))):  # the cell's note once, on its first check
-                metric = str(chk.get("metric", "accuracy"))
-                reason = "; ".join(x for x in (chk.get("reason"), cell.get("note") if i == 0 else None) if x)
-                ci = (f"[{_diff(chk.get('ci_low'), metric)}, {_diff(chk.get('ci_high'), metric)}]"
-                      if isinstance(chk.get("ci_low"), (int, float)) else DASH)
-                rows.append((str(c.get("claim", "?")), str(cell.get("dataset", "?")), eps_symbol(cell.get("epsilon")),
-                             str(cell.get("verdict", DASH)), str(chk.get("check", "?")), num(chk.get("n")),
-                             num(chk.get("n_rows")) if chk.get("n_rows") else DASH,
-                             _diff(chk.get("mean"), metric), ci, str(chk.get("verdict", DASH)), reason or DASH))
+    for cell in c.cells:
+        for i, chk in enumerate(cell.checks):
+            metric = chk.metric or "accuracy"
+            reason = "; ".join(x for x in (chk.reason, cell.note if i == 0 else None) if x)
+            ci = f"[{_diff(chk.ci_low, metric)}, {_diff(chk.ci_high, metric)}]" if chk.ci_low is not None else DASH
+            rows.append((str(c.claim), cell.dataset, eps_symbol(cell.epsilon), cell.verdict, chk.check, num(chk.n),
+                         num(chk.n_rows) if chk.n_rows else DASH, _diff(chk.mean, metric), ci, chk.verdict,
+                         reason or DASH))
+    return rows
+
+
+def claims_tables(claims: Sequence[Claim]) -> list[Table]:
+    """From results.json ``claims``: a summary per claim and one row per (claim, dataset, ε, check)."""
+    summary = tuple((str(c.claim), c.statement, c.verdict,
+                     *(str(c.counts.get(v, 0)) for v in ("holds", "does not hold", "inconclusive"))) for c in claims)
     return [
         Table("Claims: summary", ("claim", "statement", "verdict", "cells holding", "not holding", "inconclusive"),
               summary, "A claim holds overall when it holds in every (dataset, ε) cell; partly when in some."),
         Table("Claims: per dataset and ε", ("claim", "dataset", "ε", "claim verdict", "check", "seeds",
                                             "paired rows", "mean d", "95% CI of d", "check verdict", "why / note"),
-              tuple(rows),
+              tuple(row for c in claims for row in _check_rows(c)),
               "Each check is d > 0 with d = a − b (+ 5 points for the 'within 5 points' checks; d = post − ½·direct "
               "− ½·zero_shot for 'gap recovery > 0.5') in a (dataset, ε) cell; d in accuracy points, or seconds or "
               "FLOPs for cost. Accuracy checks with per-example outputs ('paired rows' given) are paired by test "
@@ -508,18 +538,22 @@ def claims_tables(claims: Any) -> list[Table]:
     ]
 
 
-def build_tables(results: dict) -> dict[str, list[Table]]:
+def results_claims(results: Results) -> list[Claim]:
+    """The claims results.json stores, else the claims computed from its utility and cost rows."""
+    return results.claims if results.claims is not None else from_results(results)
+
+
+def build_tables(results: Results) -> dict[str, list[Table]]:
     """All tables, keyed by report section; empty sections give empty lists."""
     sections = {
-        "utility": [utility_table(results.get("utility")), ablation_table(results)],
-        "claims": claims_tables(results["claims"] if "claims" in results else from_results(results)),
-        "privacy": [privacy_table(results.get("privacy")), canary_table(results.get("privacy")),
-                    epsilon_table(results.get("privacy")),
-                    paper_table3(results.get("privacy"))],
-        "extraction": extraction_tables(results.get("extraction")),
-        "distill": [distill_table(results.get("distill")), source_capability_table(results.get("utility"))],
-        "cost": [pipeline_table(results.get("cost")), cost_table(results.get("cost")),
-                 distill_cost_table(results.get("distill"), results.get("cost"))],
+        "utility": [utility_table(results.utility), ablation_table(results)],
+        "claims": claims_tables(results_claims(results)),
+        "privacy": [privacy_table(results.privacy), canary_table(results.privacy), epsilon_table(results.privacy),
+                    paper_table3(results.privacy)],
+        "extraction": extraction_tables(results.extraction),
+        "distill": [distill_table(results.distill), source_capability_table(results.utility)],
+        "cost": [pipeline_table(results.cost), cost_table(results.cost),
+                 distill_cost_table(results.distill, results.cost)],
     }
     return {k: [t for t in ts if t.rows] for k, ts in sections.items()}
 

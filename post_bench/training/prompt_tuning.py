@@ -11,14 +11,13 @@ clipping to norm C, Gaussian noise σ·C per prompt, division by the expected ba
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from post_bench.models.backbone import Backbone, Encoded
+from post_bench.training.settings import TuneSettings
 
 FP16_LOSS_SCALE = 1024.0
 """Static loss scale under fp16 autocast (CUDA): the frozen fp16 layers' backward would underflow small
@@ -34,21 +33,6 @@ def loss_scale(backbone) -> float:
 def check_finite(grad: torch.Tensor, scale: float) -> None:
     if scale != 1.0 and not torch.isfinite(grad).all():
         raise RuntimeError(f"fp16 gradient overflow at loss scale {scale:g}; allowed: precision bf16 or fp32")
-
-
-@dataclass(frozen=True)
-class TuneSettings:
-    steps: int
-    batch_size: int
-    lr: float
-    clip: float = 1.0
-    noise_multiplier: float | None = None  # None: non-private
-    micro_batch: int = 64
-    clipping: bool = True  # False only in a deliberately broken mechanism (privacy-regression controls)
-
-    @property
-    def private(self) -> bool:
-        return self.noise_multiplier is not None
 
 
 def per_example_losses(backbone: Backbone, enc: Encoded, idx, label_ids, prompts: torch.Tensor) -> torch.Tensor:

@@ -1,11 +1,10 @@
 """POST's prompt transfer (Wang et al., ICML 2025): train a target prompt so that the target reacts to it as
 the source reacts to the private source prompt, on public text only.
 
-Loss at the verbalizer position (logits over the shared vocabulary), P from the source, Q from the target:
-  α·T²·KL(σ((s_p − s_0)/T) ‖ σ((t_p − t_0)/T)) + (1 − α)·T²·KL(σ(s_p/T) ‖ σ(t_p/T)),
-s_p / s_0: source with / without its prompt, t_p / t_0: target with / without the prompt being trained.
-s_p, s_0 and t_0 do not change during training: they are computed once for the public set; each step
-runs only the target with the prompt (with gradients). No private data is used anywhere here.
+The loss is :func:`post_bench.training.post_loss.post_loss` at the verbalizer position. s_p (source with its
+prompt), s_0 and t_0 (source and target without a prompt) do not change during training: they are computed once
+for the public set; each step runs only the target with the prompt (with gradients). No private data is used
+anywhere here (``alpha: auto`` is chosen before, in :mod:`post_bench.training.alpha`).
 """
 
 from __future__ import annotations
@@ -14,66 +13,32 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from post_bench.models.backbone import Backbone, Encoded
+from post_bench.models.soft_prompt import init_prompt
+from post_bench.training.plateau import Plateau, PlateauWatch
+from post_bench.training.post_loss import post_loss
 from post_bench.training.prompt_tuning import check_finite, loss_scale
 
 
-def _kl(p_logits: torch.Tensor, q_logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """T²·KL(softmax(p/T) ‖ softmax(q/T)), mean over the batch."""
-    log_p = F.log_softmax(p_logits / temperature, dim=-1)
-    log_q = F.log_softmax(q_logits / temperature, dim=-1)
-    return temperature**2 * F.kl_div(log_q, log_p, log_target=True, reduction="batchmean")
+def initial_prompts(target: Backbone, source_prompts: torch.Tensor, init: str, length: int, instruction: str,
+                    seed: int) -> torch.Tensor:
+    """Where the K target prompts [K, P', H_t] start: the source prompts themselves (``source``, when the hidden
+    sizes match; across hidden sizes ``source`` falls back to the task text), else ``init_prompt``'s ``init``."""
+    if init == "source" and source_prompts.shape[2] == target.hidden_size:
+        return source_prompts
+    how = "text" if init == "source" else init
+    one = init_prompt(target, length, init=how, text=instruction, seed=seed)
+    return one.unsqueeze(0).repeat(len(source_prompts), 1, 1)
 
 
-def post_loss(s_p: torch.Tensor, s_0: torch.Tensor, t_p: torch.Tensor, t_0: torch.Tensor,
-              alpha: float = 0.5, temperature: float = 2.0, columns: torch.Tensor | None = None) -> torch.Tensor:
-    """POST's loss on [B, V] logits: α·(change the prompt causes) + (1 − α)·(prompted output) distillation.
-
-    ``columns``: restrict both distributions to these vocabulary ids (the ``label_words`` ablation); ``None``
-    is the paper's loss over the full vocabulary.
-    """
-    s_p, s_0, t_p, t_0 = (x.float() if columns is None else x.float()[:, columns] for x in (s_p, s_0, t_p, t_0))
-    return alpha * _kl(s_p - s_0, t_p - t_0, temperature) + (1 - alpha) * _kl(s_p, t_p, temperature)
-
-
-@dataclass(frozen=True)
-class Plateau:
-    """Stop a prompt's transfer once its POST loss on held-out *public* texts has plateaued: checked every
-    ``every`` steps (and before the first), a check that does not lower the best loss by more than ``min_delta``
-    (relative) counts against ``patience``; after ``patience`` such checks in a row the prompt stops and its best
-    checkpoint is kept. ``steps`` stays the ceiling. Only public text is read, so the rule needs no private data."""
-
-    every: int = 8
-    patience: int = 3
-    min_delta: float = 0.01
-
-    def __post_init__(self):
-        if self.every < 1 or self.patience < 1 or not 0.0 <= self.min_delta < 1.0:
-            raise ValueError(f"plateau rule needs every >= 1, patience >= 1 and 0 <= min_delta < 1; got {self}")
-
-
-def label_agreement(s_p: torch.Tensor, t_p: torch.Tensor, label_columns: list[int]) -> float:
-    """How often the target's top label word equals the source's, on [B, V] logits: the transfer's fidelity
-    on the private task's label words, read on public text (a development check that needs no private data)."""
-    cols = torch.as_tensor(label_columns, device=s_p.device)
-    return float((s_p[:, cols].argmax(1) == t_p[:, cols].to(s_p.device).argmax(1)).float().mean())
-
-
-def auto_alpha(zero_shot: float, compressed: float, chance: float) -> float:
-    """The paper's Eq. 6: α = min((ZS − RG) / (C − RG), 1), clipped to [0, 1].
-
-    ZS: the target's zero-shot accuracy, C: the source prompt's accuracy on the source, RG: random guessing.
-    A source prompt no better than chance (C ≤ RG) gives α = 1: only the change it causes is transferred.
-    """
-    for name, value in (("zero_shot", zero_shot), ("compressed", compressed), ("chance", chance)):
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"{name} accuracy must be in [0, 1], got {value}")
-    if compressed <= chance:
-        return 1.0
-    return float(min(max((zero_shot - chance) / (compressed - chance), 0.0), 1.0))
+def loss_columns(loss: str, target: Backbone, task) -> list[int] | None:
+    """The vocabulary ids POST's loss is restricted to: every token of every label word (``label_words``), or
+    None for the paper's loss over the full vocabulary."""
+    if loss == "label_words":
+        return [i for ids in target.label_token_ids(task) for i in ids]
+    return None
 
 
 def transfer_prompt(source: Backbone, target: Backbone, source_prompt: torch.Tensor, enc_source: Encoded,
@@ -114,6 +79,32 @@ def transfer_prompts(source: Backbone, target: Backbone, source_prompts: torch.T
     others run exactly as they would alone. ``label_columns`` (one vocabulary id per class): the checks also
     record ``label_agreement``. ``stops``, if given, receives one record per prompt (steps run, best step, checks).
     """
+    _check_inputs(source, target, source_prompts, enc_source, enc_target, init, alphas, seeds, plateau, validation)
+    goal = _Goal.cache(source, target, source_prompts, enc_source, enc_target, s_0, t_0, cache_batch_size,
+                       alphas, temperature, columns)
+    K = source_prompts.shape[0]
+    prompts = init.detach().clone().float().to(target.device).requires_grad_(True)
+    opt = torch.optim.Adam([prompts], lr=lr)
+    epochs = _Epochs(seeds, len(enc_target), min(batch_size, len(enc_target)))
+    histories: list[list[float]] = [[] for _ in range(K)]
+    scale = loss_scale(target)  # fp16 autocast on CUDA: a static loss scale (training.prompt_tuning)
+    watch = None if plateau is None else PlateauWatch(plateau, source, target, source_prompts, validation, alphas,
+                                                      temperature, goal.cols, label_columns, cache_batch_size)
+    active = list(range(K))
+    for step in tqdm(range(steps), desc=desc, leave=False, mininterval=1.0):
+        if watch is not None:
+            active = watch.check(step, prompts, active)
+            if not active:
+                break
+        losses = _step(target, enc_target, prompts, opt, goal, epochs.draw(active), active, scale)
+        for k, loss in zip(active, losses):
+            histories[k].append(loss)
+    out = prompts.detach() if watch is None else watch.finish(steps, prompts, active, stops)
+    return out.cpu(), histories
+
+
+def _check_inputs(source, target, source_prompts, enc_source, enc_target, init, alphas, seeds, plateau,
+                  validation) -> None:
     if source.vocab_size != target.vocab_size:
         raise ValueError(f"POST needs source and target to share the vocabulary: source {source.name!r} has "
                          f"{source.vocab_size} tokens, target {target.name!r} {target.vocab_size}")
@@ -127,117 +118,69 @@ def transfer_prompts(source: Backbone, target: Backbone, source_prompts: torch.T
         raise ValueError(f"{K} prompts but {len(alphas)} alphas and {len(seeds)} seeds")
     if (plateau is None) != (validation is None):
         raise ValueError("the plateau rule needs a public validation set, and a validation set needs the rule")
-    dev = target.device
-    # cache: each source prompt's logits, the bare source and the bare target, once for the whole public set
-    s_p = [source.vocab_logits_dataset(enc_source, p, batch_size=cache_batch_size).to(dev) for p in source_prompts]
-    if s_0 is None:
-        s_0 = source.vocab_logits_dataset(enc_source, None, batch_size=cache_batch_size)
-    if t_0 is None:
-        t_0 = target.vocab_logits_dataset(enc_target, None, batch_size=cache_batch_size)
-    s_0, t_0 = s_0.to(dev), t_0.to(dev)
 
-    cols = None if columns is None else torch.as_tensor(sorted(set(columns)), device=dev)
-    prompts = init.detach().clone().float().to(dev).requires_grad_(True)
-    opt = torch.optim.Adam([prompts], lr=lr)
-    rngs = [np.random.default_rng(s) for s in seeds]
-    n, size = len(enc_target), min(batch_size, len(enc_target))
-    queues = [np.array([], dtype=np.int64) for _ in range(K)]
-    histories: list[list[float]] = [[] for _ in range(K)]
-    scale = loss_scale(target)  # fp16 autocast on CUDA: a static loss scale (training.prompt_tuning)
-    watch = None if plateau is None else _Watch(plateau, source, target, source_prompts, validation, alphas,
-                                                temperature, cols, label_columns, cache_batch_size)
-    active = list(range(K))
-    for step in tqdm(range(steps), desc=desc, leave=False, mininterval=1.0):
-        if watch is not None:
-            active = watch.check(step, prompts, active)
-            if not active:
-                break
+
+@dataclass(frozen=True)
+class _Goal:
+    """What each prompt's loss is measured against: the source's logits with it (``s_p[k]``) and without a prompt
+    (``s_0``), the bare target's (``t_0``), all on the target's device; its α; the temperature; the columns."""
+
+    s_p: list[torch.Tensor]
+    s_0: torch.Tensor
+    t_0: torch.Tensor
+    alphas: list[float]
+    temperature: float
+    cols: torch.Tensor | None
+
+    @classmethod
+    def cache(cls, source, target, source_prompts, enc_source, enc_target, s_0, t_0, batch_size, alphas,
+              temperature, columns) -> _Goal:
+        """Each source prompt's logits, the bare source and the bare target, once for the whole public set
+        (``s_0`` / ``t_0``: the caller's, when it has them)."""
+        dev = target.device
+        s_p = [source.vocab_logits_dataset(enc_source, p, batch_size=batch_size).to(dev) for p in source_prompts]
+        if s_0 is None:
+            s_0 = source.vocab_logits_dataset(enc_source, None, batch_size=batch_size)
+        if t_0 is None:
+            t_0 = target.vocab_logits_dataset(enc_target, None, batch_size=batch_size)
+        cols = None if columns is None else torch.as_tensor(sorted(set(columns)), device=dev)
+        return cls(s_p, s_0.to(dev), t_0.to(dev), list(alphas), temperature, cols)
+
+    def loss(self, k: int, rows: torch.Tensor, t_p: torch.Tensor) -> torch.Tensor:
+        return post_loss(self.s_p[k][rows], self.s_0[rows], t_p, self.t_0[rows], self.alphas[k], self.temperature,
+                         self.cols)
+
+
+class _Epochs:
+    """Each prompt's batches: shuffled epochs of the public set (no replacement within one), its own seeded rng."""
+
+    def __init__(self, seeds, n: int, size: int):
+        self.rngs = [np.random.default_rng(s) for s in seeds]
+        self.n, self.size = n, size
+        self.queues = [np.array([], dtype=np.int64) for _ in seeds]
+
+    def draw(self, active: list[int]) -> list[np.ndarray]:
         picks = []
         for k in active:
-            if len(queues[k]) < size:  # shuffled epochs, no replacement within one
-                queues[k] = np.concatenate([queues[k], rngs[k].permutation(n)])
-            picks.append(queues[k][:size])
-            queues[k] = queues[k][size:]
-        idx = np.concatenate(picks)
-        ids, mask, pos = target.collate(enc_target, idx)
-        owner = torch.as_tensor(np.repeat(active, size), device=dev)
-        t_p = target.vocab_logits(ids, mask, pos, prompts[owner] if K > 1 else prompts[0])
-        losses = []
-        for j, k in enumerate(active):
-            rows = torch.as_tensor(picks[j], device=dev)
-            losses.append(post_loss(s_p[k][rows], s_0[rows], t_p[j * size:(j + 1) * size], t_0[rows], alphas[k],
-                                    temperature, cols))
-        opt.zero_grad(set_to_none=True)
-        (torch.stack(losses).sum() * scale).backward()
-        if scale != 1.0:
-            check_finite(prompts.grad, scale)
-            prompts.grad /= scale
-        opt.step()
-        for j, k in enumerate(active):
-            histories[k].append(float(losses[j].detach()))
-    out = prompts.detach()
-    if watch is not None:
-        watch.check(steps, prompts, active, final=True)
-        out = watch.best_prompts(out)
-        if stops is not None:
-            stops.extend(watch.records())
-    return out.cpu(), histories
+            if len(self.queues[k]) < self.size:
+                self.queues[k] = np.concatenate([self.queues[k], self.rngs[k].permutation(self.n)])
+            picks.append(self.queues[k][:self.size])
+            self.queues[k] = self.queues[k][self.size:]
+        return picks
 
 
-class _Watch:
-    """The plateau rule's bookkeeping: validation logits cached once, one check every ``rule.every`` steps."""
-
-    def __init__(self, rule: Plateau, source, target, source_prompts, validation, alphas, temperature, cols,
-                 label_columns, batch_size):
-        enc_s, enc_t = validation
-        if len(enc_s) != len(enc_t) or len(enc_t) == 0:
-            raise ValueError(f"public validation set: {len(enc_s)} source rows vs {len(enc_t)} target rows")
-        self.rule, self.target, self.enc_t, self.alphas, self.temperature = rule, target, enc_t, alphas, temperature
-        self.cols, self.label_columns, self.batch_size = cols, label_columns, batch_size
-        dev = target.device
-        self.s_p = [source.vocab_logits_dataset(enc_s, p, batch_size=batch_size).to(dev) for p in source_prompts]
-        self.s_0 = source.vocab_logits_dataset(enc_s, None, batch_size=batch_size).to(dev)
-        self.t_0 = target.vocab_logits_dataset(enc_t, None, batch_size=batch_size).to(dev)
-        K = len(source_prompts)
-        self.best = [(float("inf"), 0, None)] * K
-        self.bad, self.stopped_at = [0] * K, [None] * K
-        self.checks: list[list[list[float]]] = [[] for _ in range(K)]
-
-    def check(self, step: int, prompts: torch.Tensor, active: list[int], final: bool = False) -> list[int]:
-        """Score the active prompts when a check is due; returns the prompts still training."""
-        if not final and step % self.rule.every:
-            return active
-        still = []
-        for k in active:
-            if final and self.checks[k] and self.checks[k][-1][0] == step:
-                continue
-            t_p = self.target.vocab_logits_dataset(self.enc_t, prompts[k].detach(), batch_size=self.batch_size)
-            t_p = t_p.to(self.s_0.device)
-            loss = float(post_loss(self.s_p[k], self.s_0, t_p, self.t_0, self.alphas[k], self.temperature, self.cols))
-            row = [step, round(loss, 6)]
-            if self.label_columns:
-                row.append(round(label_agreement(self.s_p[k], t_p, self.label_columns), 6))
-            self.checks[k].append(row)
-            best_loss = self.best[k][0]
-            if loss < best_loss * (1.0 - self.rule.min_delta) or best_loss == float("inf"):
-                self.best[k], self.bad[k] = (loss, step, prompts[k].detach().clone()), 0
-            else:
-                self.bad[k] += 1
-            if self.bad[k] >= self.rule.patience and not final:
-                self.stopped_at[k] = step
-            else:
-                still.append(k)
-        return still
-
-    def best_prompts(self, prompts: torch.Tensor) -> torch.Tensor:
-        out = prompts.clone()
-        for k, (_, _, best) in enumerate(self.best):
-            if best is not None:
-                out[k] = best
-        return out
-
-    def records(self) -> list[dict]:
-        return [{"rule": "plateau", "every": self.rule.every, "patience": self.rule.patience,
-                 "min_delta": self.rule.min_delta, "stopped_at": self.stopped_at[k], "best_step": self.best[k][1],
-                 "best_val_loss": round(self.best[k][0], 6), "checks": self.checks[k]}
-                for k in range(len(self.best))]
+def _step(target, enc_target, prompts, opt, goal: _Goal, picks, active, scale) -> list[float]:
+    """One Adam step on the active prompts' summed losses (each row of the batch with its own prompt)."""
+    dev, size = target.device, len(picks[0])
+    ids, mask, pos = target.collate(enc_target, np.concatenate(picks))
+    owner = torch.as_tensor(np.repeat(active, size), device=dev)
+    t_p = target.vocab_logits(ids, mask, pos, prompts[owner] if prompts.shape[0] > 1 else prompts[0])
+    losses = [goal.loss(k, torch.as_tensor(picks[j], device=dev), t_p[j * size:(j + 1) * size])
+              for j, k in enumerate(active)]
+    opt.zero_grad(set_to_none=True)
+    (torch.stack(losses).sum() * scale).backward()
+    if scale != 1.0:
+        check_finite(prompts.grad, scale)
+        prompts.grad /= scale
+    opt.step()
+    return [float(loss.detach()) for loss in losses]

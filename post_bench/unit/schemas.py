@@ -72,8 +72,28 @@ class DistillConfig(Schema):
     input_sha256: dict[str, str] | None = None
 
 
-class TuneConfig(Schema):
-    """A soft prompt tuned on private data (also the recipe shadows re-tune)."""
+class TuneKnobs(Schema):
+    """How a soft prompt is tuned: the one tuning recipe. A suite's ``tuning:`` block (with the ε of a unit) makes
+    one (``post_bench.suite.TuningConfig.knobs``), a tune unit's config is one (:class:`TuneConfig` extends it),
+    an audit's shadow recipe resolves to one, and ``training.settings.tune_settings`` turns one into the settings
+    of a training run."""
+
+    epsilon: Epsilon
+    steps: int
+    batch_size: int
+    lr: float
+    dp_lr: float | None
+    clip: float
+    delta: float | None
+    accountant: str
+    init: str
+    micro_batch: int
+    broken_dp: dict[str, Any] | None = None  # only in privacy-regression controls (suite tuning.broken_dp)
+
+
+class TuneConfig(TuneKnobs):
+    """A soft prompt tuned on private data (also the recipe shadows re-tune): the tuning recipe plus its data,
+    model and prompt length."""
 
     role: Role
     model: str
@@ -86,19 +106,8 @@ class TuneConfig(Schema):
     canaries: Canaries | None
     precision: str
     data_options: dict[str, Any] | None = None
-    epsilon: Epsilon
     prompt_length: int
-    steps: int
-    batch_size: int
-    lr: float
-    dp_lr: float | None
-    clip: float
-    delta: float | None
-    accountant: str
-    init: str
-    micro_batch: int
     input_sha256: dict[str, str] | None = None
-    broken_dp: dict[str, Any] | None = None  # only in privacy-regression controls (suite tuning.broken_dp)
 
 
 class TransferConfig(Schema):

@@ -7,15 +7,14 @@ prompt's DP guarantee (post-processing), which is passed on as ``dp``. The one e
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 
 from post_bench.data import load_dataset
-from post_bench.models.backbone import accuracy
-from post_bench.models.soft_prompt import init_prompt, load_prompt, run_metadata, save_prompt
+from post_bench.models.soft_prompt import load_prompt, run_metadata, save_prompt
+from post_bench.training.alpha import alpha_choice, prompt_accuracy
+from post_bench.training.plateau import Plateau, hold_out, label_columns
 from post_bench.training.ptfer import pick_anchors, ptfer_transfer
-from post_bench.training.transfer import Plateau, auto_alpha, transfer_prompts
+from post_bench.training.transfer import initial_prompts, loss_columns, transfer_prompts
 from post_bench.unit.schemas import TransferConfig, TransferRecord, TuneRecord
 from post_bench.units import unit_kind
 
@@ -32,15 +31,13 @@ def _alpha(cfg: TransferConfig, ctx, source, target, source_prompt) -> tuple[flo
     val = ctx.splits(cfg.dataset, cfg.seed).validation
 
     def acc(backbone, prompt) -> float:
-        enc = ctx.encoded(backbone, val, f"val-{cfg.seed}", cfg.max_tokens)
-        return accuracy(backbone.score_dataset(enc, backbone.label_token_ids(val.task), prompt), enc.labels)
+        return prompt_accuracy(backbone, ctx.encoded(backbone, val, f"val-{cfg.seed}", cfg.max_tokens), val.task,
+                               prompt)
 
     # the target's zero-shot accuracy does not depend on the prompt: once per process for all ε and shadows
     zs = ctx.memo(("zero_shot_val", target.name, cfg.dataset, cfg.seed, cfg.max_tokens),
                   lambda: acc(target, None))
-    c, rg = acc(source, source_prompt), 1.0 / val.task.num_classes
-    alpha = auto_alpha(zs, c, rg)
-    return alpha, {"alpha": alpha, "zero_shot_val": zs, "compressed_val": c, "chance": rg, "n_val": len(val)}
+    return alpha_choice(zs, acc(source, source_prompt), val.task.num_classes, len(val))
 
 
 def _post(cfg: TransferConfig, ctx, source, target, source_prompts, label):
@@ -48,33 +45,20 @@ def _post(cfg: TransferConfig, ctx, source, target, source_prompts, label):
     transferred at once (stacked in one batch through the target)."""
     task = ctx.splits(cfg.dataset, cfg.seed).train.task  # the template and label words only
     plateau = cfg.stop == "plateau"
-    n_val = cfg.public_val_size if plateau else 0
-    drawn = ctx.public(cfg.public, cfg.seed, cfg.public_size + n_val)
+    drawn = ctx.public(cfg.public, cfg.seed, cfg.public_size + (cfg.public_val_size if plateau else 0))
     public_task = _public_task(cfg.public, task) if cfg.public_template == "own" else task
     split = f"public-{cfg.seed}"
 
     def encode(backbone, data, name):
         return ctx.encoded(backbone, data, name, cfg.max_tokens, public_task.template(backbone.kind))
 
-    stopping = {}
-    if plateau:  # the last public_val_size drawn texts are held out for the stopping rule only
-        public = dataclasses.replace(drawn, texts=drawn.texts[:cfg.public_size])
-        held = dataclasses.replace(drawn, texts=drawn.texts[cfg.public_size:])
-        stopping = {"plateau": Plateau(cfg.check_every, cfg.patience, cfg.min_delta),
-                    "validation": (encode(source, held, f"{split}-val"), encode(target, held, f"{split}-val")),
-                    "label_columns": [ids[0] for ids in target.label_token_ids(task)], "stops": []}
-    else:
-        public = drawn
+    public, held = hold_out(drawn, cfg.public_size) if plateau else (drawn, None)
+    stopping = {} if held is None else {
+        "plateau": Plateau(cfg.check_every, cfg.patience, cfg.min_delta),
+        "validation": (encode(source, held, f"{split}-val"), encode(target, held, f"{split}-val")),
+        "label_columns": label_columns(target, task), "stops": []}
     enc_s, enc_t = encode(source, public, split), encode(target, public, split)
-    if cfg.init == "source" and source_prompts.shape[2] == target.hidden_size:
-        init = source_prompts
-    else:  # "source" across hidden sizes falls back to the task text
-        how = "text" if cfg.init == "source" else cfg.init
-        one = init_prompt(target, cfg.prompt_length, init=how, text=task.instruction, seed=cfg.seed)
-        init = one.unsqueeze(0).repeat(len(source_prompts), 1, 1)
-    columns = None
-    if cfg.loss == "label_words":
-        columns = [i for ids in target.label_token_ids(task) for i in ids]
+    init = initial_prompts(target, source_prompts, cfg.init, cfg.prompt_length, task.instruction, cfg.seed)
     alphas, records = zip(*(_alpha(cfg, ctx, source, target, p) for p in source_prompts))
     # s_0 and t_0 do not depend on the prompt: computed once per process for all ε and seeds sharing them
     s_0 = ctx.memo(("logits", source.name, id(enc_s)), lambda: source.vocab_logits_dataset(enc_s))
@@ -83,7 +67,7 @@ def _post(cfg: TransferConfig, ctx, source, target, source_prompts, label):
                                           lr=cfg.lr, batch_size=cfg.batch_size, alphas=list(alphas),
                                           temperature=cfg.temperature, init=init,
                                           seeds=[cfg.seed] * len(source_prompts), desc=label, s_0=s_0, t_0=t_0,
-                                          columns=columns, **stopping)
+                                          columns=loss_columns(cfg.loss, target, task), **stopping)
     stops = stopping.get("stops") or [None] * len(source_prompts)
     return prompts, histories, [{"alpha": a, "stop": st} for a, st in zip(records, stops)]
 

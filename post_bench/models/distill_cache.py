@@ -1,0 +1,82 @@
+"""The distilled source models kept between runs: ``<cache>/distilled/<key>/`` holds ``model/`` and
+``record.json`` (the distillation's own row and its one-off cost), keyed by the distill unit's whole config and
+the corpus texts. A cache that cannot take a model is a note; copying is stopped at the first file refused."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from post_bench.errors import os_failure
+from post_bench.models.loading import cache_dir
+
+CACHE_VERSION = 1  # raise when distillation changes what a config produces
+
+
+def cache_key(cfg: dict, texts: list[str]) -> str:
+    """The distilled model's cache key: its whole unit config (target, layers, settings, corpus, seed, precision)
+    and the corpus texts themselves (the draw leaves out every private text of the suite, so two suites with the
+    same config but other private sets may distil on other texts)."""
+    text = json.dumps({"version": CACHE_VERSION, **cfg, "texts": hashlib.sha256("\x00".join(texts).encode()).hexdigest()},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def cached_source(cfg: dict, texts: list[str]) -> Path:
+    """Where the distilled model for ``cfg`` is kept between runs: ``<cache>/distilled/<key>/`` holding ``model/``
+    and ``record.json`` (the distillation's own row and its one-off cost)."""
+    return cache_dir() / "distilled" / cache_key(cfg, texts)
+
+
+class _CopyFailed(Exception):
+    """A file that :func:`copy_model` could not copy (not an OSError, so ``copytree`` stops at once instead of
+    collecting every file's failure as text)."""
+
+    def __init__(self, err: OSError, dst: str):
+        super().__init__(err, dst)
+        self.err, self.dst = err, dst
+
+
+def _copy_file(src, dst):
+    try:
+        return shutil.copy2(src, dst)
+    except OSError as err:
+        raise _CopyFailed(err, dst) from err
+
+
+def copy_model(src: Path, dst: Path) -> None:
+    """``shutil.copytree(src, dst)`` that stops at the first file the OS refuses and raises that OSError (its
+    path: the destination), rather than a ``shutil.Error`` listing every file as ``(src, dst, why)`` text."""
+    try:
+        shutil.copytree(src, dst, copy_function=_copy_file)
+    except _CopyFailed as failed:
+        err = failed.err
+        if not (err.filename or getattr(err, "filename2", None)):  # a failed write() names no file
+            err.filename = failed.dst
+        raise err from None
+
+
+def store(folder: Path, work: Path, record: dict) -> None:
+    """Copy the finished model into the cache (a temporary folder renamed into place: never half-written). The
+    cache only saves later runs work: a cache that cannot take it (full disk, read-only) is a note, and this
+    run goes on with its own copy."""
+    tmp = folder.with_name(f".{folder.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        copy_model(work / "model", tmp / "model")
+        (tmp / "record.json").write_text(json.dumps(record, indent=1))
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        where, reason = os_failure(err, tmp)
+        tqdm.write(f"note: {where}: cannot keep the distilled model in the cache ({reason}); this run goes on, "
+                   "the next one distils again", file=sys.stderr)  # above a progress bar, if one is shown
+        return
+    try:
+        tmp.rename(folder)
+    except OSError:  # another run stored it first
+        shutil.rmtree(tmp, ignore_errors=True)
