@@ -17,8 +17,16 @@ from post_bench.methods import Planner
 from post_bench.methods.base import TuneOverrides
 from post_bench.methods.post import PostParams, SourceTuning, tune_overrides
 from post_bench.methods.ptfer import PtferParams
+from post_bench.suite import TuningConfig
 from post_bench.unit import Unit
-from post_bench.unit.schemas import SCHEMAS, TransferConfig, TuneConfig, TuneRecord, UnitConfigError
+from post_bench.unit.schemas import (
+    SCHEMAS,
+    TransferConfig,
+    TuneConfig,
+    TuneKnobs,
+    TuneRecord,
+    UnitConfigError,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = json.loads((ROOT / "tests" / "data" / "planned_units.json").read_text())
@@ -85,3 +93,14 @@ def test_one_override_model_two_spellings():
     suite = load_suite(str(ROOT / "suites" / "smoke.yaml"))
     tuning = Planner(suite).tuning_cfg(TuneOverrides(steps=7))
     assert tuning == {**suite.tuning.model_dump(exclude={"broken_dp"}), "steps": 7}  # unset: not in unit configs
+
+
+def test_one_tuning_recipe_from_the_suite_to_a_tune_unit():
+    """The suite's tuning block parses exactly the knobs of TuneKnobs (ε comes from the suite's epsilons), and a
+    tune unit's config is a TuneKnobs: tune_settings and the mechanism record read the same type everywhere."""
+    assert set(TuningConfig.model_fields) == set(TuneKnobs.model_fields) - {"epsilon"}
+    knobs = TuningConfig(steps=7).knobs(8.0)
+    assert isinstance(knobs, TuneKnobs) and (knobs.steps, knobs.epsilon, knobs.broken_dp) == (7, 8.0, None)
+    tune = TuneConfig.of(**_tune_values())
+    assert isinstance(tune, TuneKnobs)
+    assert TuneKnobs.of(**tune.model_dump(include=set(TuneKnobs.model_fields))).steps == tune.steps
