@@ -9,13 +9,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from post_bench.attacks.base import ATTACKS, load_attacks
+from post_bench.attacks.base import ATTACKS
 from post_bench.data import check_dataset_spec, load_entry, make_splits
 from post_bench.epsilon import eps_label
 from post_bench.errors import UserInputError, problem
 from post_bench.gates import gate_problems
 from post_bench.methods import METHODS
-from post_bench.methods.attack_plan import LIRA_ROLES
 from post_bench.models.distill import resolve_layers
 from post_bench.models.loading import check_model_spec, model_names, model_shape, model_vocab
 from post_bench.registry import did_you_mean
@@ -87,16 +86,28 @@ def name_problems(raw: dict, source: str) -> list[str]:
     return out
 
 
-# membership-attack variants that need reference prompts trained WITH the example ("in" statistics)
-IN_REFERENCE_VARIANTS = {"lira": {"online", "fixed_variance"}, "rmia": {"online"}}
+def _attack_params(cls, attack, source: str, i: int) -> list[str]:
+    """Problems of an ``attacks[i]`` entry's own keys (those beside the common ones): the attack's Params."""
+    extra = dict(attack.model_extra or {})
+    own = cls.Params.model_fields
+    allowed = sorted({*type(attack).model_fields, *own})
+    out = [problem(source, f"attacks[{i}].{key}", f"unknown key{did_you_mean(key, allowed)}", ", ".join(allowed))
+           for key in extra if key not in own]
+    try:
+        cls.Params.model_validate({k: v for k, v in extra.items() if k in own})
+    except ValidationError as err:
+        out.extend(_pydantic_problems(source, err, prefix=f"attacks[{i}].", model=cls.Params))
+    return out
+
+
+def _shadowable(suite: Suite, label: str) -> bool:
+    """Whether shadow prompts can re-make the private prompt of the suite's method entry ``label``."""
+    name = next(e.name for e in suite.methods if (e.label or e.name) == label)
+    return name in METHODS and METHODS.get(name).shadow_role is not None
 
 
 def cross_check(suite: Suite, source: str) -> list[str]:
     """Checks across keys of a type-valid suite (names are checked by name_problems)."""
-    # LIRA_ROLES: the methods whose private prompt shadows can re-make (tune, and transfer for POST/PTfer)
-
-    load_attacks()
-
     out: list[str] = []
     src = suite.models.source
     if src is not None and src.model is not None and src.distill is not None:
@@ -130,13 +141,14 @@ def cross_check(suite: Suite, source: str) -> list[str]:
                                ", ".join(ATTACKS.names())))
             continue
         cls = ATTACKS.get(attack.name)
-        membership = cls.kind == "membership"
+        shadowed = cls.needs_shadows
+        out += _attack_params(cls, attack, source, i)
         for j, v in enumerate(attack.variants or []):
             if v not in cls.variants:
                 out.append(problem(source, f"attacks[{i}].variants[{j}]", f"{attack.name} has no variant {v!r}",
                                    ", ".join(cls.variants)))
-        in_variants = sorted(set(attack.variants or cls.default_variants) & IN_REFERENCE_VARIANTS.get(attack.name, set()))
-        if membership and attack.shadows < 4 and in_variants:
+        in_variants = cls.in_variants(attack.variants)
+        if shadowed and attack.shadows < 4 and in_variants:
             out.append(problem(source, f"attacks[{i}].shadows", f"{attack.name} {', '.join(in_variants)} with 2 shadows: "
                                "a shadow attacked in turn has one reference left once its complement is excluded, "
                                "too few for in-model statistics",
@@ -145,9 +157,9 @@ def cross_check(suite: Suite, source: str) -> list[str]:
             if m not in suite.method_names:
                 out.append(problem(source, f"attacks[{i}].methods[{j}]", f"{m!r} is not among the suite's methods{did_you_mean(m, suite.method_names)}",
                                    ", ".join(suite.method_names)))
-            elif membership and next(e.name for e in suite.methods if (e.label or e.name) == m) not in LIRA_ROLES:
+            elif shadowed and not _shadowable(suite, m):
                 out.append(problem(source, f"attacks[{i}].methods[{j}]", f"shadow prompts cannot re-make {m!r}'s prompt",
-                                   ", ".join(LIRA_ROLES)))
+                                   ", ".join(n for n in METHODS.names() if METHODS.get(n).shadow_role is not None)))
         for j, eps in enumerate(attack.epsilons or []):
             if eps not in suite.epsilons:
                 out.append(problem(source, f"attacks[{i}].epsilons[{j}]", f"{eps if eps is not None else 'inf'} is not among the suite's epsilons",
@@ -157,15 +169,14 @@ def cross_check(suite: Suite, source: str) -> list[str]:
                 out.append(problem(source, f"attacks[{i}].datasets[{j}]", f"{ds!r} is not among datasets.private"
                                    f"{did_you_mean(ds, suite.datasets.private)}", ", ".join(suite.datasets.private)))
         train = suite.budget.train_size
-        if membership and train is None:
+        if shadowed and train is None:
             out.append(problem(source, "budget.train_size", f"attacks[{i}] ({attack.name}) needs a train_size: the "
                                "population is the train split plus as many held-out rows"))
-        elif membership and attack.population > 2 * train:
+        elif shadowed and attack.population > 2 * train:
             out.append(problem(source, f"attacks[{i}].population", f"{attack.population} scored examples exceed the "
                                f"population of 2 x budget.train_size = {2 * train}"))
-        n_canaries = attack.canaries or 64
-        if attack.name == "one_run" and (attack.k_plus or n_canaries // 4) + attack.k_minus > n_canaries:
-            out.append(problem(source, f"attacks[{i}].k_plus", "k_plus + k_minus exceed the number of canaries"))
+        for key, msg in cls.problems(attack, suite):
+            out.append(problem(source, f"attacks[{i}].{key}", msg))
     if suite.gates:
 
         out += gate_problems(suite.gates, suite, [(source, f"gates[{i}].") for i in range(len(suite.gates))])

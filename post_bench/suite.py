@@ -264,6 +264,7 @@ class TuningConfig(Strict):
 
 
 class AttackConfig(Strict):
+    model_config = ConfigDict(extra="allow", frozen=True)  # the attack's own parameters (its Params), checked per attack
     name: str = Field(description=(
         "The attack (`post-bench ls attacks`): membership inference `lira`, `rmia`, `loss`; canary audits "
         "`one_run`, `extraction`."))

@@ -11,6 +11,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from post_bench.audit.statistics import audit_row_names
 from post_bench.cli import main
 from post_bench.rows import PrivacyRow
 
@@ -91,7 +92,8 @@ def test_audit_detects_planted_leakage_in_the_given_prompt(planted, tmp_path):
     assert result["candidates"]["n_members"] == result["candidates"]["n_nonmembers"] == N_SIDE
     assert result["candidates"]["files"] == {"members": str(planted["members"]), "nonmembers": str(planted["nonmembers"])}
     assert result["population"]["source"] == "dataset" and result["population"]["excluded"] == 2 * N_SIDE
-    assert [r["attack"] for r in result["attacks"]] == ["loss", "loss-calibrated"]
+    names = [r["attack"] for r in result["attacks"]]  # every registered attack without references, in order
+    assert names[:2] == ["loss", "loss-calibrated"] and names == audit_row_names(shadows=False)
     loss = result["attacks"][0]
     assert loss["auc"] == 1.0 and loss["ci"]["auc"] == [1.0, 1.0] and loss["ci"]["unit"].startswith("candidates")
     assert loss["n_attacks"] == len(result["attacks"])
@@ -136,8 +138,9 @@ def test_audit_with_shadows_and_a_recipe_file(planted, tmp_path):
                  "2", "--recipe", str(recipe), "--lr", "0.03")
     assert res.exit_code == 0, res.output
     result = json.loads((out / "audit.json").read_text())
-    assert [r["attack"] for r in result["attacks"]] == ["loss", "loss-calibrated", "lira-online", "lira-offline",
-                                                        "lira-fixed_variance", "rmia-online", "rmia-offline"]
+    names = [r["attack"] for r in result["attacks"]]
+    assert names[:7] == ["loss", "loss-calibrated", "lira-online", "lira-offline", "lira-fixed_variance",
+                         "rmia-online", "rmia-offline"] and names == audit_row_names(shadows=True)
     for r in result["attacks"]:
         assert 0.0 <= r["ci"]["auc"][0] <= r["auc"] <= r["ci"]["auc"][1] <= 1.0 and len(r["operating_points"]) == 3
         assert r["epsilon"] == 8.0 and r["delta"] == 1e-3  # the recipe's
@@ -154,7 +157,7 @@ def test_audit_with_shadows_and_a_recipe_file(planted, tmp_path):
                                     "used": 16, "note": "rows of --population whose text is not a candidate "
                                                         "(repeats kept once)"}
     assert "shadows_s" in result["timing"] and result["verdict"]["line"].startswith("Leakage detected: loss AUC 1.00")
-    assert sum("eps_lb" in line for line in res.output.splitlines()) == 7  # one summary line per attack
+    assert sum("eps_lb" in line for line in res.output.splitlines()) == len(names)  # one summary line per attack
 
 
 def test_audit_canary_control_in_the_shadows(planted, tmp_path):
@@ -214,7 +217,7 @@ def test_audit_recipe_mode_is_labelled_as_such(planted, tmp_path):
     result = json.loads((out / "audit.json").read_text())
     assert result["attacked"] == "a recipe's shadows" and "not of the given prompt" in result["attacked_long"]
     assert result["verdict"]["line"].startswith("Recipe leakage, not the given prompt's: ")
-    assert result["shadows"]["universe"] == 16 and len(result["attacks"]) == 7
+    assert result["shadows"]["universe"] == 16 and len(result["attacks"]) == len(audit_row_names(shadows=True))
     assert all(r["ci"]["unit"].startswith("examples (each example's 4 outcomes") for r in result["attacks"])
     rows = [PrivacyRow.model_validate(r) for r in result["attacks"]]  # pooled over 4 shadows
     assert {(r.dataset, r.method, r.attacked, r.n_examples) for r in rows} == {

@@ -12,6 +12,7 @@ class Lira(MembershipAttack):
                    "logit-scaled confidences; variants online (in and out), offline (out only), fixed_variance")
     variants = ("online", "offline", "fixed_variance", "offline_fixed_variance")
     default_variants = ("online", "offline", "fixed_variance")
+    in_reference_variants = frozenset({"online", "fixed_variance"})  # per-example Gaussians of IN references
 
     def statistic(self, target, refs, refs_in, variant):
         return lira_scores(target, refs, refs_in, variant)

@@ -13,7 +13,7 @@ class Loss(MembershipAttack):
                    "of the true label (monotone in -loss); needs no shadow prompts")
     variants = ("default",)
     default_variants = ("default",)
-    needs_references = False
+    needs_references = False  # in a suite it still runs on the shadows' prompts: every prompt attacked in turn
 
     def statistic(self, target, refs, refs_in, variant):
         return np.asarray(target, dtype=np.float64).copy()

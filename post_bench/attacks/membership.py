@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from post_bench.attacks.base import ATTACKS, MembershipAttack, load_attacks
+from post_bench.attacks.base import ATTACKS, MembershipAttack
 from post_bench.attacks.metrics import attack_metrics, epsilon_lower_bound, example_bootstrap_ci
 
 CONFIDENCE = 0.95
@@ -92,11 +92,12 @@ def membership_rows(name: str, variants, scores: np.ndarray, keep: np.ndarray, *
     return rows
 
 
-def variant_statistics(name: str, variant: str, scores: np.ndarray, keep: np.ndarray):
-    """(row name, statistics [M, N], memberships [M, N]) of one variant of attack ``name``, every prompt attacked
-    in turn with the others as references."""
-    load_attacks()
-    attack = ATTACKS.get(name)()
+def variant_statistics(name: str, variant: str, scores: np.ndarray, keep: np.ndarray,
+                       attack: MembershipAttack | None = None):
+    """(row name, statistics [M, N], memberships [M, N]) of one variant of attack ``name`` (``attack``: an
+    instance of it with its parameters; default: with its default ones), every prompt attacked in turn with the
+    others as references."""
+    attack = ATTACKS.get(name)() if attack is None else attack
     s = np.asarray(scores, dtype=np.float64)
     stats, member = leave_one_out(attack, s, keep, variant)
     return attack.row_name(variant), stats.reshape(s.shape), member.reshape(s.shape)

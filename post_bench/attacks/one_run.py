@@ -17,7 +17,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from post_bench.attacks.base import ATTACKS, Attack
+from post_bench.attacks.base import ATTACKS, CanaryAttack
 from post_bench.attacks.fdp_one_run import epsilon_lower_bound_fdp, gdp_epsilon, mu_lower_bound_gdp
 
 BOUND = "steinke-nasr-jagielski-2023"  # what OneRunResult.eps_lower_bound holds
@@ -125,7 +125,38 @@ def audit_best_of(scores: np.ndarray, included: np.ndarray, *, guesses, delta: f
 
 
 @ATTACKS.register("one_run")
-class OneRun(Attack):
+class OneRun(CanaryAttack):
     description = ("one-run audit (Steinke, Nasr, Jagielski 2023): canaries with planted labels, each in the private "
                    "set with probability 1/2, one training run; an ε lower bound from the top-k guesses at 95%")
     kind = "canaries"
+    needs_base_model = True  # score: calibrated (the default) subtracts the untrained prompt's score
+    unit_kind = "one_run"
+    # defaults chosen by the audit-power sweep (reports/audit-power): canaries per run and their kind
+    default_canaries, default_canary_kind, default_repetitions, include = 64, "nonsense", 1, "half"
+
+    @classmethod
+    def guesses(cls, entry) -> tuple[int, int]:
+        """(k_plus, k_minus) of the fixed guesses (k_plus default: a quarter of the canaries)."""
+        return entry.k_plus or (entry.canaries or cls.default_canaries) // 4, entry.k_minus
+
+    @classmethod
+    def problems(cls, entry, suite) -> list[tuple[str, str]]:
+        if sum(cls.guesses(entry)) > (entry.canaries or cls.default_canaries):
+            return [("k_plus", "k_plus + k_minus exceed the number of canaries")]
+        return []
+
+    @classmethod
+    def fit_to_caps(cls, entry: dict, caps: dict) -> dict:
+        """The fixed guesses made to fit the capped canaries."""
+        k_plus = min(entry.get("k_plus") or 1, caps["canaries"])
+        return {**entry, "k_plus": k_plus, "k_minus": min(entry.get("k_minus") or 0, caps["canaries"] - k_plus)}
+
+    @classmethod
+    def unit_settings(cls, entry, suite, count: int) -> dict:
+        # δ: the one the prompt's DP claim is made at (tuning.delta; None: 1/N of its training set)
+        out = {"k_plus": entry.k_plus, "k_minus": entry.k_minus, "delta": suite.tuning.delta}
+        if entry.score == "calibrated":
+            out["reference_init"] = suite.tuning.init
+        if entry.k_plus is None and entry.k_minus == 0:  # no fixed guesses: the best of a few, corrected
+            out["guesses"] = default_guesses(count)
+        return out

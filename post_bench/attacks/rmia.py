@@ -64,6 +64,8 @@ class RMIA(MembershipAttack):
                    "references; variants online, offline")
     variants = ("online", "offline")
     default_variants = ("online",)
+    audit_variants = ("online", "offline")
+    in_reference_variants = frozenset({"online"})  # p(x) over all references, IN ones included
 
     def statistic(self, target, refs, refs_in, variant):
         return rmia_scores(target, refs, refs_in, variant)

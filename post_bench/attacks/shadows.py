@@ -10,10 +10,8 @@ of the attacked prompt) are scored; the cost is K and that number, never the mec
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from post_bench.attacks.lira_math import logit_scaled_from_logits
-from post_bench.training.prompt_tuning import tune_prompts
 
 
 def keep_masks(n_shadows: int, n_population: int, seed: int) -> np.ndarray:
@@ -44,16 +42,17 @@ def scored_examples(n_half: int, count: int, seed: int) -> np.ndarray:
     return np.sort(np.r_[ins, outs])
 
 
-def logit_scaled(backbone, enc, label_ids, prompts: torch.Tensor, batch_size: int = 32) -> np.ndarray:
+def logit_scaled(backbone, enc, label_ids, prompts, batch_size: int = 32) -> np.ndarray:
     """[K, N] ``log p_y − log Σ_{y'≠y} p_y'`` of each prompt (of [K, P, H]) on each example."""
     return np.stack([logit_scaled_from_logits(backbone.score_dataset(enc, label_ids, p, batch_size), enc.labels)
                      for p in prompts])
 
 
-def train_shadows(backbone, enc, label_ids, init: torch.Tensor, keep: np.ndarray, settings, seed: int,
-                  desc: str = "shadows") -> torch.Tensor:
+def train_shadows(backbone, enc, label_ids, init, keep: np.ndarray, settings, seed: int, desc: str = "shadows"):
     """Tune K prompts at once (one stacked batch per step), shadow k on the examples ``keep[k]`` of ``enc``,
     all with one ``TuneSettings`` (the attacked prompt's). Returns the prompts [K, P, H]."""
+    from post_bench.training.prompt_tuning import tune_prompts  # deferred: start-up time (torch)
+
     members = [np.flatnonzero(row) for row in keep]
     sizes = {len(m) for m in members}
     if len(sizes) != 1:

@@ -23,7 +23,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from post_bench.attacks.base import ATTACKS, load_attacks
+from post_bench.attacks.base import Examples
 from post_bench.attacks.membership import leave_one_out
 from post_bench.attacks.metrics import attack_metrics, example_bootstrap_ci
 from post_bench.audit import candidates as cand
@@ -41,7 +41,7 @@ from post_bench.audit.rows import (
     audited,
     verdict,
 )
-from post_bench.audit.statistics import SHADOW_ATTACKS, ZeroShotCalibrated, candidate_statistics
+from post_bench.audit.statistics import audit_attacks, candidate_statistics, own_statistics
 from post_bench.data import check_dataset_spec, generic_task, load_dataset, make_splits
 from post_bench.data.canaries import text_canaries
 from post_bench.data.types import TextDataset
@@ -337,8 +337,11 @@ def _audit_prompt(inp: Inputs, plan: _PromptPlan, echo, clock) -> dict:
         if inp.shadows:
             shadows = _prompt_shadows(sc, backbone, label_ids, inp, plan, scored.enc, echo)
             clock.stage("shadows")
-        refs = (None, None) if shadows is None else (shadows.scores, shadows.member)
-        stats = candidate_statistics(scored.target, scored.zero_shot, *refs)
+        refs = (None, None, None) if shadows is None else (shadows.scores, shadows.member, shadows.prompts)
+        stats = candidate_statistics(scored.target, scored.zero_shot, refs[0], refs[1])
+        examples = Examples(backbone, cands.texts, labels, plan.task, inp.recipe.max_tokens, seed=inp.seed,
+                            encoded=scored.enc)
+        stats.update(own_statistics(examples, inp.prompt, refs[2], refs[1]))
         rows = _prompt_rows(stats, plan, inp, stage)
         clock.stage("attacks")
         result = _prompt_result(inp, plan, backbone, rows, scored.utility, shadows)
@@ -347,13 +350,22 @@ def _audit_prompt(inp: Inputs, plan: _PromptPlan, echo, clock) -> dict:
     return result
 
 
+def _with_references() -> str:
+    """The attacks with references and their audit variants: "lira (online, offline) and rmia (online)"."""
+    named: dict[str, list[str]] = {}
+    for attack, variant in audit_attacks(shadows=True):
+        if attack.needs_references:
+            named.setdefault(attack.name, []).append(variant)
+    parts = [f"{name} ({', '.join(variants)})" for name, variants in named.items()]
+    return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
+
+
 def _measured_prompt(cands, k: int, resolved) -> list[str]:
     out = [f"membership signal of the given prompt on {len(cands)} known candidates ({cands.n_members} members, "
-           f"{cands.n_nonmembers} non-members)",
-           "loss: the prompt's logit-scaled confidence of the true label; loss-calibrated: the same minus the base "
-           "model's zero-shot confidence (no training)"]
+           f"{cands.n_nonmembers} non-members)"]
+    out += [f"{attack.row_name(variant)}: {attack.description}" for attack, variant in audit_attacks(shadows=False)]
     if k:
-        out.append(f"lira (online, offline, fixed_variance) and rmia (online, offline) against {k} shadow prompts "
+        out.append(f"{_with_references()} against {k} shadow prompts "
                    f"tuned with the recipe below ({resolved.steps} steps on {resolved.train_size} examples each)")
     out.append("AUC with a bootstrap CI over candidates; TPR at 10%, 1%, 0.1% FPR with realized FPR, threshold and "
                "counts; an empirical ε lower bound")
@@ -363,8 +375,8 @@ def _measured_prompt(cands, k: int, resolved) -> list[str]:
 def _not_measured_prompt(k: int, n_attacks: int) -> list[str]:
     out = []
     if not k:
-        out.append("shadow-based attacks (LiRA, RMIA): --shadows 0; give --shadows K (even) and a population "
-                   "(--population FILE or --dataset D) with a recipe matching how the prompt was tuned")
+        out.append(f"shadow-based attacks ({_with_references()}): --shadows 0; give --shadows K (even) and a "
+                   "population (--population FILE or --dataset D) with a recipe matching how the prompt was tuned")
     out += ["members outside the candidate files: only the candidates' membership is tested",
             "a DP guarantee: the ε lower bound is empirical, from one training run, with the candidates treated "
             "as independent trials (approximate)",
@@ -412,16 +424,20 @@ def _plan_recipe(inp: Inputs, dataset: str, task_opts) -> _RecipePlan:
 def _recipe_rows(m, backbone, inp: Inputs, plan: _RecipePlan) -> list[PrivacyRow]:
     """Each attack on the K shadows, each shadow the target in turn with the others as references; pooled rows,
     the ε lower bound on shadow 0's outcomes."""
-    load_attacks()
-    attacks = [(ATTACKS.get("loss")(), "default"), (ZeroShotCalibrated(m.zero_shot), "default")]
-    attacks += [(ATTACKS.get(n)(), v) for n, variants in SHADOW_ATTACKS for v in variants]
+    attacks = audit_attacks(m.zero_shot, shadows=True)
+    examples = Examples(backbone, plan.splits.train.texts, plan.splits.train.labels, plan.task,
+                        inp.recipe.max_tokens, seed=inp.seed, encoded=m.pop)
     base = audited(RECIPE, plan.dataset, plan.epsilon, inp.seed)
     n = m.scores.shape[1]
+    own: dict[str, np.ndarray] = {}  # the signal of each attack that scores the shadows itself
     rows = []
     for attack, variant in attacks:
-        stats, member = leave_one_out(attack, m.scores, m.keep, variant)  # target by target: [K N] -> [K, N]
+        if attack.own_scores and attack.name not in own:
+            own[attack.name] = attack.scores(examples, m.prompts)
+        signal = own[attack.name] if attack.own_scores else m.scores
+        stats, member = leave_one_out(attack, signal, m.keep, variant)  # target by target: [K N] -> [K, N]
         stats, member = stats.reshape(m.scores.shape), member.reshape(m.scores.shape)
-        one = leave_one_out(attack, m.scores, m.keep, variant, targets=[0])
+        one = leave_one_out(attack, signal, m.keep, variant, targets=[0])
         rows.append(attack_row(attack.row_name(variant), stats, member, delta=plan.delta, n_attacks=len(attacks),
                                seed=inp.seed, bound=one, bound_trials=f"the {n} outcomes of shadow 0", base=base))
     return rows

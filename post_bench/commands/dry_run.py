@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+from post_bench.attacks.base import ATTACKS
 from post_bench.checks import parse_suite
 from post_bench.data import check_dataset_spec
 from post_bench.data.hub import ROWS
@@ -134,10 +135,8 @@ def _standin_inputs(suite: Suite, d: dict) -> _Standins:
     for i, attack in enumerate(suite.attacks):
         if attack.datasets:
             d["attacks"][i]["datasets"] = [stand.data(x) for x in attack.datasets]
-        if attack.name == "one_run":  # the fixed guesses must fit the capped canaries
-            out = d["attacks"][i]
-            out["k_plus"] = min(attack.k_plus or 1, ATTACK_CAPS["canaries"])
-            out["k_minus"] = min(attack.k_minus or 0, ATTACK_CAPS["canaries"] - out["k_plus"])
+        if attack.name in ATTACKS:  # e.g. one_run: the fixed guesses must fit the capped canaries
+            d["attacks"][i] = ATTACKS.get(attack.name).fit_to_caps(d["attacks"][i], ATTACK_CAPS)
     return stand
 
 

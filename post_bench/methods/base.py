@@ -10,7 +10,7 @@ from post_bench.epsilon import eps_label
 from post_bench.registry import Registry
 from post_bench.suite import Suite
 from post_bench.unit import Unit
-from post_bench.unit.schemas import DistillConfig, EvaluateConfig, TuneConfig
+from post_bench.unit.schemas import DistillConfig, EvaluateConfig, Role, TuneConfig
 
 
 class NoParams(BaseModel):
@@ -30,13 +30,22 @@ class TuneOverrides(BaseModel):
 
 
 class Method:
-    """A way to get a prompt for the target; ``plan`` returns the unit that evaluates it."""
+    """A way to get a prompt for the target; ``plan`` returns the unit that evaluates it.
+
+    What a method needs and how its prompt is attacked, asked by the planner and the checks:
+    ``trains``: the training unit kinds that make its prompt, in order (none: it has no prompt, nothing to
+    extract or audit); ``role``: the model its prompt is evaluated, and attacked, on; ``shadow_role``: the model
+    shadow prompts are re-tuned on to re-make its private prompt exactly (then moved to ``role`` like it,
+    e.g. POST's transfer), or None when shadows cannot re-make it (membership attacks refuse the method)."""
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
     private: ClassVar[bool] = True  # trains on private data: planned once per suite epsilon
     needs_source: ClassVar[bool] = False
     needs_public: ClassVar[bool] = False
+    trains: ClassVar[tuple[str, ...]] = ()  # tune, transfer, dp_opt
+    role: ClassVar[Role] = "target"
+    shadow_role: ClassVar[Role | None] = None
     Params: ClassVar[type[BaseModel]] = NoParams
 
     def __init__(self, label: str | None = None):

@@ -103,6 +103,8 @@ class Post(Method):
     needs_source = True
     needs_public = True
     Params = PostParams
+    trains = ("tune", "transfer")
+    shadow_role = "source"  # shadows tuned on the source, then transferred like p_t
 
     def plan(self, planner, dataset, seed, epsilon, params):
         tune = planner.tune("source", dataset, seed, epsilon, tune_overrides(params))

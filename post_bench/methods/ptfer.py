@@ -24,6 +24,8 @@ class Ptfer(Method):
     description = "PTfer: p_s mapped to the target by matching cosine similarities to shared anchor tokens"
     needs_source = True
     Params = PtferParams
+    trains = ("tune", "transfer")
+    shadow_role = "source"  # shadows tuned on the source, then transferred like the attacked prompt
 
     def plan(self, planner, dataset, seed, epsilon, params):
         tune = planner.tune("source", dataset, seed, epsilon, tune_overrides(params))

@@ -20,6 +20,7 @@ class SourceZeroShot(Method):
     description = "the (distilled) source with the task template and no prompt: can the source do the task at all"
     private = False
     needs_source = True
+    role = "source"
 
     def plan(self, planner, dataset, seed, epsilon, params):
         return planner.evaluate(self.label, "source", dataset, seed, None)
@@ -29,6 +30,8 @@ class SourceZeroShot(Method):
 class Direct(Method):
     description = "prompt tuning on the target with the private data (DP-SGD when epsilon is finite): the upper bound"
     Params = TuneOverrides
+    trains = ("tune",)
+    shadow_role = "target"
 
     def plan(self, planner, dataset, seed, epsilon, params):
         tune = planner.tune("target", dataset, seed, epsilon, params)
@@ -40,6 +43,8 @@ class SourceOnly(Method):
     description = "the private prompt p_s tuned on the (distilled) source, evaluated on the source"
     needs_source = True
     Params = TuneOverrides
+    trains = ("tune",)
+    role = shadow_role = "source"
 
     def plan(self, planner, dataset, seed, epsilon, params):
         tune = planner.tune("source", dataset, seed, epsilon, params)
@@ -51,6 +56,7 @@ class DirectTransfer(Method):
     description = "p_s used on the target as is (same hidden size)"
     needs_source = True
     Params = TuneOverrides
+    trains = ("tune",)  # tuned on the source, attacked on the target: shadows (scored where tuned) cannot re-make it
 
     def plan(self, planner, dataset, seed, epsilon, params):
         tune = planner.tune("source", dataset, seed, epsilon, params)

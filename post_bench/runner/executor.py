@@ -130,7 +130,7 @@ def _drive(plan: Plan, backend: Backend, done: set[str], todo: int, echo) -> Non
 
 # rough relative cost of a unit kind (CPU quickstart: seconds per unit); only the order matters
 KIND_COST = {"distill": 30.0, "shadow_prompts": 25.0, "shadows": 3.0, "transfer": 6.0, "tune": 4.0, "dp_opt": 4.0, "extraction": 2.0,
-             "evaluate": 2.0, "one_run": 4.0, "membership": 0.2, "lira": 0.2}
+             "evaluate": 2.0, "one_run": 4.0, "membership": 0.2}
 
 
 def unit_cost(unit: Unit) -> float:
@@ -138,6 +138,8 @@ def unit_cost(unit: Unit) -> float:
     base = KIND_COST.get(unit.kind, 1.0)
     if unit.kind == "shadows":
         return base * (8.0 if unit.config.get("transfer") else 1.0)
+    if unit.kind == "membership" and unit.config.get("scorer"):  # an attack that scores the prompts itself
+        return KIND_COST["shadows"]
     if unit.kind == "transfer" and unit.config.get("method") == "ptfer":
         return 1.0
     return base

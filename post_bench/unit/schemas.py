@@ -224,6 +224,9 @@ class MembershipConfig(Schema):
     seed: int
     epsilon: Epsilon
     variants: list[str]
+    # set only for the attacks that need them (configs of the others, and their ids, stay as they were)
+    scorer: str | None = None  # an attack that scores the prompts itself: the model it scores them on
+    params: dict[str, Any] | None = None  # the attack's own parameters (its Params)
 
 
 class _CanaryAttackConfig(Schema):

@@ -1,6 +1,6 @@
 """Unit kinds: name -> function(unit, ctx, work_dir) -> record dict, one thin adapter per kind (unit config ->
 library call -> artifacts). Each module of this package registers its kind(s) with :func:`unit_kind` when it
-is imported; :func:`load_unit_kinds` imports them all.
+is imported, and importing the package imports them all.
 
 An adapter reads its config typed (``unit.cfg``: the kind's model in :data:`post_bench.unit.schemas.SCHEMAS`),
 gets its inputs from the runner (``deps``: name -> typed done record and directory, never a path of its own
@@ -11,6 +11,8 @@ and anything else the kind wants to keep; the executor adds ``cost``.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 
 from post_bench.registry import Registry
@@ -40,16 +42,10 @@ def unit_kind(name: str) -> Callable:
 
 
 def load_unit_kinds() -> None:
-    """Import the modules that register unit kinds."""
-    # imported on demand: the kinds load torch, which the registry alone (and so the CLI's start) does not need
-    from post_bench.units import (  # noqa: F401  # deferred: registry loop; start-up time (torch)
-        distill,
-        dp_opt,
-        evaluate,
-        extraction,
-        membership,
-        one_run,
-        shadows,
-        transfer,
-        tune,
-    )
+    """Kept for callers: importing the package registers every unit kind."""
+
+
+# every module of the package registers its kind(s) when imported: a new kind is one new file. The kinds load
+# torch, but only runner/ imports this package, and only to run units
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")  # deferred: registry loop (each module registers itself)
