@@ -95,7 +95,7 @@ def test_precision_resolves_per_machine_and_is_recorded_in_the_report(tmp_path):
     with pytest.raises(ValueError, match="precision must be auto, fp32, bf16 or fp16"):
         uses_bf16_autocast("fp8", "cpu")
     env = environment("cpu", 1, "fp32")
-    assert env["precision"] == "fp32: fp32"
-    assert environment("cpu", 1, "auto")["precision"] == "auto: " + ("bf16 autocast" if cpu_has_native_bf16() else "fp32")
+    assert env.precision == "fp32: fp32"
+    assert environment("cpu", 1, "auto").precision == "auto: " + ("bf16 autocast" if cpu_has_native_bf16() else "fp32")
     render_report(parse_results({"schema": 1, "suite": {"name": "x", "epsilons": [None]}, "env": env}), tmp_path)
     assert "- **precision:** fp32: fp32" in (tmp_path / "report.md").read_text()
