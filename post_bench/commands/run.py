@@ -27,6 +27,7 @@ from post_bench.runner.parallel import run_parallel
 from post_bench.runner.plan import Plan
 from post_bench.runner.ray_executor import run_ray
 from post_bench.runner.store import RunStore
+from post_bench.rows import Results
 
 
 def check_suite(suite, suite_file: str, here: bool = True) -> None:
@@ -182,7 +183,7 @@ def gate_options(suite, gate_texts, baseline, baseline_gates):
     return gates, baseline_run, thresholds
 
 
-def check_gates(root: Path, results: dict, gates: list, baseline: tuple, thresholds: list) -> bool:
+def check_gates(root: Path, results: Results, gates: list, baseline: tuple, thresholds: list) -> bool:
     """Evaluate the gates on a finished run (results and report written): JUnit file, GitHub step summary,
     one line per failed gate on stderr, the baseline comparison; False when anything failed."""
     outcomes = evaluate(gates, results, root)
@@ -214,8 +215,7 @@ def _cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def print_utility(results: dict) -> None:
-    for row in results["utility"]:
-        eps = eps_label(row["epsilon"])
-        click.echo(f"  {row['dataset']:<16} {row['method']:<16} eps={eps:<5} seed={row['seed']} "
-                   f"acc={row['accuracy']:.3f} (n={row['n_test']})")
+def print_utility(results: Results) -> None:
+    for row in results.utility:
+        click.echo(f"  {row.dataset:<16} {row.method:<16} eps={eps_label(row.epsilon):<5} seed={row.seed} "
+                   f"acc={row.accuracy:.3f} (n={row.n_test})")
