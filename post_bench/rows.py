@@ -16,7 +16,15 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from post_bench.epsilon import parse_epsilon
 
@@ -53,22 +61,6 @@ class Row(BaseModel):
     def dump(self) -> dict[str, Any]:
         """The row as the file holds it (JSON types; only the fields that were set; ε inf as null)."""
         return self.model_dump(mode="json", exclude_unset=True)
-
-    # --- transitional: dict-style reads while report/, gates, compare and audit move to attributes (issue 29);
-    # removed when no reader uses them.
-    def get(self, key: str, default: Any = None) -> Any:
-        key = "schema_" if key == "schema" and isinstance(self, Results) else key
-        value = getattr(self, key, None) if key in type(self).model_fields else self.extra(key)
-        return default if value is None else value
-
-    def __getitem__(self, key: str) -> Any:
-        if key in type(self).model_fields or key in (self.model_extra or {}) or key == "schema":
-            return self.get(key)
-        raise KeyError(key)
-
-    def __contains__(self, key: str) -> bool:
-        key = "schema_" if key == "schema" and isinstance(self, Results) else key
-        return key in self.model_fields_set or key in (self.model_extra or {})
 
     def extra(self, key: str, default: Any = None) -> Any:
         """A field this model does not declare (a method's or attack's own), or ``default``."""

@@ -21,13 +21,13 @@ from post_bench.errors import UNIT_RUNS, UserInputError, say_interrupted, set_ph
 from post_bench.gates import append_step_summary, cli_gates, evaluate, step_summary, write_junit
 from post_bench.methods import Planner
 from post_bench.methods.attack_plan import attack_units
+from post_bench.rows import Results
 from post_bench.runner.context import RunContext
 from post_bench.runner.execute import apply_threads, run_local
 from post_bench.runner.parallel import run_parallel
 from post_bench.runner.plan import Plan
 from post_bench.runner.ray_executor import run_ray
 from post_bench.runner.store import RunStore
-from post_bench.rows import Results
 
 
 def check_suite(suite, suite_file: str, here: bool = True) -> None:
