@@ -115,7 +115,7 @@ def _overrides(sets, limit, device, precision) -> dict:
 @click.argument("what", type=click.Choice(["methods", "attacks", "datasets", "models"]))
 def ls_cmd(what: str) -> None:
     """List the names a suite can use."""
-    from post_bench.commands.ls import list_names  # deferred: start-up time (each command when it runs)
+    from post_bench.commands.ls import list_names  # deferred: start-up time (scipy, pandas)
     set_phase("listing the names")
 
     sys.exit(list_names(what))
@@ -143,7 +143,7 @@ def report(run_dir: str, to_dir: str | None) -> None:
 def compare_cmd(run_a: str, run_b: str, json_file: str | None, gate_texts: tuple[str, ...]) -> None:
     """Per-cell differences B − A of two runs (run directories or results.json files) with 95% CIs; marks
     what moved beyond noise (the CI excludes 0). Markdown on stdout."""
-    from post_bench.commands.compare import compare_runs  # deferred: start-up time (scipy)
+    from post_bench.commands.compare import compare_runs  # deferred: start-up time (scipy, matplotlib)
     set_phase("the comparison")
 
     sys.exit(compare_runs(run_a, run_b, json_file, gate_texts))
@@ -195,7 +195,7 @@ def audit(prompt, members, nonmembers, candidates, population, dataset, model, t
     """Does PROMPT (PEFT folder, .safetensors or hf:<repo>[@revision]) leak its training data? Attacks the
     prompt itself on known members and non-members: LOSS, zero-shot-calibrated LOSS, and with --shadows K
     LiRA/RMIA against shadows tuned by a recipe. Writes audit.json, report.md and roc.png/pdf to --out."""
-    from post_bench.commands.audit import audit_prompt  # deferred: start-up time (numpy, pydantic)
+    from post_bench.commands.audit import audit_prompt  # deferred: start-up time (pandas, scipy)
     set_phase("the audit")
 
     sys.exit(audit_prompt(prompt, members=members, nonmembers=nonmembers, candidates=candidates, population=population,

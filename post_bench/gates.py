@@ -123,13 +123,19 @@ def parse_gate_option(text: str):
     except yaml.YAMLError as err:
         raise UserInputError(problem(source, "", f"invalid YAML: {getattr(err, 'problem', err)}",
                                      "a one-line mapping, e.g. {metric: accuracy, method: post, min: 0.6}")) from None
-    if not isinstance(data, dict):
-        raise UserInputError(problem(source, "", "not a YAML mapping",
-                                     "a one-line mapping, e.g. {metric: accuracy, method: post, min: 0.6}"))
     try:
         return Gate.model_validate(data)
     except ValidationError as err:
+        if _not_a_mapping(err):
+            raise UserInputError(problem(source, "", "not a YAML mapping",
+                                         "a one-line mapping, e.g. {metric: accuracy, method: post, min: 0.6}")) from None
         raise UserInputError(_pydantic_problems(source, err, model=Gate)) from None
+
+
+def _not_a_mapping(err: ValidationError) -> bool:
+    """Whether a model was given something other than a mapping (pydantic's ``model_type`` error on the whole
+    input), e.g. a YAML scalar or list where a mapping of keys belongs."""
+    return any(e["type"] == "model_type" and not e["loc"] for e in err.errors())
 
 
 def _gate_attack_names(suite) -> tuple[list[str], dict[str, list]]:

@@ -253,3 +253,14 @@ def test_shared_substrings():
     assert time.perf_counter() - t0 < 1.0
     assert idx == 637 and "my canary 93817" in sub and length == len(sub) <= len(" my canary 93817 ")
     assert max_shared_substring("", corpus) == (0, -1, "")
+
+
+def test_scored_keep_puts_the_attacked_prompt_first():
+    from post_bench.attacks.shadows import keep_masks, scored_examples, scored_keep
+
+    keep = keep_masks(4, 20, seed=1)
+    idx = scored_examples(10, 8, seed=2)
+    out = scored_keep(keep, idx)
+    assert out.shape == (5, 8) and out.dtype == bool
+    assert out[0].tolist() == (idx < 10).tolist() and out[0].sum() == 4  # members: the first N (its train split)
+    assert (out[1:] == keep[:, idx]).all()

@@ -31,7 +31,7 @@ def planted(tmp_path_factory):
     """A prompt and candidate files with planted leakage: each member is labelled with the class the prompt
     favours (low loss), each non-member with the other one (high loss)."""
     from post_bench.attacks.lira_math import logit_scaled_from_logits
-    from post_bench.audit.inputs import load_backbone
+    from post_bench.audit.scoring import load_backbone
     from post_bench.data import load_dataset
     from post_bench.models.soft_prompt import init_prompt, save_prompt
 

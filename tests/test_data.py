@@ -168,3 +168,15 @@ def test_mislabeled_and_random_words_canaries():
         text_canaries("mislabeled", 41, 4, seed=3, pool=pool)
     with pytest.raises(ValueError, match="unknown canary kind"):
         text_canaries("emoji", 4, 4, seed=3, pool=pool)
+
+
+def test_concat_joins_a_population_under_the_first_name_and_task():
+    task = load_dataset("election-tweets").task
+    a = TextDataset("private", ("x", "y"), (0, 1), task, {"duplicates_removed": 3})
+    b = TextDataset("other", ("z",), (1,), None)
+    pool = a.concat(b)
+    assert (pool.name, pool.texts, pool.labels, pool.task, pool.meta) == ("private", ("x", "y", "z"), (0, 1, 1), task, {})
+    unlabelled = TextDataset("u", ("p",))
+    assert unlabelled.concat(TextDataset("v", ("q",))).labels is None
+    with pytest.raises(ValueError, match="labelled and unlabelled"):
+        a.concat(unlabelled)

@@ -209,3 +209,38 @@ def test_one_bound_at_m_1000_is_fast():
     one_run.epsilon_lower_bound(1000, 1000, 650, delta=1e-5)
     assert time.perf_counter() - t < 0.5
     assert fdp_one_run.CURVES == ("eps-delta", "gdp")
+
+
+def test_audit_canaries_fixed_or_best_of_guesses_and_the_canary_auc():
+    rng = np.random.default_rng(5)
+    m = 64
+    inc = rng.random(m) < 0.5
+    score = inc + rng.normal(0, 0.5, m)
+    fixed = one_run.audit_canaries(score, inc, delta=1e-5, k_plus=None, k_minus=2, seed=0)
+    assert fixed.result == one_run.audit(score, inc, k_plus=one_run.default_k_plus(m), k_minus=2, delta=1e-5)
+    assert (fixed.tried, fixed.how, fixed.confidence) == (None, "fixed k+/k- guesses", 0.95)
+    assert one_run.default_k_plus(m) == 16 and one_run.default_k_plus(3) == 1
+    ks = one_run.default_guesses(m)
+    best = one_run.audit_canaries(score, inc, delta=1e-5, guesses=ks, seed=0)
+    res, tried = one_run.audit_best_of(score, inc, guesses=ks, delta=1e-5)
+    assert (best.result, best.tried, best.confidence) == (res, tried, 0.95) and res.confidence > 0.95
+    assert best.how.startswith(f"best of k in/k out guesses for k in {ks}, each at {res.confidence:.4f}")
+    assert best.auc == fixed.auc and set(best.auc) == {"auc", "balanced_accuracy", "tpr_at_fpr", "tpr_null_reason",
+                                                       "roc", "n_members", "n_nonmembers", "ci"}
+    assert best.auc["auc"] > 0.8 and best.auc["ci"]["auc"][0] <= best.auc["auc"] <= best.auc["ci"]["auc"][1]
+    assert one_run.canary_auc(score, np.ones(m, bool), seed=0) == {}  # no left-out canary: no AUC
+    assert one_run.canary_auc(score, np.zeros(m, bool), seed=0) == {}
+
+
+def test_canary_signal_is_calibrated_by_the_reference_prompt(monkeypatch):
+    calls = []
+
+    def fake(backbone, prompt, canaries, labels, task, max_tokens, batch_size):
+        calls.append(prompt)
+        return np.array([1.0, 2.0]) * (10 if prompt == "trained" else 1)
+
+    monkeypatch.setattr(one_run, "canary_scores", fake)
+    raw = one_run.canary_signal(None, "trained", ["a", "b"], [0, 1], None, 8, 2)
+    calibrated = one_run.canary_signal(None, "trained", ["a", "b"], [0, 1], None, 8, 2, reference="untrained")
+    assert raw.tolist() == [10.0, 20.0] and calibrated.tolist() == [9.0, 18.0]
+    assert calls == ["trained", "trained", "untrained"]

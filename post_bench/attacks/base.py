@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from post_bench.attacks.shadows import logit_scaled
 from post_bench.registry import Registry
 
 
@@ -119,8 +120,6 @@ class MembershipAttack(Attack):
         """The per-(prompt, example) signal ``[M, N]`` that ``statistic`` reads, of ``prompts`` [M, P, H] on
         ``examples``: by default the logit-scaled confidence of the true label (``log p_y − log Σ_{y'≠y} p_y'``),
         what the shadows unit stores for every attack without ``own_scores``."""
-        from post_bench.attacks.shadows import logit_scaled  # deferred: registry loop
-
         return logit_scaled(examples.backbone, examples.encode(), examples.label_ids, prompts, examples.batch_size)
 
     def statistic(self, target: np.ndarray, refs: np.ndarray, refs_in: np.ndarray, variant: str) -> np.ndarray:

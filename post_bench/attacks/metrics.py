@@ -465,33 +465,51 @@ def epsilon_lower_bound(statistics: np.ndarray, is_member: np.ndarray, *, delta:
         groups = np.asarray(groups).ravel()
         if groups.shape != s.shape:
             raise ValueError(f"groups has {groups.size} entries, statistics {s.size}")
-    alpha = 1.0 - confidence
     none = EpsilonBound(0.0, confidence, delta, threshold_choice, None, None, int(s.size))
     if threshold_choice == "bonferroni":
-        tp, fp = _counts(s, y)
-        fwd, rev = _bounds(tp, fp, int(y.sum()), int((~y).sum()), alpha / (2 * tp.size), delta)
-        best = max(fwd.max(), rev.max())
-        if not best > 0:
-            return none
-        direction = "member-if-above" if fwd.max() >= rev.max() else "nonmember-if-below"
-        i = int(np.argmax(fwd if direction == "member-if-above" else rev))
-        thresholds = np.r_[np.inf, np.sort(np.unique(s))[::-1]]
-        return EpsilonBound(float(best), confidence, delta, "bonferroni", float(thresholds[i]), direction, int(s.size))
+        return _bonferroni_bound(s, y, confidence, delta) or none
+    return _split_bound(s, y, _split_pick(s, y, groups, seed), confidence, delta) or none
+
+
+def _bonferroni_bound(s: np.ndarray, y: np.ndarray, confidence: float, delta: float) -> EpsilonBound | None:
+    """The best bound over every threshold and both directions, each at ``(1 − confidence) / (2 × thresholds)``;
+    None when none is positive."""
+    tp, fp = _counts(s, y)
+    fwd, rev = _bounds(tp, fp, int(y.sum()), int((~y).sum()), (1.0 - confidence) / (2 * tp.size), delta)
+    best = max(fwd.max(), rev.max())
+    if not best > 0:
+        return None
+    direction = "member-if-above" if fwd.max() >= rev.max() else "nonmember-if-below"
+    i = int(np.argmax(fwd if direction == "member-if-above" else rev))
+    thresholds = np.r_[np.inf, np.sort(np.unique(s))[::-1]]
+    return EpsilonBound(float(best), confidence, delta, "bonferroni", float(thresholds[i]), direction, int(s.size))
+
+
+def _split_pick(s: np.ndarray, y: np.ndarray, groups: np.ndarray | None, seed: int) -> np.ndarray:
+    """The outcomes that pick the threshold (True) for ``"split"``: a seeded random half of each class, or with
+    ``groups`` every outcome of a seeded random half of the groups."""
     rng = np.random.default_rng([seed, 0x5E1])
-    pick = np.zeros(s.size, bool)
-    if groups is None:
-        for group in (np.flatnonzero(y), np.flatnonzero(~y)):  # stratified: half of each class picks t
-            pick[rng.permutation(group)[: group.size // 2]] = True
-    else:
+    if groups is not None:
         labels = np.unique(groups)
-        pick = np.isin(groups, rng.permutation(labels)[: labels.size // 2])
+        return np.isin(groups, rng.permutation(labels)[: labels.size // 2])
+    pick = np.zeros(s.size, bool)
+    for group in (np.flatnonzero(y), np.flatnonzero(~y)):  # stratified: half of each class picks t
+        pick[rng.permutation(group)[: group.size // 2]] = True
+    return pick
+
+
+def _split_bound(s: np.ndarray, y: np.ndarray, pick: np.ndarray, confidence: float,
+                 delta: float) -> EpsilonBound | None:
+    """(threshold, direction) chosen on the outcomes ``pick`` and the bound at that one threshold on the others;
+    None when a half lacks a class or no threshold bounds anything."""
+    alpha = 1.0 - confidence
     sa, ya, sb, yb = s[pick], y[pick], s[~pick], y[~pick]
     if ya.all() or not ya.any() or yb.all() or not yb.any():
-        return none
+        return None
     tp, fp = _counts(sa, ya)
     best, direction, i = _best_threshold(tp, fp, int(ya.sum()), int((~ya).sum()), alpha, delta)
     if not best > -np.inf:
-        return none
+        return None
     t = float(np.r_[np.inf, np.sort(np.unique(sa))[::-1]][i])
     tp_b, fp_b = _counts_at(sb, yb, t)
     f, r = _bounds(np.array([tp_b]), np.array([fp_b]), int(yb.sum()), int((~yb).sum()), alpha, delta)

@@ -6,7 +6,12 @@ on the rest), both numbers fixed before looking at the scores. Under (ε, δ)-DP
 guesses W out of r = k_plus + k_minus satisfies ``P[W ≥ v] ≤ P[Binomial(r, e^ε/(1+e^ε)) ≥ v] + 2mδ·α``
 (their Theorem 5.2, α as in ``p_value``); the lower bound is the largest ε that this rejects at the
 stated confidence. ``audit`` also reports the f-DP bound of Mahloujifar, Melis, Chaudhuri (ICML 2025) on the same
-guesses (:mod:`post_bench.attacks.fdp_one_run`). Pure numpy/scipy.
+guesses (:mod:`post_bench.attacks.fdp_one_run`). Pure numpy/scipy, except :func:`canary_signal`, which scores
+the canaries on a model.
+
+What the ``one_run`` unit runs: :func:`canary_signal` (the canaries' scores, optionally calibrated by the untrained
+prompt), then :func:`audit_canaries` (the bound from the fixed guesses, or the best of a few guess counts, and the
+canary AUC with its bootstrap CI: the positive control that says whether the attack sees memorisation at all).
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import numpy as np
 from scipy import stats
 
 from post_bench.attacks.base import ATTACKS, CanaryAttack
+from post_bench.attacks.extraction import canary_scores
 from post_bench.attacks.fdp_one_run import epsilon_lower_bound_fdp, gdp_epsilon, mu_lower_bound_gdp
+from post_bench.attacks.metrics import attack_metrics, bootstrap_ci
 
 BOUND = "steinke-nasr-jagielski-2023"  # what OneRunResult.eps_lower_bound holds
 BOUND_FDP = "mahloujifar-melis-chaudhuri-2025"  # eps_lower_bound_fdp ((ε, δ) curve) and the GDP fields
@@ -122,6 +129,62 @@ def audit_best_of(scores: np.ndarray, included: np.ndarray, *, guesses, delta: f
     best = max(results, key=lambda r: (r.eps_lower_bound, r.eps_lower_bound_fdp or 0.0))
     return best, [{"k": r.k_plus, "correct": r.correct, "guesses": r.guesses, "eps_lower_bound": r.eps_lower_bound,
                    "eps_lower_bound_fdp": r.eps_lower_bound_fdp} for r in results]
+
+
+def default_k_plus(m: int) -> int:
+    """The "in" guesses when the fixed guesses leave k_plus unset: a quarter of the m canaries (at least 1)."""
+    return max(1, m // 4)
+
+
+def canary_signal(backbone, prompt, canaries, labels, task, max_tokens: int, batch_size: int,
+                  reference=None) -> np.ndarray:
+    """Each canary's score under ``prompt`` (higher = more likely included). Calibrated when ``reference`` (the
+    untrained prompt) is given: minus the score under it, what training moved rather than how likely the planted
+    label was anyway."""
+    scores = canary_scores(backbone, prompt, canaries, labels, task, max_tokens, batch_size)
+    if reference is not None:
+        scores = scores - canary_scores(backbone, reference, canaries, labels, task, max_tokens, batch_size)
+    return scores
+
+
+def canary_auc(scores: np.ndarray, included: np.ndarray, *, seed: int) -> dict:
+    """The positive control: AUC, balanced accuracy, TPR at low FPR and ROC of included vs left-out canaries of
+    the run, with a bootstrap CI over canaries (``ci``); {} when all or none of the canaries were included."""
+    included = np.asarray(included, dtype=bool)
+    if not included.any() or included.all():
+        return {}
+    metrics = attack_metrics(scores, included).to_dict()
+    keys = ("auc", "balanced_accuracy", "tpr_at_fpr", "tpr_null_reason", "roc", "n_members", "n_nonmembers")
+    return {**{k: metrics[k] for k in keys}, "ci": bootstrap_ci(scores, included, seed=seed)}
+
+
+@dataclasses.dataclass(frozen=True)
+class CanaryAudit:
+    """What a one-run audit of a prompt found: the audit (``result``) behind the headline bound, the confidence
+    that bound holds at, how the guesses were chosen (``how``), every guess count tried (``tried``; None for
+    fixed k+/k− guesses) and the canary AUC fields (:func:`canary_auc`)."""
+
+    result: OneRunResult
+    confidence: float
+    how: str
+    tried: list[dict] | None
+    auc: dict
+
+
+def audit_canaries(scores: np.ndarray, included, *, delta: float, guesses=None, k_plus: int | None = None,
+                   k_minus: int = 0, seed: int = 0, confidence: float = 0.95) -> CanaryAudit:
+    """The one-run audit of canary scores: with ``guesses``, the best of k in / k out guesses for each k
+    (:func:`audit_best_of`, Bonferroni-corrected to ``confidence``); otherwise the fixed ``k_plus`` / ``k_minus``
+    guesses (``k_plus`` None: :func:`default_k_plus`). Also the canary AUC (bootstrap CI seeded by ``seed``)."""
+    included = np.asarray(included)
+    if guesses:
+        res, tried = audit_best_of(scores, included, guesses=guesses, delta=delta, confidence=confidence)
+        how = (f"best of k in/k out guesses for k in {guesses}, each at {res.confidence:.4f} "
+               f"(Bonferroni: the best holds at {confidence})")
+        return CanaryAudit(res, confidence, how, tried, canary_auc(scores, included, seed=seed))
+    res = audit(scores, included, k_plus=k_plus or default_k_plus(len(included)), k_minus=k_minus, delta=delta,
+                confidence=confidence)
+    return CanaryAudit(res, res.confidence, "fixed k+/k- guesses", None, canary_auc(scores, included, seed=seed))
 
 
 @ATTACKS.register("one_run")

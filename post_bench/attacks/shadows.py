@@ -42,6 +42,14 @@ def scored_examples(n_half: int, count: int, seed: int) -> np.ndarray:
     return np.sort(np.r_[ins, outs])
 
 
+def scored_keep(keep: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """[1 + K, len(idx)] membership on the scored examples ``idx`` of the attacked prompt (row 0: the first N of
+    the population, its train split) and of the K shadows (``keep`` [K, 2N])."""
+    n = keep.shape[1] // 2
+    attacked = np.r_[np.ones(n, bool), np.zeros(n, bool)]
+    return np.vstack([attacked, keep])[:, idx]
+
+
 def logit_scaled(backbone, enc, label_ids, prompts, batch_size: int = 32) -> np.ndarray:
     """[K, N] ``log p_y − log Σ_{y'≠y} p_y'`` of each prompt (of [K, P, H]) on each example."""
     return np.stack([logit_scaled_from_logits(backbone.score_dataset(enc, label_ids, p, batch_size), enc.labels)

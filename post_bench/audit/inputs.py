@@ -16,8 +16,7 @@ from post_bench.audit.recipe import ShadowRecipe, load_recipe, read_yaml
 from post_bench.data import check_dataset_spec
 from post_bench.data.tasks import custom_task, parse_label_words
 from post_bench.errors import UserInputError, problem
-from post_bench.models.loading import check_model_spec, load_pretrained, model_from_base, model_shape
-from post_bench.runner.context import _BACKBONES, pick_device
+from post_bench.models.loading import check_model_spec, model_from_base, model_shape
 from post_bench.suite import _pydantic_problems
 
 SOURCE = "audit"
@@ -183,19 +182,6 @@ def apply_task_options(task, options: dict | None, info: dict | None = None):
         where = " (label words from the prompt's metadata; pass --label-words)" if (
             "label_words" in defaults and "label_words" not in (options or {}) and "label_words" in str(err)) else ""
         raise UserInputError(f"task: {err}{where}") from None
-
-
-def load_backbone(model: str, precision: str = "auto", device: str = "auto"):
-    """The frozen model as the suite runner loads it (``RunContext.backbone``: ``load_pretrained`` on
-    ``pick_device``, cached per process under the same key), so a run and an audit in one process share it."""
-    dev = pick_device(device, SOURCE)
-    key = (model, dev, precision)
-    if key not in _BACKBONES:
-        from post_bench.models.backbone import Backbone  # deferred: start-up time (torch)
-
-        net, tok, kind = load_pretrained(model)
-        _BACKBONES[key] = Backbone(net, tok, kind, name=model, device=dev, precision=precision)
-    return _BACKBONES[key]
 
 
 def check_audit_inputs(prompt_path, prompt, *, model: str, dataset: str, epsilon: float | None, out_dir,

@@ -85,10 +85,13 @@ def read_yaml(path: str | Path) -> Any:
     return data
 
 
-def _validate(data: dict, source: str) -> ShadowRecipe:
+def _validate(data: Any, source: str) -> ShadowRecipe:
     try:
         return ShadowRecipe.model_validate(data)
     except ValidationError as err:
+        if any(e["type"] == "model_type" and not e["loc"] for e in err.errors()):  # a YAML scalar or list
+            raise UserInputError(problem(source, "", "a recipe must be a YAML mapping",
+                                         ", ".join(sorted(ShadowRecipe.model_fields)))) from None
         raise UserInputError(_pydantic_problems(source, err, model=ShadowRecipe)) from None
 
 
@@ -97,12 +100,7 @@ def load_recipe(path: str | Path | None = None, **options) -> tuple[ShadowRecipe
     data: dict = {}
     if path is not None:
         raw = read_yaml(path)
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, dict):
-            raise UserInputError(problem(str(path), "", "a recipe must be a YAML mapping",
-                                         ", ".join(sorted(ShadowRecipe.model_fields))))
-        data = dict(_validate(raw, str(path)).model_dump(exclude_unset=True))
+        data = dict(_validate({} if raw is None else raw, str(path)).model_dump(exclude_unset=True))
     given = {k: v for k, v in options.items() if v is not None}
     if "steps" in given and "epochs" in given:
         raise UserInputError(problem(CLI_SOURCE, "--steps/--epochs", "both given", "one of them"))

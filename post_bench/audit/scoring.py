@@ -12,13 +12,21 @@ from scipy.special import logsumexp
 from post_bench.attacks.extraction import nearest_tokens
 from post_bench.attacks.lira_math import logit_scaled_from_logits
 from post_bench.attacks.shadows import keep_masks, logit_scaled, train_shadows
-from post_bench.audit.inputs import Inputs, hidden_problem, load_backbone
+from post_bench.audit.inputs import Inputs, hidden_problem
 from post_bench.errors import UserInputError, problem
-from post_bench.models.backbone import accuracy
+from post_bench.models.backbone import Backbone, accuracy
 from post_bench.models.soft_prompt import init_prompt
+from post_bench.runner.context import pick_device, shared_backbone
 
 SOURCE = "audit"
-__all__ = ["Scored", "RecipeShadows", "load", "score_candidates", "shadows", "recipe_shadows", "nearest_tokens"]
+__all__ = ["Scored", "RecipeShadows", "load", "load_backbone", "score_candidates", "shadows", "recipe_shadows",
+           "nearest_tokens"]
+
+
+def load_backbone(model: str, precision: str = "auto", device: str = "auto") -> Backbone:
+    """The frozen model as the suite runner loads it (``RunContext.backbone``: ``shared_backbone`` on
+    ``pick_device``, cached per process under the same key), so a run and an audit in one process share it."""
+    return shared_backbone(model, pick_device(device, SOURCE), precision)
 
 
 def load(inp: Inputs, task):

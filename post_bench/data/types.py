@@ -72,6 +72,14 @@ class TextDataset:
             meta=dict(self.meta),
         )
 
+    def concat(self, other: TextDataset) -> TextDataset:
+        """This data set's rows followed by ``other``'s, under this one's name and task (no ``meta``): e.g. a
+        membership population, the private train split then as many held-out rows."""
+        if (self.labels is None) != (other.labels is None):
+            raise ValueError(f"data set {self.name}: cannot join labelled and unlabelled rows")
+        labels = None if self.labels is None else self.labels + other.labels
+        return TextDataset(self.name, self.texts + other.texts, labels, self.task)
+
 
 @dataclass(frozen=True)
 class Splits:

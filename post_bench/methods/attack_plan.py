@@ -13,6 +13,7 @@ class and method class says (``attacks.base``, ``methods.base``):
 
 from __future__ import annotations
 
+from post_bench.attacks.base import ATTACKS
 from post_bench.epsilon import eps_label
 from post_bench.methods import METHODS
 from post_bench.unit import Unit
@@ -20,8 +21,6 @@ from post_bench.unit.schemas import SCHEMAS, MembershipConfig, ShadowPromptsConf
 
 
 def attack_units(planner) -> list[Unit]:
-    from post_bench.attacks.base import ATTACKS  # deferred: start-up time (scipy; methods load without it)
-
     suite = planner.suite
     units: list[Unit] = []
     for entry in suite.attacks:

@@ -9,7 +9,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from post_bench.data import (
+    load_dataset,
+    load_entry,
+    make_splits,
+    plant_canaries,
+    population_holdout,
+    sample_public,
+)
+from post_bench.data.canaries import plan_canaries
 from post_bench.errors import UserInputError, problem
+from post_bench.models.backbone import Backbone
 from post_bench.models.loading import load_pretrained
 from post_bench.suite import Suite
 from post_bench.unit.schemas import SCHEMAS, Canaries, Record
@@ -39,7 +49,17 @@ class Input:
     folder: Path
 
 
-_BACKBONES: dict = {}  # per process: units of one process (or one Ray worker) share loaded models
+_BACKBONES: dict[tuple[str, str, str], Backbone] = {}  # per process: units (and audits) share loaded models
+
+
+def shared_backbone(name: str, device: str, precision: str) -> Backbone:
+    """The frozen model ``name`` on ``device`` (``load_pretrained``), loaded once per process and key, so the
+    units of one process (or one Ray worker), and a run and an audit in one process, share it."""
+    key = (name, device, precision)
+    if key not in _BACKBONES:
+        model, tok, kind = load_pretrained(name)
+        _BACKBONES[key] = Backbone(model, tok, kind, name=name, device=device, precision=precision)
+    return _BACKBONES[key]
 
 
 @dataclass
@@ -89,23 +109,14 @@ class RunContext:
             return f"distilled:{dep.config.get('model')}{dep.config.get('layers', '')}".replace(" ", "")
         return name
 
-    def backbone(self, name: str):
-        key = (name, self.device, self.suite.precision)
-        if key not in _BACKBONES:
-            from post_bench.models.backbone import Backbone  # deferred: start-up time (torch)
-
-            model, tok, kind = load_pretrained(name)
-            _BACKBONES[key] = Backbone(model, tok, kind, name=name, device=self.device,
-                                       precision=self.suite.precision)
-        return _BACKBONES[key]
+    def backbone(self, name: str) -> Backbone:
+        return shared_backbone(name, self.device, self.suite.precision)
 
     # ----------------------------------------------------------------- data
     def splits(self, dataset: str, seed: int):
         """Train / validation / test of a private data set; what makes them impossible is bad input."""
         key = (dataset, seed)
         if key not in self._splits:
-            from post_bench.data import make_splits  # deferred: start-up time (pandas)
-
             b = self.suite.budget
             where = f"datasets.private[{dataset}]"
             try:
@@ -124,8 +135,6 @@ class RunContext:
 
     def load(self, dataset: str):
         """A data set by name, with its ``datasets.private`` entry's options (columns, template, label words)."""
-        from post_bench.data import load_entry  # deferred: start-up time (pandas)
-
         return load_entry(dataset, self.suite.datasets.options(dataset))
 
     def private_train(self, dataset: str, seed: int, canaries: Canaries | None):
@@ -135,9 +144,6 @@ class RunContext:
         if not canaries:
             return train
         canaries = canaries.dump()
-        from post_bench.data import plant_canaries  # deferred: start-up time (pandas)
-        from post_bench.data.canaries import plan_canaries  # deferred: start-up time (pandas)
-
         # mislabeled / random-words canaries: drawn from rows of the private distribution outside every split
         pool = self.population(dataset, seed)[1] if canaries.get("kind", "secret") not in ("secret", "nonsense") else None
         plan = plan_canaries(canaries, train.task.num_classes, seed, pool=pool)
@@ -148,8 +154,6 @@ class RunContext:
 
     def population(self, dataset: str, seed: int):
         """(private train split, as many held-out rows of the same distribution): a LiRA population."""
-        from post_bench.data import population_holdout  # deferred: start-up time (pandas)
-
         b = self.suite.budget
         train = self.splits(dataset, seed).train
         holdout = population_holdout(self.load(dataset), seed=seed, train_size=len(train), val_size=b.val_size,
@@ -157,8 +161,6 @@ class RunContext:
         return train, holdout
 
     def public(self, dataset: str, seed: int, size: int):
-        from post_bench.data import load_dataset, sample_public  # deferred: start-up time (pandas)
-
         # content-disjoint: a public text that is also a private text is never drawn (the set is built once)
         private = self.memo("private_texts", lambda: frozenset(
             t for name in self.suite.datasets.private for t in self.load(name).texts))

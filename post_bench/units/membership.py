@@ -14,7 +14,6 @@ from safetensors.torch import load_file
 from post_bench.attacks.base import ATTACKS, Examples
 from post_bench.attacks.membership import statistics_row, variant_statistics
 from post_bench.attacks.shadows import scored_examples
-from post_bench.data.types import TextDataset
 from post_bench.models.soft_prompt import load_prompt
 from post_bench.samples import write_samples
 from post_bench.unit.schemas import MembershipConfig, MembershipRecord, ShadowsConfig, ShadowsRecord
@@ -33,7 +32,7 @@ def own_scores(attack, unit, ctx, deps) -> np.ndarray:
     shadows unit scored (its config says which examples: ``population`` of them, drawn with ``attack_seed``)."""
     shadows: ShadowsConfig = unit.deps["shadows"].cfg
     train, holdout = ctx.population(shadows.dataset, shadows.seed)
-    pool = TextDataset(train.name, train.texts + holdout.texts, train.labels + holdout.labels, train.task)
+    pool = train.concat(holdout)
     idx = scored_examples(len(train), shadows.population, shadows.attack_seed)
     scorer = ctx.backbone(ctx.model_name(unit, "scorer"))
     enc = ctx.encoded(scorer, pool, f"population-{shadows.seed}", shadows.max_tokens).subset(idx)

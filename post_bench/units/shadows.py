@@ -14,8 +14,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from post_bench.attacks.shadows import keep_masks, logit_scaled, scored_examples, train_shadows
-from post_bench.data.types import TextDataset
+from post_bench.attacks.shadows import keep_masks, logit_scaled, scored_examples, scored_keep, train_shadows
 from post_bench.models.soft_prompt import init_prompt, load_prompt
 from post_bench.training.settings import mechanism, tune_settings
 from post_bench.unit.schemas import (
@@ -29,10 +28,6 @@ from post_bench.units import unit_kind
 from post_bench.units.transfer import transfer_many
 
 SHADOW_FILE = "shadow_prompts.safetensors"
-
-
-def _pool(train: TextDataset, holdout: TextDataset) -> TextDataset:
-    return TextDataset(train.name, train.texts + holdout.texts, train.labels + holdout.labels, train.task)
 
 
 def _transfer_all(unit, ctx, source, prompts):
@@ -50,7 +45,7 @@ def run_shadow_prompts(unit, ctx, work, deps) -> ShadowPromptsRecord:
     cfg: ShadowPromptsConfig = unit.cfg
     backbone = ctx.backbone(ctx.model_name(unit))
     train, holdout = ctx.population(cfg.dataset, cfg.seed)
-    pool = _pool(train, holdout)
+    pool = train.concat(holdout)
     n = len(train)
     enc = ctx.encoded(backbone, pool, f"population-{cfg.seed}", cfg.max_tokens)
     init = init_prompt(backbone, cfg.prompt_length, init=cfg.init, text=train.task.instruction, seed=cfg.seed)
@@ -72,7 +67,7 @@ def run_shadows(unit, ctx, work, deps) -> ShadowsRecord:
     keep = np.load(trained_dir / "keep.npy", allow_pickle=False)
     prompts = load_file(str(trained_dir / SHADOW_FILE))["prompts"]
     train, holdout = ctx.population(cfg.dataset, cfg.seed)
-    pool = _pool(train, holdout)
+    pool = train.concat(holdout)
     n = len(train)
     scorer = ctx.backbone(ctx.model_name(unit))
     if cfg.transfer is not None:
@@ -82,10 +77,8 @@ def run_shadows(unit, ctx, work, deps) -> ShadowsRecord:
     enc_s = ctx.encoded(scorer, pool, f"population-{cfg.seed}", cfg.max_tokens).subset(idx)
     all_prompts = torch.cat([attacked.unsqueeze(0).to(prompts), prompts])
     scores = logit_scaled(scorer, enc_s, scorer.label_token_ids(train.task), all_prompts, cfg.eval_batch_size)
-    target_in = np.r_[np.ones(n, bool), np.zeros(n, bool)]
-    keep_all = np.vstack([target_in, keep])[:, idx]
     np.save(work / "scores.npy", scores)
-    np.save(work / "keep.npy", keep_all)
+    np.save(work / "keep.npy", scored_keep(keep, idx))
     save_file({"prompts": prompts.contiguous()}, str(work / SHADOW_FILE), metadata={"model": scorer.name})
     tuned: TuneRecord = deps["tuned"].record
     return ShadowsRecord(n_shadows=int(keep.shape[0]), population=int(2 * n), scored=int(idx.size),
