@@ -108,6 +108,16 @@ def _shadowable(suite: Suite, label: str) -> bool:
 
 def cross_check(suite: Suite, source: str) -> list[str]:
     """Checks across keys of a type-valid suite (names are checked by name_problems)."""
+    out = _source_problems(suite, source) + _method_problems(suite, source)
+    for i, attack in enumerate(suite.attacks):
+        out += _attack_problems(suite, source, i, attack)
+    if suite.gates:
+        out += gate_problems(suite.gates, suite, [(source, f"gates[{i}].") for i in range(len(suite.gates))])
+    return out
+
+
+def _source_problems(suite: Suite, source: str) -> list[str]:
+    """``models.source``: a model or a distillation (on public text only), not both."""
     out: list[str] = []
     src = suite.models.source
     if src is not None and src.model is not None and src.distill is not None:
@@ -118,6 +128,12 @@ def cross_check(suite: Suite, source: str) -> list[str]:
         if name in suite.datasets.private:
             out.append(problem(source, f"models.source.distill.corpus[{i}]", f"{name!r} is a private data set: the "
                                "source is distilled on public text only", "data sets not in datasets.private"))
+    return out
+
+
+def _method_problems(suite: Suite, source: str) -> list[str]:
+    """Each method entry's parameters and what it needs (a source model, public data); no entry twice."""
+    out: list[str] = []
     for i, entry in enumerate(suite.methods):
         if entry.name not in METHODS:
             continue
@@ -129,57 +145,61 @@ def cross_check(suite: Suite, source: str) -> list[str]:
         else:
             for key, msg in getattr(params, "check", lambda _: [])(suite):
                 out.append(problem(source, f"methods[{i}].{key}", msg))
-        if method.needs_source and src is None:
+        if method.needs_source and suite.models.source is None:
             out.append(problem(source, f"methods[{i}].name", f"method {entry.name!r} needs models.source (a model or distill)"))
         if method.needs_public and not suite.datasets.public:
             out.append(problem(source, f"methods[{i}].name", f"method {entry.name!r} needs datasets.public"))
     if len(set(suite.method_names)) != len(suite.method_names):
         out.append(problem(source, "methods", "a method is listed twice"))
-    for i, attack in enumerate(suite.attacks):
-        if attack.name not in ATTACKS:
-            out.append(problem(source, f"attacks[{i}].name", f"unknown attack {attack.name!r}{did_you_mean(attack.name, ATTACKS.names())}",
-                               ", ".join(ATTACKS.names())))
-            continue
-        cls = ATTACKS.get(attack.name)
-        shadowed = cls.needs_shadows
-        out += _attack_params(cls, attack, source, i)
-        for j, v in enumerate(attack.variants or []):
-            if v not in cls.variants:
-                out.append(problem(source, f"attacks[{i}].variants[{j}]", f"{attack.name} has no variant {v!r}",
-                                   ", ".join(cls.variants)))
-        in_variants = cls.in_variants(attack.variants)
-        if shadowed and attack.shadows < 4 and in_variants:
-            out.append(problem(source, f"attacks[{i}].shadows", f"{attack.name} {', '.join(in_variants)} with 2 shadows: "
-                               "a shadow attacked in turn has one reference left once its complement is excluded, "
-                               "too few for in-model statistics",
-                               "shadows >= 4, or offline variants only"))
-        for j, m in enumerate(attack.methods):
-            if m not in suite.method_names:
-                out.append(problem(source, f"attacks[{i}].methods[{j}]", f"{m!r} is not among the suite's methods{did_you_mean(m, suite.method_names)}",
-                                   ", ".join(suite.method_names)))
-            elif shadowed and not _shadowable(suite, m):
-                out.append(problem(source, f"attacks[{i}].methods[{j}]", f"shadow prompts cannot re-make {m!r}'s prompt",
-                                   ", ".join(n for n in METHODS.names() if METHODS.get(n).shadow_role is not None)))
-        for j, eps in enumerate(attack.epsilons or []):
-            if eps not in suite.epsilons:
-                out.append(problem(source, f"attacks[{i}].epsilons[{j}]", f"{eps if eps is not None else 'inf'} is not among the suite's epsilons",
-                                   ", ".join(map(eps_label, suite.epsilons))))
-        for j, ds in enumerate(attack.datasets or []):
-            if ds not in suite.datasets.private:
-                out.append(problem(source, f"attacks[{i}].datasets[{j}]", f"{ds!r} is not among datasets.private"
-                                   f"{did_you_mean(ds, suite.datasets.private)}", ", ".join(suite.datasets.private)))
-        train = suite.budget.train_size
-        if shadowed and train is None:
-            out.append(problem(source, "budget.train_size", f"attacks[{i}] ({attack.name}) needs a train_size: the "
-                               "population is the train split plus as many held-out rows"))
-        elif shadowed and attack.population > 2 * train:
-            out.append(problem(source, f"attacks[{i}].population", f"{attack.population} scored examples exceed the "
-                               f"population of 2 x budget.train_size = {2 * train}"))
-        for key, msg in cls.problems(attack, suite):
-            out.append(problem(source, f"attacks[{i}].{key}", msg))
-    if suite.gates:
+    return out
 
-        out += gate_problems(suite.gates, suite, [(source, f"gates[{i}].") for i in range(len(suite.gates))])
+
+def _attack_problems(suite: Suite, source: str, i: int, attack) -> list[str]:
+    """``attacks[i]``: a known attack, its parameters and variants, what it attacks, its shadows' population."""
+    if attack.name not in ATTACKS:
+        return [problem(source, f"attacks[{i}].name", f"unknown attack {attack.name!r}{did_you_mean(attack.name, ATTACKS.names())}",
+                        ", ".join(ATTACKS.names()))]
+    cls = ATTACKS.get(attack.name)
+    out = _attack_params(cls, attack, source, i)
+    for j, v in enumerate(attack.variants or []):
+        if v not in cls.variants:
+            out.append(problem(source, f"attacks[{i}].variants[{j}]", f"{attack.name} has no variant {v!r}",
+                               ", ".join(cls.variants)))
+    in_variants = cls.in_variants(attack.variants)
+    if cls.needs_shadows and attack.shadows < 4 and in_variants:
+        out.append(problem(source, f"attacks[{i}].shadows", f"{attack.name} {', '.join(in_variants)} with 2 shadows: "
+                           "a shadow attacked in turn has one reference left once its complement is excluded, "
+                           "too few for in-model statistics",
+                           "shadows >= 4, or offline variants only"))
+    out += _attacked_problems(suite, source, i, attack, cls.needs_shadows)
+    train = suite.budget.train_size
+    if cls.needs_shadows and train is None:
+        out.append(problem(source, "budget.train_size", f"attacks[{i}] ({attack.name}) needs a train_size: the "
+                           "population is the train split plus as many held-out rows"))
+    elif cls.needs_shadows and attack.population > 2 * train:
+        out.append(problem(source, f"attacks[{i}].population", f"{attack.population} scored examples exceed the "
+                           f"population of 2 x budget.train_size = {2 * train}"))
+    return out + [problem(source, f"attacks[{i}].{key}", msg) for key, msg in cls.problems(attack, suite)]
+
+
+def _attacked_problems(suite: Suite, source: str, i: int, attack, shadowed: bool) -> list[str]:
+    """What ``attacks[i]`` attacks: methods, ε values and data sets of the suite (methods shadows can re-make)."""
+    out: list[str] = []
+    for j, m in enumerate(attack.methods):
+        if m not in suite.method_names:
+            out.append(problem(source, f"attacks[{i}].methods[{j}]", f"{m!r} is not among the suite's methods{did_you_mean(m, suite.method_names)}",
+                               ", ".join(suite.method_names)))
+        elif shadowed and not _shadowable(suite, m):
+            out.append(problem(source, f"attacks[{i}].methods[{j}]", f"shadow prompts cannot re-make {m!r}'s prompt",
+                               ", ".join(n for n in METHODS.names() if METHODS.get(n).shadow_role is not None)))
+    for j, eps in enumerate(attack.epsilons or []):
+        if eps not in suite.epsilons:
+            out.append(problem(source, f"attacks[{i}].epsilons[{j}]", f"{eps_label(eps)} is not among the suite's epsilons",
+                               ", ".join(map(eps_label, suite.epsilons))))
+    for j, ds in enumerate(attack.datasets or []):
+        if ds not in suite.datasets.private:
+            out.append(problem(source, f"attacks[{i}].datasets[{j}]", f"{ds!r} is not among datasets.private"
+                               f"{did_you_mean(ds, suite.datasets.private)}", ", ".join(suite.datasets.private)))
     return out
 
 

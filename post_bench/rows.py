@@ -12,37 +12,23 @@ generated from these models (:func:`results_json_schema`); a test fails when the
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    PlainSerializer,
     ValidationError,
     WithJsonSchema,
 )
 
-from post_bench.epsilon import parse_epsilon
+from post_bench.epsilon import Eps  # ε: a float, inf when non-private; null in the files
 
 SCHEMA = 2  # what `post-bench run` writes (2 = 1 + "aggregates" and "claims")
 READABLE = (1, 2)  # what the readers accept: schema-1 files carry the same rows, without aggregates
 FILE_ALLOWED = "results.json as post-bench run writes it (schema 1 or 2)"
 
-
-def _eps_out(value: float) -> float | None:
-    return None if math.isinf(value) else value
-
-
-Eps = Annotated[
-    float, BeforeValidator(parse_epsilon), PlainSerializer(_eps_out),
-    WithJsonSchema({"type": ["number", "null"], "exclusiveMinimum": 0,
-                    "description": "privacy budget; null = non-private (inf)"}),
-]
-"""ε: a positive float, ``math.inf`` when non-private (``null`` in the files)."""
 
 Interval = Annotated[
     tuple[float, float] | None,

@@ -19,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     ValidationError,
     WrapValidator,
     field_serializer,
@@ -27,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from post_bench.epsilon import eps_json, parse_epsilon
 from post_bench.errors import UserInputError, problem, short_repr
 from post_bench.registry import did_you_mean
 from post_bench.unit.schemas import TuneKnobs
@@ -40,27 +42,33 @@ PosInt = Annotated[int, Field(ge=1)]
 Prob = Annotated[float, Field(gt=0, le=1)]
 
 
-def _epsilon(x: Any) -> float | None:
-    """inf / "inf" / null all mean non-private (None); "1e-5" (a string to YAML 1.1) is a number."""
-    if x is None or (isinstance(x, str) and x.strip().lower() in {"inf", "infinity", "none", "∞"}):
-        return None
+def _epsilon(x: Any) -> float:
+    """The suite's ε as the package holds it (:func:`~post_bench.epsilon.parse_epsilon`): inf / "inf" / "∞" / null
+    (or "none") mean non-private, ``math.inf``; "1e-5" (a string to YAML 1.1) is a number."""
+    if isinstance(x, str) and x.strip().lower() == "none":
+        x = None
+    try:
+        return parse_epsilon(x)
+    except ValueError:
+        raise ValueError(_epsilon_problem(x)) from None
+
+
+def _epsilon_problem(x: Any) -> str:
+    """What is wrong with a suite's ε, in the suite's words (non-private is ``inf``)."""
     if isinstance(x, str):
         try:
             x = float(x)
         except ValueError:
-            raise ValueError(f"epsilon must be a positive number or inf, got {short_repr(x)}") from None
+            return f"epsilon must be a positive number or inf, got {short_repr(x)}"
     if isinstance(x, float) and math.isnan(x):
-        raise ValueError("epsilon must be a positive number or inf, got nan")
+        return "epsilon must be a positive number or inf, got nan"
     if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise ValueError(f"epsilon must be a positive number or inf, got {short_repr(x)}")
-    if math.isinf(x):
-        return None
-    if not x > 0:
-        raise ValueError(f"epsilon must be > 0, got {x}")
-    return float(x)
+        return f"epsilon must be a positive number or inf, got {short_repr(x)}"
+    return f"epsilon must be > 0, got {x}"
 
 
-Epsilon = Annotated[float | None, BeforeValidator(_epsilon)]
+Epsilon = Annotated[float, BeforeValidator(_epsilon), PlainSerializer(eps_json, when_used="unless-none")]
+"""ε in the suite: a float, ``math.inf`` for non-private; dumped as ``None`` (``null``) like every file's ε."""
 
 
 class DistillConfig(Strict):
@@ -257,7 +265,7 @@ class TuningConfig(Strict):
         "Privacy-regression controls only (`suites/controls/`): a deliberately broken DP-SGD whose accountant "
         "still claims the suite's ε (an audit must catch it and the run exit 3)."))
 
-    def knobs(self, epsilon: float | None, **change) -> TuneKnobs:
+    def knobs(self, epsilon: float, **change) -> TuneKnobs:
         """This block as the one tuning recipe (:class:`post_bench.unit.schemas.TuneKnobs`) of a run at ``epsilon``;
         ``change`` replaces knobs (e.g. a resolved number of steps)."""
         return TuneKnobs.of(**{**self.model_dump(include=set(TuneKnobs.model_fields)), "epsilon": epsilon, **change})
@@ -349,7 +357,7 @@ class Gate(Strict):
     attack: str | None = Field(None, description="Only this attack: a suite attack name (`lira`: all its "
                                "variants) or a results row name (`lira-online`, `rmia-offline`, `one_run`).")
     dataset: str | None = Field(None, description="Only this private data set.")
-    epsilon: Epsilon = Field(None, description="Only this ε (`inf`: non-private); left out: every ε.")
+    epsilon: Epsilon = Field(None, description="Only this ε (`inf`: non-private); left out: every ε.")  # None: left out
     fpr: Annotated[float, Field(gt=0, lt=1)] | None = Field(None, description="`tpr` gates: the FPR level "
                                                                "(0.001, 0.01 or 0.1).")
     min: float | None = Field(None, description="Lower bound: every compared value must be ≥ min (a difference "
@@ -453,7 +461,7 @@ class Suite(Strict):
         "the machine. CLI override: `--precision`."))
     seeds: list[int] = Field(default=[0], min_length=1, description=(
         "Seeds; a seed changes the data split and the training noise. Claims need at least 2."))
-    epsilons: list[Epsilon] = Field(default=[None], min_length=1, description=(
+    epsilons: list[Epsilon] = Field(default=[math.inf], min_length=1, description=(
         "Privacy budgets ε; `inf` (or null) = non-private. Private methods run once per ε; δ is `tuning.delta` "
         "(default 1/N)."))
     models: ModelsConfig = Field(description="Target model and the source (see `models`).")

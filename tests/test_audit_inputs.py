@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -63,9 +64,9 @@ def test_recipe_file_and_options(tmp_path):
     r = resolve_recipe(recipe, src, prompt_length=16, default_train_size=100, default_from="members")
     assert (r.steps, r.train_size, r.train_size_from) == (150, 100, "members")  # ceil(12 x 100 / 8)
     recipe, _ = load_recipe(path, steps=7, epsilon=float("inf"), lr=0.1)  # the command line wins
-    assert (recipe.steps, recipe.epochs, recipe.epsilon, recipe.lr, recipe.batch_size) == (7, None, None, 0.1, 8)
+    assert (recipe.steps, recipe.epochs, recipe.epsilon, recipe.lr, recipe.batch_size) == (7, None, math.inf, 0.1, 8)
     r = resolve_recipe(recipe, src, prompt_length=16, default_train_size=100, default_from="members")
-    assert r.to_dict()["steps_from"] == "steps" and r.knobs().steps == 7 and r.knobs().epsilon is None
+    assert r.to_dict()["steps_from"] == "steps" and r.knobs().steps == 7 and r.knobs().epsilon == math.inf
     for text, expected in [("steps: 3\nepochs: 2\n", "steps and epochs are both set"),
                            ("tuning:\n  steps: 3\n", f"{path}: tuning: unknown key; allowed: accountant, batch_size"),
                            ("lr: -1\n", f"{path}: lr: "), ("- 1\n", "a recipe must be a YAML mapping"),

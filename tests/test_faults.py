@@ -1,6 +1,7 @@
 """Faults: bounded one-line errors, input errors through executors, damaged run directories, the run lock."""
 
 import json
+import math
 import os
 import pickle
 import socket
@@ -337,7 +338,7 @@ def test_suite_file_hazards(tmp_path):
     with pytest.raises(UserInputError, match="not UTF-8 text"):
         load_suite(latin)
     suite = parse_suite({**SUITE, "epsilons": ["1e-5", 8, "inf"]}, "s.yaml")
-    assert suite.epsilons == [1e-5, 8.0, None]
+    assert suite.epsilons == [1e-5, 8.0, math.inf]
 
 
 # ----------------------------------------------------------------- output places

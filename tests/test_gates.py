@@ -4,6 +4,7 @@ suite and --gate (schema, names, evaluation), the JUnit file, the GitHub step su
 from __future__ import annotations
 
 import json
+import math
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -122,7 +123,7 @@ def test_gate_names_are_checked_against_the_suite(tmp_path):
 
 def test_gate_option_parses_a_one_line_mapping():
     g = parse_gate_option("{metric: auc, attack: lira-online, method: post, epsilon: inf, max: 0.60}")
-    assert g.metric == "auc" and g.epsilon is None and g.epsilon_given and g.max == 0.6
+    assert g.metric == "auc" and g.epsilon == math.inf and g.epsilon_given and g.max == 0.6
     assert not parse_gate_option("{metric: accuracy, min: 0.5}").epsilon_given
     for bad, why in (("accuracy:0.6", "not a YAML mapping"), ("{metric: accuracy, min: [", "invalid YAML"),
                      ("{metric: accuracy}", "min and max both missing")):

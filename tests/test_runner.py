@@ -1,6 +1,7 @@
 """Runner: content hashes, shared units, atomic units, resume after SIGKILL, end-to-end smoke suite."""
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 from post_bench.checks import load_suite
 from post_bench.cli import main
 from post_bench.commands.run import plan_suite
+from post_bench.epsilon import parse_epsilon
 from post_bench.runner.plan import Plan, Unit
 from post_bench.runner.store import RunStore
 
@@ -60,9 +62,9 @@ def test_end_to_end_smoke_suite(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert results["schema"] == 2 and results["suite"]["name"] == "smoke" and "aggregates" in results
     suite = load_suite(ROOT / "suites/smoke.yaml")
-    got = {(r["method"], r["epsilon"]) for r in results["utility"]}
+    got = {(r["method"], parse_epsilon(r["epsilon"])) for r in results["utility"]}  # null in the file: inf
     for m in suite.methods:
-        eps_list = [None] if m.name == "zero_shot" else suite.epsilons
+        eps_list = [math.inf] if m.name == "zero_shot" else suite.epsilons
         for eps in eps_list:
             assert (m.name, eps) in got, (m.name, eps)
     for row in results["utility"]:

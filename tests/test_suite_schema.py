@@ -1,5 +1,6 @@
 """Suite validation: every problem reported, one line each, FILE: key.path: ...; allowed: ..."""
 
+import math
 import textwrap
 
 import pytest
@@ -33,7 +34,8 @@ def problems(tmp_path, text):
 
 def test_good_suite_parses_and_normalises_epsilons(tmp_path):
     suite = load_suite(write(tmp_path, GOOD))
-    assert suite.epsilons == [None, 8.0]
+    assert suite.epsilons == [math.inf, 8.0]  # non-private is inf inside the package, null in files
+    assert suite.model_dump(mode="json")["epsilons"] == [None, 8.0]
     assert suite.method_names == ["zero_shot", "direct"]
     assert suite.budget.prompt_length == 10
 

@@ -20,7 +20,7 @@ from post_bench.attacks.base import ATTACKS
 from post_bench.checks import parse_suite
 from post_bench.data import check_dataset_spec
 from post_bench.data.hub import ROWS
-from post_bench.epsilon import eps_label, parse_epsilon
+from post_bench.epsilon import eps_label, is_private
 from post_bench.errors import UserInputError, problem
 from post_bench.methods import METHODS
 from post_bench.models.loading import parse_model_spec
@@ -145,9 +145,8 @@ def _shrink(suite: Suite, d: dict, cuda: bool) -> None:
     d["name"] = f"{suite.name}-dry-run"
     d["description"] = f"dry run of {suite.name}: tiny stand-in models, synthetic data, {STEPS} steps per unit"
     d["seeds"] = suite.seeds[:1]
-    eps = [parse_epsilon(e) for e in suite.epsilons]  # the suite's null / inf: non-private
-    finite = [e for e in eps if math.isfinite(e)]
-    d["epsilons"] = ([None] if len(finite) < len(eps) else []) + ([min(finite)] if finite else [])
+    finite = [e for e in suite.epsilons if is_private(e)]
+    d["epsilons"] = ([math.inf] if len(finite) < len(suite.epsilons) else []) + ([min(finite)] if finite else [])
     d["tuning"]["accountant"] = "rdp"  # PRV's noise search takes seconds per unit; both are tested elsewhere
     d["threads"] = 1  # tiny models: one thread is fastest
     if suite.device == "cuda" and not cuda:
@@ -180,8 +179,8 @@ def _notes(suite: Suite, d: dict, stand: _Standins) -> list[str]:
     if len(suite.seeds) > 1:
         notes.append(f"seeds {suite.seeds} -> {d['seeds']}")
     if len(d["epsilons"]) < len(suite.epsilons):
-        notes.append("epsilons " + ", ".join(eps_label(parse_epsilon(e)) for e in suite.epsilons) + " -> "
-                     + ", ".join(eps_label(parse_epsilon(e)) for e in d["epsilons"]))
+        notes.append("epsilons " + ", ".join(map(eps_label, suite.epsilons)) + " -> "
+                     + ", ".join(map(eps_label, d["epsilons"])))
     notes.append(f"every unit: at most {STEPS} steps, {d['budget']['train_size']} training examples, "
                  f"{d['budget']['test_size']} test examples; prompt length, max_tokens and layers as written")
     return notes

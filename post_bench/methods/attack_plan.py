@@ -13,6 +13,8 @@ class and method class says (``attacks.base``, ``methods.base``):
 
 from __future__ import annotations
 
+import math
+
 from post_bench.attacks.base import ATTACKS
 from post_bench.epsilon import eps_label
 from post_bench.methods import METHODS
@@ -32,7 +34,7 @@ def attack_units(planner) -> list[Unit]:
             epsilons = entry.epsilons if entry.epsilons is not None else suite.epsilons
             for dataset in entry.datasets or suite.datasets.private:
                 for seed in suite.seeds:
-                    for eps in dict.fromkeys(epsilons if method.private else [None]):
+                    for eps in dict.fromkeys(epsilons if method.private else [math.inf]):
                         tag = f"{name} {dataset} eps={eps_label(eps)}" + (f" seed={seed}" if len(suite.seeds) > 1 else "")
                         plan = _membership if attack.needs_shadows else _canaries if attack.needs_canaries else None
                         if plan is None:

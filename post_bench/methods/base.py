@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,7 +52,7 @@ class Method:
     def __init__(self, label: str | None = None):
         self.label = label or self.name  # the name results use (a suite entry's ``label``)
 
-    def plan(self, planner: Planner, dataset: str, seed: int, epsilon: float | None, params) -> Unit:
+    def plan(self, planner: Planner, dataset: str, seed: int, epsilon: float, params) -> Unit:
         raise NotImplementedError
 
 
@@ -111,14 +112,14 @@ class Planner:
         t.update(overrides.model_dump(exclude_none=True) if overrides is not None else {})
         return t
 
-    def tune(self, role: str, dataset: str, seed: int, epsilon: float | None,
+    def tune(self, role: str, dataset: str, seed: int, epsilon: float,
              overrides: TuneOverrides | None = None) -> Unit:
         model, deps = self.model_ref(role)
         cfg = TuneConfig.of(role=role, model=model, **self.data_cfg(dataset, seed), epsilon=epsilon,
                             prompt_length=self.suite.budget.prompt_length, **self.tuning_cfg(overrides))
         return Unit("tune", cfg, deps, label=f"tune {role} {dataset} eps={eps_label(epsilon)} seed={seed}")
 
-    def evaluate(self, method: str, role: str, dataset: str, seed: int, epsilon: float | None,
+    def evaluate(self, method: str, role: str, dataset: str, seed: int, epsilon: float,
                  prompt: Unit | None = None) -> Unit:
         model, deps = self.model_ref(role)
         if prompt is not None:
@@ -135,6 +136,6 @@ class Planner:
             params = method.Params.model_validate(entry.model_extra or {})
             for dataset in self.suite.datasets.private:
                 for seed in self.suite.seeds:
-                    for eps in (self.suite.epsilons if method.private else [None]):
+                    for eps in (self.suite.epsilons if method.private else [math.inf]):
                         out.append(method.plan(self, dataset, seed, eps, params))
         return out

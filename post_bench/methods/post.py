@@ -85,7 +85,7 @@ class PostParams(SourceTuning):
         return out
 
 
-def transfer_unit(planner, method: str, dataset: str, seed: int, epsilon, tune: Unit, settings: dict,
+def transfer_unit(planner, method: str, dataset: str, seed: int, epsilon: float, tune: Unit, settings: dict,
                   label: str | None = None) -> Unit:
     """A ``transfer`` unit from the source prompt ``tune`` to the suite's target (``method``: post or ptfer)."""
     source, deps = planner.model_ref("source")

@@ -11,12 +11,14 @@ members/holdout hashes each example alone, so one example touches one member's v
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from post_bench import cost
+from post_bench.epsilon import is_private
 from post_bench.privacy.dp_opt_accounting import dp_top1, plan_budget, select_candidate
 from post_bench.unit.schemas import DpOptConfig
 
@@ -56,8 +58,8 @@ def meta_prompt(tok, train, rows, max_tokens: int) -> str:
     return HEADER + "".join(demos) + FOOTER
 
 
-def generate_candidate(backbone, prompts: list[str], eps0, max_new_tokens: int, rng, public_top_k: int = 0) -> str:
-    """Ensemble generation: majority (eps0=None) or DP top-1 over the members' greedy tokens.
+def generate_candidate(backbone, prompts: list[str], eps0: float, max_new_tokens: int, rng, public_top_k: int = 0) -> str:
+    """Ensemble generation: majority (eps0 = inf) or DP top-1 over the members' greedy tokens.
 
     One batched ``generate`` (left padding, KV cache, full head at the last position only); a logits
     processor replaces every row's scores by the one token the vote picks. ``public_top_k`` > 0 restricts
@@ -70,7 +72,7 @@ def generate_candidate(backbone, prompts: list[str], eps0, max_new_tokens: int, 
     )
 
     tok, n = backbone.tokenizer, len(prompts)
-    public = public_top_k > 0 and eps0 is not None
+    public = public_top_k > 0 and is_private(eps0)
     seqs = [tok(p)["input_ids"] for p in prompts + ([HEADER + FOOTER] if public else [])]
     width = max(map(len, seqs))
     ids = torch.tensor([[backbone.pad_id] * (width - len(x)) + x for x in seqs], device=backbone.device)
@@ -129,10 +131,11 @@ class DpOptResult:
         return self.candidates[self.chosen]["text"]
 
 
-def dp_budget(cfg: DpOptConfig, n_train: int) -> tuple[dict | None, float | None, float | None]:
-    """(DP record, ε per token, ε of the candidate selection): all None for a non-private run (δ = 1/n unless set)."""
-    if cfg.epsilon is None:
-        return None, None, None
+def dp_budget(cfg: DpOptConfig, n_train: int) -> tuple[dict | None, float, float]:
+    """(DP record, ε per token, ε of the candidate selection): no record and ε = inf (the plain majority vote and
+    the best candidate) for a non-private run (δ = 1/n unless set)."""
+    if not is_private(cfg.epsilon):
+        return None, math.inf, math.inf
     delta = cfg.delta or 1.0 / n_train
     share = cfg.selection_share if cfg.n_candidates > 1 else 0.0
     budget = plan_budget(cfg.epsilon, delta, cfg.n_candidates * cfg.max_new_tokens, share)

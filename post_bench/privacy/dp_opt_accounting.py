@@ -33,17 +33,20 @@ import math
 
 import numpy as np
 
+from post_bench.epsilon import is_private, parse_epsilon
+
 ALPHAS = np.array([1 + x / 10.0 for x in range(1, 100)] + list(range(11, 64)) + [80, 128, 256, 512, 1024, 4096],
                   dtype=float)
 
 
-def exponential_mechanism(scores, eps: float | None, rng, sensitivity: float = 1.0) -> int:
-    """Index drawn ∝ exp(eps·score / (2·sensitivity)); ``eps=None``: argmax (non-private, lowest index on ties)."""
+def exponential_mechanism(scores, eps: float, rng, sensitivity: float = 1.0) -> int:
+    """Index drawn ∝ exp(eps·score / (2·sensitivity)); ``eps`` = inf: argmax (non-private, lowest index on ties).
+    ``eps`` is read by :func:`~post_bench.epsilon.parse_epsilon` (None, as a caller may write non-private: inf;
+    ≤ 0 or NaN: ValueError)."""
     scores = np.asarray(scores, dtype=float)
-    if eps is None:
+    eps = parse_epsilon(eps)
+    if not is_private(eps):
         return int(np.argmax(scores))
-    if not eps > 0:
-        raise ValueError(f"eps must be > 0, got {eps}")
     logits = eps * scores / (2.0 * sensitivity)
     return int(np.argmax(logits + rng.gumbel(size=logits.shape)))  # Gumbel-max = exact softmax sampling
 
@@ -55,21 +58,21 @@ def vote_histogram(votes, vocab_size: int) -> np.ndarray:
     return np.bincount(votes, minlength=vocab_size)
 
 
-def dp_top1(votes: np.ndarray, eps_token: float | None, rng, *, vocab_size: int, domain=None) -> int:
+def dp_top1(votes: np.ndarray, eps_token: float, rng, *, vocab_size: int, domain=None) -> int:
     """DP top-1 token from member votes: exponential mechanism over the domain with Δu = 1.
 
     The domain is range(``vocab_size``), or the token ids in ``domain``; it must not depend on the private
     data (never the set of voted tokens; a domain computed from public text and already released tokens is
-    fine). Votes outside it count for nothing. ``eps_token=None``: the plain majority vote over all votes.
+    fine). Votes outside it count for nothing. ``eps_token`` = inf: the plain majority vote over all votes.
     """
     hist = vote_histogram(votes, vocab_size)
-    if eps_token is None or domain is None:
+    if domain is None or not is_private(parse_epsilon(eps_token)):
         return exponential_mechanism(hist, eps_token, rng)
     domain = np.asarray(domain, dtype=np.int64)
     return int(domain[exponential_mechanism(hist[domain], eps_token, rng)])
 
 
-def select_candidate(correct_counts, eps_select: float | None, rng) -> int:
+def select_candidate(correct_counts, eps_select: float, rng) -> int:
     """Private choice among candidates scored by their number of correct holdout examples (Δ = 1)."""
     return exponential_mechanism(correct_counts, eps_select, rng)
 

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from post_bench.atomic import write_text_or_stdout
-from post_bench.epsilon import eps_key, eps_symbol
+from post_bench.epsilon import eps_symbol
 from post_bench.rows import Check, Claim, ClaimCell, Environment, ExtractionRow, PrivacyRow, Results
 
 from . import load_results
@@ -123,7 +123,7 @@ def utility_tables(results: Results) -> list[str]:
         n_test[key] = r.n_test
     out = []
     for ds in sorted({k[0] for k in groups}):
-        eps = sorted({k[2] for k in groups if k[0] == ds}, key=eps_key)
+        eps = sorted({k[2] for k in groups if k[0] == ds})
         methods = sorted({k[1] for k in groups if k[0] == ds}, key=lambda m: (m != ZERO_SHOT, m))
         seeds = max(len(v) for k, v in groups.items() if k[0] == ds)
         ci = "t over seeds" if seeds > 1 else "Wilson on the test set (one seed)"
@@ -220,7 +220,7 @@ def _strongest_attacks(rows: list[PrivacyRow]) -> list[str]:
         by_prompt[(r.dataset, r.method, r.epsilon)].append(r)
     out = ["| data set | method | ε | attack | AUC [95% CI] | TPR @ 1% FPR | TPR @ 0.1% FPR | largest ε_lb (95%) |",
            "|---|---|---|---|---|---|---|---|"]
-    for (ds, method, eps), rs in sorted(by_prompt.items(), key=lambda kv: (kv[0][0], kv[0][1], eps_key(kv[0][2]))):
+    for (ds, method, eps), rs in sorted(by_prompt.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
         best = max(rs, key=lambda r: r.auc)
         c = _auc_ci(best)
         bounds = _bounds(rs)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from post_bench.epsilon import eps_key, eps_symbol
+from post_bench.epsilon import eps_symbol
 from post_bench.rows import (
     Claim,
     ClaimCell,
@@ -138,7 +138,7 @@ def utility_table(rows: Iterable[UtilityRow]) -> Table:
         groups[key].append(float(r.accuracy))
         n_test[key] = r.n_test
     out = []
-    for key in sorted(groups, key=lambda k: (k[0], k[1] != ZERO_SHOT, k[1], k[2], eps_key(k[3]))):
+    for key in sorted(groups, key=lambda k: (k[0], k[1] != ZERO_SHOT, k[1], k[2], k[3])):
         ds, method, model, eps = key
         iv = cell_interval(groups[key], n_test[key])
         eps_cell = DASH if method == ZERO_SHOT and math.isinf(eps) else eps_symbol(eps)
@@ -163,7 +163,7 @@ def _tpr(r: PrivacyRow, level: str) -> str:
 
 
 def _privacy_key(r: PrivacyRow):
-    return (r.dataset, r.method, eps_key(r.epsilon), r.attack)
+    return (r.dataset, r.method, r.epsilon, r.attack)
 
 
 def _verdict(ci: Sequence[float] | None) -> str:
@@ -323,7 +323,7 @@ def extraction_tables(rows: Iterable[ExtractionRow]) -> list[Table]:
         by_attack[r.attack].append(r)
     tables = []
     for attack in sorted(by_attack):
-        rs = sorted(by_attack[attack], key=lambda r: (r.dataset, r.method, eps_key(r.epsilon)))
+        rs = sorted(by_attack[attack], key=lambda r: (r.dataset, r.method, r.epsilon))
         dumped = [r.dump() for r in rs]  # the rows' fields as the file holds them (a row's own ones included)
         keys = _extraction_fields(dumped)
         out = tuple((r.dataset, r.method, eps_symbol(r.epsilon), *(_cell(d[k] if k in d else None) for k in keys))
@@ -362,7 +362,7 @@ def source_capability_table(rows: Iterable[UtilityRow]) -> Table:
         return f"{100 * iv.mean:.1f}" + (f" {ci_cell(iv)}" if iv.available else "")
 
     datasets = sorted({k[0] for k in acc if k[1] != "zero_shot"})
-    epsilons = sorted({k[2] for k in acc if k[1] == "source_only"}, key=eps_key)
+    epsilons = sorted({k[2] for k in acc if k[1] == "source_only"})
     out = tuple((ds, f"{100 / classes[ds]:.1f}" if ds in classes else DASH, cell((ds, "zero_shot", math.inf)),
                  cell((ds, "source_zero_shot", math.inf)), *(cell((ds, "source_only", e)) for e in epsilons))
                 for ds in datasets)
@@ -392,7 +392,7 @@ def ablation_table(results: Results) -> Table:
     base_of = method_labels(results.suite)
     acc = accuracy_values(results.utility).by_key
     out = []
-    for (ds, label, eps), values in sorted(acc.items(), key=lambda kv: (kv[0][0], kv[0][1], eps_key(kv[0][2]))):
+    for (ds, label, eps), values in sorted(acc.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
         base = acc.get((ds, base_of.get(label), eps))
         if label not in base_of or not base:
             continue
@@ -460,7 +460,7 @@ def pipeline_table(rows: Iterable[CostRow]) -> Table:
         (ds, method, DASH if method == ZERO_SHOT else eps_symbol(eps), str(len(items)),
          num(mean(items, "units"), 0), num(mean(items, "wall_s"), 1), num(mean(items, "flops")),
          num(mean(items, "target_flops")), num(mean(items, "source_flops")))
-        for (ds, method, eps), items in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], eps_key(kv[0][2])))
+        for (ds, method, eps), items in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2]))
     )
     return Table(
         "Cost per method (pipeline)",

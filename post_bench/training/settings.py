@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from post_bench.epsilon import is_private
 from post_bench.errors import UserInputError, problem
 from post_bench.training.accounting import calibrate
 from post_bench.unit.schemas import TuneKnobs
@@ -35,7 +36,7 @@ def tune_settings(knobs: TuneKnobs, n: int) -> tuple[TuneSettings, dict | None]:
     q = batch/n, noise multiplier σ, clip, δ and the accountant."""
     eps = knobs.epsilon
     steps, batch = knobs.steps, min(knobs.batch_size, n)
-    if eps is None:
+    if not is_private(eps):
         return TuneSettings(steps, batch, knobs.lr, micro_batch=knobs.micro_batch), None
     delta = knobs.delta or 1.0 / n
     try:

@@ -6,13 +6,21 @@ in field order; a key the planner leaves out (an ablation's ``label``, POST's ``
 outside ``stop: plateau``, ``data_options`` of plain data sets, a path's ``input_sha256``) stays out, so unit
 ids do not depend on the typing. A record is what a unit function returns; ``done.json`` holds it plus what the
 executor adds (``cost``, ``unit``, ``files``). :data:`SCHEMAS` maps each kind to its (config, record) pair.
+
+ε is a float, ``math.inf`` for non-private (:data:`post_bench.epsilon.Eps`), in configs and records alike; both
+dump it as ``None`` (``null``), so the JSON a unit is hashed by is the one it always was. A record's free-form
+dicts (result rows, the DP record, the shadows' mechanism) carry ε under ``epsilon`` / ``claimed_epsilon``: read
+as a float and dumped as ``None`` the same way (:func:`eps_fields`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_serializer, model_validator
+
+from post_bench.epsilon import Eps, eps_json, parse_epsilon
 
 
 class UnitConfigError(ValueError):
@@ -37,7 +45,7 @@ class Schema(BaseModel):
 
 
 Role = Literal["source", "target"]
-Epsilon = float | None
+Epsilon = Eps  # a float, math.inf for non-private; dumped as None (null)
 Rows = list[dict[str, Any]]
 
 
@@ -263,8 +271,36 @@ class ExtractionConfig(_CanaryAttackConfig):
 
 
 # ---------------------------------------------------------------------------------------------- records
+EPS_KEYS = ("epsilon", "claimed_epsilon")  # where a record's free-form dicts hold an ε
+
+
+def eps_fields(value: Any, convert: Callable[[Any], Any]) -> Any:
+    """``value`` (dicts and lists, nested) with ``convert`` applied to the value of every ε key (:data:`EPS_KEYS`):
+    :func:`~post_bench.epsilon.parse_epsilon` reading a record, :func:`_eps_file` writing it."""
+    if isinstance(value, dict):
+        return {k: convert(v) if k in EPS_KEYS else eps_fields(v, convert) for k, v in value.items()}
+    if isinstance(value, list):
+        return [eps_fields(v, convert) for v in value]
+    return value
+
+
+def _eps_file(value: Any) -> float | None:
+    """A record's ε as done.json holds it (null: non-private, also where a unit wrote it so)."""
+    return eps_json(parse_epsilon(value))
+
+
 class Record(Schema):
-    """What a unit function returns (``done.json`` holds it plus the executor's ``cost``, ``unit``, ``files``)."""
+    """What a unit function returns (``done.json`` holds it plus the executor's ``cost``, ``unit``, ``files``).
+    ε in its rows and dicts is a float (inf: non-private), written ``null``."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_eps(cls, data: Any) -> Any:
+        return eps_fields(data, parse_epsilon)
+
+    @model_serializer(mode="wrap")
+    def _write_eps(self, handler) -> dict:
+        return eps_fields(handler(self), _eps_file)
 
     @classmethod
     def load(cls, done: dict) -> Record:

@@ -110,7 +110,7 @@ def run_transfer(unit, ctx, work, deps) -> TransferRecord:
     dp = tuned.dp
     task = ctx.splits(cfg.dataset, cfg.seed).train.task
     meta = {**run_metadata(ctx, unit.config, task, target.kind), "method": cfg.method, "role": "target",
-            "source": source.name, "epsilon": cfg.epsilon}
+            "source": source.name}  # ε: the config's, as written (null: non-private)
     save_prompt(work / "prompt", prompt, base_model=target.name, metadata=meta,
                 task_type="SEQ_CLS" if target.kind == "mlm" else "CAUSAL_LM")
     every = max(1, len(history) // 200)

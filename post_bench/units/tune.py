@@ -28,7 +28,7 @@ def run_tune(unit, ctx, work, deps) -> TuneRecord:
     settings, dp = tune_settings(cfg, len(enc))
     prompt, history = tune_prompts(backbone, enc, label_ids, init, settings, seed=cfg.seed, desc=unit.label)
     meta = {**run_metadata(ctx, unit.config, train.task, backbone.kind), "method": "tune", "role": cfg.role,
-            "dataset": cfg.dataset, "epsilon": cfg.epsilon, "noise_multiplier": dp["noise_multiplier"] if dp else None}
+            "noise_multiplier": dp["noise_multiplier"] if dp else None}  # ε and data set: the config's, as written
     save_prompt(work / "prompt", prompt, base_model=backbone.name, init_text=train.task.instruction, metadata=meta,
                 task_type="SEQ_CLS" if backbone.kind == "mlm" else "CAUSAL_LM")
     return TuneRecord(dp=dp, loss_curve=[round(x, 5) for x in history], n_train=len(enc), model_name=backbone.name)
