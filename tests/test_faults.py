@@ -408,13 +408,13 @@ def test_audit_inputs_are_checked_before_any_work(tmp_path):
     assert "at least one token" in read_error(tmp_path / "empty.safetensors")
     save_file({"p": torch.zeros(460, 64)}, str(tmp_path / "long.safetensors"))
     assert "allowed: at most 448 virtual tokens" in check(tmp_path / "long.safetensors")
-    assert audit_epsilon(float("inf")) is None and audit_epsilon(2.0) == 2.0
+    assert audit_epsilon(float("inf")) == float("inf") and audit_epsilon(None) == float("inf") and audit_epsilon(2.0) == 2.0
     assert "--epsilon" in check(tmp_path / "long.safetensors", epsilon=float("nan"))
     save_file({"p": torch.zeros(4, 64)}, str(tmp_path / "ok.safetensors"))
     prompt, _ = load_prompt(tmp_path / "ok.safetensors")
     eps, out = check_audit_inputs(tmp_path / "ok.safetensors", prompt, model="tiny-gpt2", dataset="election-tweets",
                                   epsilon=float("inf"), out_dir=tmp_path / "made", max_tokens=64)
-    assert eps is None and out.is_dir()  # --out exists before the audit runs
+    assert eps == float("inf") and out.is_dir()  # --out exists before the audit runs
 
 
 # ----------------------------------------------------------------- a full disk

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -15,6 +14,7 @@ from post_bench.audit.output import prepare
 from post_bench.audit.recipe import ShadowRecipe, load_recipe, read_yaml
 from post_bench.data import check_dataset_spec
 from post_bench.data.tasks import custom_task, parse_label_words
+from post_bench.epsilon import parse_epsilon
 from post_bench.errors import UserInputError, problem
 from post_bench.models.loading import check_model_spec, model_from_base, model_shape
 from post_bench.suite import _pydantic_problems
@@ -52,13 +52,13 @@ def read_inputs(prompt_source, *, model, recipe_file, recipe_options: dict, out_
     return Inputs(str(prompt_source), name, prompt, info, model, recipe, recipe_src, out, shadows, seed, precision)
 
 
-def audit_epsilon(epsilon: float | None) -> float | None:
-    """``--epsilon``: a positive number; inf means non-private (like a suite's ``inf``)."""
-    if epsilon is None or (math.isinf(epsilon) and epsilon > 0):
-        return None
-    if not epsilon > 0:  # also NaN
-        raise UserInputError(problem(SOURCE, "--epsilon", f"{epsilon} is not a privacy budget", "a number > 0, or inf"))
-    return float(epsilon)
+def audit_epsilon(epsilon: float | None) -> float:
+    """``--epsilon``: a positive number; inf (or left out) means non-private (like a suite's ``inf``)."""
+    try:
+        return parse_epsilon(epsilon)
+    except ValueError:  # <= 0, NaN
+        raise UserInputError(problem(SOURCE, "--epsilon", f"{epsilon} is not a privacy budget",
+                                     "a number > 0, or inf")) from None
 
 
 def model_from_adapter(info: dict, prompt_path) -> str:
@@ -185,7 +185,7 @@ def apply_task_options(task, options: dict | None, info: dict | None = None):
 
 
 def check_audit_inputs(prompt_path, prompt, *, model: str, dataset: str, epsilon: float | None, out_dir,
-                       max_tokens: int) -> tuple[float | None, Path]:
+                       max_tokens: int) -> tuple[float, Path]:
     """(epsilon, a writable output folder) or a UserInputError naming the bad input, before any work (the
     audit itself stages its folder and never leaves a half-written one)."""
     epsilon = audit_epsilon(epsilon)

@@ -30,7 +30,7 @@ class ShadowRecipe(TuningConfig):
     epochs: Annotated[float, Field(gt=0, le=10_000)] | None = None  # steps = ceil(epochs * train_size / batch)
     max_tokens: Annotated[int, Field(ge=8, le=4096)] = 64
     train_size: Annotated[int, Field(ge=2)] | None = None  # examples per shadow (default: see resolve_recipe)
-    epsilon: Epsilon = None  # DP-SGD for the shadows (None: non-private)
+    epsilon: Epsilon = math.inf  # DP-SGD for the shadows (inf: non-private)
 
     @model_validator(mode="after")
     def _steps_or_epochs(self):
