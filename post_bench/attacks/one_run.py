@@ -195,7 +195,7 @@ class OneRun(CanaryAttack):
     needs_base_model = True  # score: calibrated (the default) subtracts the untrained prompt's score
     unit_kind = "one_run"
     # defaults chosen by the audit-power sweep (reports/audit-power): canaries per run and their kind
-    default_canaries, default_canary_kind, default_repetitions, include = 64, "nonsense", 1, "half"
+    default_canaries, default_canary_kind, default_repetitions, include = 128, "nonsense", 1, "half"
 
     @classmethod
     def guesses(cls, entry) -> tuple[int, int]:
