@@ -111,6 +111,7 @@ class MembershipAttack(Attack):
     needs_references = True
     own_scores: ClassVar[bool] = False  # True: ``scores`` computes its own signal from the model
     audit_variants: ClassVar[tuple[str, ...] | None] = None  # what post-bench audit reports (None: the defaults)
+    baseline: ClassVar[bool] = False  # the simplest attack: the reference others are compared with (report)
 
     @classmethod
     def variants_in_audit(cls) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ class Loss(MembershipAttack):
     variants = ("default",)
     default_variants = ("default",)
     needs_references = False  # in a suite it still runs on the shadows' prompts: every prompt attacked in turn
+    baseline = True  # the simplest attack: the report compares every other attack with it on the same outcomes
 
     def statistic(self, target, refs, refs_in, variant):
         return np.asarray(target, dtype=np.float64).copy()

@@ -18,10 +18,11 @@ from post_bench.rows import Results
 from post_bench.runner.store import write_json_atomic
 
 
-def render(results: Results, out: Path) -> list:
-    """Write the report; a place that cannot take it (full disk, read-only) is one line, exit 2."""
+def render(results: Results, out: Path, samples_dir: Path | None = None) -> list:
+    """Write the report (``samples_dir``: the folder holding results.json and its samples files); a place that
+    cannot take it (full disk, read-only) is one line, exit 2."""
     try:
-        return render_report(results, out)
+        return render_report(results, out, samples_dir)
     except OSError as err:
         raise UserInputError(problem(str(err.filename or out), "", f"cannot write the report ({err.strerror or err})",
                                      "a writable directory with free space")) from None
@@ -59,7 +60,7 @@ def report_run(run_dir: str, to_dir: str | None) -> int:
     out = writable_dir(Path(to_dir) if to_dir else Path(run_dir) / "report", "--to")
     try:
         results = rederive(results, path.parent)
-        written = render(results, out)
+        written = render(results, out, path.parent)
     except (TypeError, ValueError, KeyError, IndexError) as err:  # rows that parse but do not fit together
         raise UserInputError(f"{path}: cannot render it ({type(err).__name__}: {err}); allowed: results.json as "
                              "written by post-bench run") from None

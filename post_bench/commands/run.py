@@ -125,7 +125,7 @@ def _run_and_report(suite, plan: Plan, root: Path, store: RunStore, *, executor:
         click.echo(f"wrote {root / 'results.json'}")
         if not no_report:
             set_phase("writing the report")
-            written = render(results, root / "report")
+            written = render(results, root / "report", root)
             click.echo(f"wrote report {root / 'report' / 'report.md'} ({len(written)} files)")
     except (OSError, UserInputError) as err:  # a full disk: results.json is made again from the units by a rerun
         if interrupted or failure or bad_input:  # the first problem is the one to tell (often the same full disk)

@@ -3,6 +3,8 @@ back, checked against their hashes, and turned into what the report needs.
 
 - :func:`load_evidence`: per-row correctness of every evaluated prompt, {(dataset, method, ε): {seed: {row id:
   0/1}}}, the input of claims and comparisons paired by example (:mod:`post_bench.report.paired`).
+- :func:`load_membership`: each membership privacy row's per-(prompt, example) outcomes (statistic, member) as
+  [M, N] arrays, the input of attacks compared on the same outcomes (:mod:`post_bench.report.attack_pairs`).
 - :func:`rescore`: the results with every number that per-example outputs determine re-derived from them
   (accuracy and n_test; a membership attack's AUC, TPR, bootstrap CIs and ε lower bound; a one-run audit's AUC,
   CIs and bound), so a report needs no model and no unit folder, and a new statistic can be added to an old run.
@@ -124,14 +126,55 @@ def _rescore_utility(row: UtilityRow, samples: list[dict]) -> UtilityRow:
     return _updated(row, {"accuracy": acc, "n_test": n})
 
 
-def _rescore_membership(row: PrivacyRow, samples: list[dict]) -> PrivacyRow:
+@dataclasses.dataclass(frozen=True, eq=False)
+class MembershipOutcomes:
+    """A membership row's per-(prompt, example) outcomes, read back from its samples file: [M, N] arrays, M the
+    prompts (0 the attacked one), N the scored examples."""
+
+    statistic: np.ndarray  # float; NaN where the file has no line for (prompt, example) or a null statistic
+    member: np.ndarray  # bool; False where the file has no line
+    present: np.ndarray  # bool: the file has a line for (prompt, example)
+
+
+def membership_outcomes(samples: list[dict]) -> MembershipOutcomes:
+    """The [M, N] outcomes of a ``membership`` samples file's lines ({"prompt", "example", "statistic",
+    "member"}). KeyError / TypeError on lines without them; ValueError on an empty file."""
+    if not samples:
+        raise ValueError("a membership samples file without lines")
     n_prompts = 1 + max(r["prompt"] for r in samples)
     n = 1 + max(r["example"] for r in samples)
     stats = np.full((n_prompts, n), np.nan)
     member = np.zeros((n_prompts, n), dtype=bool)
+    present = np.zeros((n_prompts, n), dtype=bool)
     for r in samples:
         stats[r["prompt"], r["example"]] = np.nan if r["statistic"] is None else r["statistic"]
         member[r["prompt"], r["example"]] = bool(r["member"])
+        present[r["prompt"], r["example"]] = True
+    return MembershipOutcomes(stats, member, present)
+
+
+def load_membership(results: Results, folder) -> tuple[dict[int, MembershipOutcomes], tuple[str, ...]]:
+    """({index in ``results.privacy``: outcomes} of every privacy row whose ``membership`` samples file is under
+    ``folder``, one line per file that could not be read). Rows without such a file are left out."""
+    base = _folder(folder)
+    out: dict[int, MembershipOutcomes] = {}
+    problems: list[str] = []
+    for i, row in enumerate(results.privacy):
+        ref = row.samples
+        if base is None or ref is None or ref.kind != "membership":
+            continue
+        try:
+            out[i] = membership_outcomes(read_samples(base, ref.dump()))
+        except SamplesError as err:
+            problems.append(str(err))
+        except (KeyError, TypeError, IndexError, ValueError):
+            problems.append(f"{base / ref.file}: lines without prompt, example, statistic or member")
+    return out, tuple(problems)
+
+
+def _rescore_membership(row: PrivacyRow, samples: list[dict]) -> PrivacyRow:
+    outcomes = membership_outcomes(samples)
+    stats, member = outcomes.statistic, outcomes.member
     fresh = statistics_row(row.attack, stats, member, delta=row.delta, base={},
                            confidence=row.eps_lower_bound_confidence or 0.95,
                            n_boot=row.extra("n_boot", 1000), seed=row.seed or 0)

@@ -12,6 +12,8 @@ from post_bench.atomic import write_text_atomic
 from post_bench.epsilon import eps_symbol
 from post_bench.rows import Environment, Evidence, Results
 
+from .attack_pairs import TITLE as PAIRS_TITLE
+from .attack_pairs import attack_pairs_lines
 from .cost import cost_vs_tuning_caption, plot_cost, plot_cost_vs_tuning, tuning_cost_model
 from .roc import plot_roc
 from .tables import Table, build_tables, suite_value, to_latex, to_markdown
@@ -145,13 +147,16 @@ def section(title: str, tables: list[Table], figures: list[Figure] = ()) -> list
     return md
 
 
-def report_body(results: Results, tables: dict[str, list[Table]], figures: dict[str, list[Figure]]) -> list[str]:
-    """The sections of report.md below its header, in order; empty when the results hold nothing to show."""
+def report_body(results: Results, tables: dict[str, list[Table]], figures: dict[str, list[Figure]],
+                privacy_note: str = "") -> list[str]:
+    """The sections of report.md below its header, in order; empty when the results hold nothing to show
+    (``privacy_note``: a line closing the privacy section, on the attacks that could not be compared)."""
     md = section("Utility", tables["utility"], figures["utility"])
     if tables["claims"] and results.evidence is not None:
         md += [f"**Evidence:** {evidence_text(results.evidence)}", ""]
     md += section(CLAIMS_TITLE, tables["claims"])
-    md += section("Privacy (membership inference)", tables["privacy"], figures["privacy"])
+    privacy = section("Privacy (membership inference)", tables["privacy"], figures["privacy"])
+    md += privacy + ([f"**{PAIRS_TITLE}:** {privacy_note}", ""] if privacy and privacy_note else [])
     md += section("Extraction", tables["extraction"])
     md += section("Distillation (source model)", tables["distill"])
     md += section("Cost", tables["cost"], figures["cost"])
@@ -165,8 +170,19 @@ def latex_tables(tables: dict[str, list[Table]]) -> str:
             + ("\n" if all_tables else "% no tables\n"))
 
 
-def render_report(results: Results, out_dir: Path | str) -> list[Path]:
-    """Write report.md, the figures and tables.tex into ``out_dir``; return the paths.
+def with_attack_pairs(tables: dict[str, list[Table]], results: Results, samples_dir) -> str:
+    """Put the table of attacks compared on the same outcomes (``attack_pairs``, read from the samples files
+    under ``samples_dir``) after the privacy table; return the line on what could not be compared."""
+    table, note = attack_pairs_lines(results, samples_dir)
+    if table is not None:
+        tables["privacy"].insert(1, table)
+    return note
+
+
+def render_report(results: Results, out_dir: Path | str, samples_dir: Path | str | None = None) -> list[Path]:
+    """Write report.md, the figures and tables.tex into ``out_dir``; return the paths. ``samples_dir``: the folder
+    holding results.json and the samples files its rows point at (None: no per-example outputs, so no table of
+    attacks compared on the same outcomes).
 
     Figures, each as PNG (embedded in report.md) and PDF (vector, for papers): roc_<dataset> (per dataset
     with privacy rows), utility_vs_epsilon (when there are utility rows), privacy_utility (when a prompt has
@@ -177,8 +193,9 @@ def render_report(results: Results, out_dir: Path | str) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tables = build_tables(results)
+    privacy_note = with_attack_pairs(tables, results, samples_dir)
     figures = draw_figures(results, out)
-    body = report_body(results, tables, figures) or ["_No results recorded._", ""]
+    body = report_body(results, tables, figures, privacy_note) or ["_No results recorded._", ""]
     report, tex = out / "report.md", out / "tables.tex"
     write_text_atomic(report, "\n".join(_header(results) + body))
     write_text_atomic(tex, latex_tables(tables))
