@@ -8,7 +8,7 @@ marked on every curve, and the AUC with its 95% CI in the legend.
 - Membership rows (LiRA, RMIA, LOSS, …): a panel per (method, ε). With more than ``MAX_CURVES`` attacks the
   panel keeps the strongest variant (highest AUC) of each attack family (``lira-online`` and ``lira-offline``
   are one family) and names the rest under the panel.
-- One-run canary audits (``attack == "one_run"``) scored planted canaries, not the population the shadows
+- One-run canary audits (rows with a ``one_run`` bound) scored planted canaries, not the population the shadows
   were trained on: they get their own panels ("canaries"), a curve per canary kind and ε.
 - Several seeds of one curve: the seed with the median AUC is drawn, and the legend says so.
 """
