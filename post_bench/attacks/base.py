@@ -130,6 +130,19 @@ class MembershipAttack(Attack):
         return self.name if variant == "default" else f"{self.name}-{variant}"
 
 
+class ReferenceFreeAttack(MembershipAttack):
+    """A membership attack whose statistic is the attacked prompt's own score (LOSS, Min-K%++, label-only): one
+    variant, no reference prompts (in a suite it still runs on the shadows' prompts: every prompt attacked in
+    turn)."""
+
+    variants = ("default",)
+    default_variants = ("default",)
+    needs_references = False
+
+    def statistic(self, target, refs, refs_in, variant):
+        return np.asarray(target, dtype=np.float64).copy()
+
+
 class CanaryAttack(Attack):
     """An attack on a prompt of its own, tuned with canaries planted (all of them, or each with probability ½);
     ``unit_kind`` runs it on that prompt with :meth:`unit_settings` added to the common config."""

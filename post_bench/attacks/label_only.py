@@ -18,7 +18,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from post_bench.attacks.base import ATTACKS, MembershipAttack
+from post_bench.attacks.base import ATTACKS, ReferenceFreeAttack
 
 
 class LabelOnlyParams(BaseModel):
@@ -66,14 +66,11 @@ def label_only_scores(predicted, labels, count: int) -> np.ndarray:
 
 
 @ATTACKS.register("label_only")
-class LabelOnly(MembershipAttack):
+class LabelOnly(ReferenceFreeAttack):
     description = ("label-only attack (Choquette-Choo et al. 2021): the fraction of random word-level perturbations "
                    "(drop / swap) of a text whose predicted label is still the true one; sees labels only, needs no "
                    "shadow prompts")
-    variants = ("default",)
-    default_variants = ("default",)
     Params = LabelOnlyParams
-    needs_references = False  # in a suite it still runs on the shadows' prompts: every prompt attacked in turn
     own_scores = True
 
     def scores(self, examples, prompts) -> np.ndarray:
@@ -85,6 +82,3 @@ class LabelOnly(MembershipAttack):
         label_ids = examples.label_ids
         return np.stack([label_only_scores(backbone.score_dataset(enc, label_ids, p, examples.batch_size).argmax(1),
                                            examples.labels, k) for p in prompts])
-
-    def statistic(self, target, refs, refs_in, variant):
-        return np.asarray(target, dtype=np.float64).copy()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from post_bench.attacks.base import ATTACKS, MembershipAttack
+from post_bench.attacks.base import ATTACKS, ReferenceFreeAttack
 
 CHUNK = 64  # examples whose [n, V] logits are held at once
 FLAT = 1e-9  # a spread of log p below this is none (rounding of a uniform distribution)
@@ -41,13 +41,10 @@ def min_k_plus_plus_scores(logits, label_ids: list[list[int]], labels) -> np.nda
 
 
 @ATTACKS.register("min_k_plus_plus")
-class MinKPlusPlus(MembershipAttack):
+class MinKPlusPlus(ReferenceFreeAttack):
     description = ("Min-K%++ (Zhang et al. 2024) at the verbalizer: the true label's log-probability standardised "
                    "by the mean and spread of log p over the model's whole next-token distribution there; needs no "
                    "shadow prompts")
-    variants = ("default",)
-    default_variants = ("default",)
-    needs_references = False  # in a suite it still runs on the shadows' prompts: every prompt attacked in turn
     own_scores = True
 
     def scores(self, examples, prompts) -> np.ndarray:
@@ -59,6 +56,3 @@ class MinKPlusPlus(MembershipAttack):
                 logits = examples.backbone.vocab_logits_dataset(enc.subset(idx), prompt, examples.batch_size)
                 out[k, idx] = min_k_plus_plus_scores(logits.numpy(), label_ids, examples.labels[idx])
         return out
-
-    def statistic(self, target, refs, refs_in, variant):
-        return np.asarray(target, dtype=np.float64).copy()
