@@ -93,6 +93,15 @@ class DistillConfig(Strict):
         "is refused."))
     corpus_size: Annotated[int, Field(ge=16)] = Field(2000, description=(
         "Texts drawn from the corpus sets together (evenly), independent of `budget.public_size`."))
+    template: str | None = Field(None, description=(
+        "Train on each corpus text in a task template, one text per row (truncated to `max_tokens` as a task "
+        "truncates it) instead of packed plain text: `private` = the private sets' templates in turn, or a "
+        "template with `{text}`. The student then imitates the teacher at the verbalizer position, where the task "
+        "is read, on public text only."))
+    teacher_top_k: Annotated[int, Field(ge=1)] | None = Field(None, description=(
+        "Compute the teacher's top-k logits (and its log-partition) once for the whole corpus, kept in the cache, "
+        "and distil on the (k + 1)-bucket KL (top k words + the rest) with no teacher forward per step; causal "
+        "LMs. Unset: a teacher forward and the full-vocabulary KL every step."))
     freeze_embeddings: bool = Field(True, description=(
         "Keep the target's input embeddings (and a tied head) as they are, so the source prompt lives in exactly "
         "the target's embedding space."))
@@ -101,6 +110,13 @@ class DistillConfig(Strict):
     @classmethod
     def _one_corpus(cls, v):
         return [v] if isinstance(v, str) else v
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, v):
+        if v is not None and v != "private" and "{text}" not in v:
+            raise ValueError(f"template must be `private` or contain {{text}}, got {v!r}")
+        return v
 
 
 class SourceConfig(Strict):

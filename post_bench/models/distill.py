@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from post_bench import cost
+from post_bench.models.teacher_targets import TeacherTargets, teacher_targets, topk_kl
 from post_bench.unit.schemas import DistillConfig
 
 SETTINGS = ("steps", "batch_size", "max_tokens", "lr", "warmup", "grad_clip", "temperature", "kd_weight", "seed",
@@ -91,6 +92,11 @@ def _pack(lists: list[list[int]], max_tokens: int) -> list[list[int]]:
     return [flat[i:i + max_tokens] for i in range(0, len(flat), max_tokens) if len(flat[i:i + max_tokens]) >= 2]
 
 
+def packed_blocks(tokenizer, texts, kind: str, max_tokens: int) -> list[list[int]]:
+    """The texts' tokens packed into ``max_tokens`` blocks (an EOS between causal texts): no step pads."""
+    return _pack(_token_lists(tokenizer, texts, kind, max_tokens), max_tokens)
+
+
 def _collate(rows: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
     width = max(len(r) for r in rows)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
@@ -146,16 +152,23 @@ def count_params(model) -> int:
 def distill(teacher, student, tokenizer, texts, *, kind: str, steps: int, batch_size: int, max_tokens: int,
             lr: float, warmup: int, grad_clip: float, temperature: float, kd_weight: float, seed: int,
             schedule: str = "cosine", freeze_embeddings: bool = False, names: tuple[str, str] = ("teacher", "student"),
-            autocast: bool = False) -> dict:
+            autocast: bool = False, blocks: list[list[int]] | None = None, targets: TeacherTargets | None = None) -> dict:
     """Train ``student`` in place: kd_weight·T²·KL(teacher_T ‖ student_T) + (1 − kd_weight)·LM loss.
 
     AdamW, linear warm-up then ``cosine`` (to 10% of lr) or ``constant``; grad-norm clipping.
     ``freeze_embeddings``: the input embeddings and the output head stay the teacher's (soft prompts live in
     the input-embedding space, so source and target prompts then share it exactly).
     ``autocast``: bf16 autocast for both forwards (weights, optimiser state and the losses stay fp32).
+    ``blocks``: token-id rows to train on instead of ``texts`` packed into ``max_tokens`` blocks (e.g. texts in a
+    task's template, one per row). ``targets``: the teacher's top-k targets of exactly these blocks
+    (:mod:`post_bench.models.teacher_targets`), used instead of a teacher forward per step (causal LMs only).
     Returns {"kd_curve": total loss per step, "steps"}.
     """
-    blocks = _pack(_token_lists(tokenizer, texts, kind, max_tokens), max_tokens)
+    blocks = packed_blocks(tokenizer, texts, kind, max_tokens) if blocks is None else blocks
+    if targets is not None and (kind != "causal" or int(targets.offsets.numel()) != len(blocks) + 1
+                                or targets.temperature != temperature):
+        raise ValueError("cached teacher targets need a causal LM, one entry per training block and the same "
+                         "temperature")
     if not blocks:
         raise ValueError("no public text to distil on (all texts empty)")
     device = next(student.parameters()).device
@@ -170,18 +183,21 @@ def distill(teacher, student, tokenizer, texts, *, kind: str, steps: int, batch_
     for _ in (bar := tqdm(range(steps), desc="distill", unit="step", dynamic_ncols=True, leave=False)):
         while len(order) < batch_size:
             order.extend(rng.permutation(len(blocks)).tolist())
-        batch, order = [blocks[i] for i in order[:batch_size]], order[batch_size:]
-        ids, mask = _collate(batch, tokenizer.pad_token_id, device)
+        picked, order = order[:batch_size], order[batch_size:]
+        ids, mask = _collate([blocks[i] for i in picked], tokenizer.pad_token_id, device)
         inputs, labels = _targets(ids, mask, kind, tokenizer, gen)
-        loss = _kd_loss(teacher, student, inputs, mask, labels, temperature, kd_weight, autocast)
+        if targets is None:
+            loss = _kd_loss(teacher, student, inputs, mask, labels, temperature, kd_weight, autocast)
+            cost.record(names[0], int(mask.bool().sum()), n_teacher, 1)
+        else:
+            loss = _cached_kd_loss(student, inputs, mask, labels, targets.of_blocks(picked), temperature, kd_weight,
+                                   autocast)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, grad_clip)
         opt.step()
         sched.step()
-        tokens = int(mask.bool().sum())
-        cost.record(names[0], tokens, n_teacher, 1)
-        cost.record(names[1], tokens, n_student, 3)
+        cost.record(names[1], int(mask.bool().sum()), n_student, 3)
         curve.append(round(loss.item(), 5))
         bar.set_postfix(loss=f"{curve[-1]:.3f}")
     student.eval()
@@ -225,6 +241,19 @@ def _kd_loss(teacher, student, inputs, mask, labels, temperature: float, kd_weig
     return loss
 
 
+def _cached_kd_loss(student, inputs, mask, labels, target, temperature: float, kd_weight: float, autocast: bool):
+    """The loss of :func:`_kd_loss` with the teacher's cached top-k targets (values, indices, lse) of the batch's
+    real tokens in place of a teacher forward."""
+    sel = mask.bool()
+    with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=autocast):
+        s_logits = _logits_at(student, inputs, mask, sel).float()
+    values, indices, lse = target
+    loss = kd_weight * topk_kl(s_logits, values, indices, lse, temperature)
+    if kd_weight < 1:
+        loss = loss + (1 - kd_weight) * F.cross_entropy(s_logits, labels[sel], ignore_index=-100)
+    return loss
+
+
 @torch.no_grad()
 def lm_loss(model, tokenizer, texts, kind: str, max_tokens: int, batch_size: int = 16, seed: int = 0,
             name: str = "eval") -> float:
@@ -260,6 +289,7 @@ class Distilled:
     steps: int
     n_train: int
     n_heldout: int
+    n_blocks: int = 0
 
 
 def split_public(texts, seed: int) -> tuple[list[str], list[str]]:
@@ -270,9 +300,24 @@ def split_public(texts, seed: int) -> tuple[list[str], list[str]]:
     return [texts[i] for i in order[n_held:]], [texts[i] for i in order[:n_held]]
 
 
-def distil_source(backbone, texts: list[str], cfg: DistillConfig) -> Distilled:
+def template_blocks(backbone, texts: list[str], templates: list[str], max_tokens: int) -> list[list[int]]:
+    """One row per text, each in one of ``templates`` (in turn) exactly as a task encodes it (the text truncated,
+    never the template), so the teacher is imitated at the verbalizer position as well as on the text."""
+    rows: list[list[int]] = []
+    for j, template in enumerate(templates):
+        share = texts[j::len(templates)]
+        if share:
+            rows.extend(list(ids) for ids in backbone.encode(share, template, max_tokens).ids)
+    return [r for r in rows if len(r) >= 2]
+
+
+def distil_source(backbone, texts: list[str], cfg: DistillConfig, templates: list[str] | None = None,
+                  targets_of=None) -> Distilled:
     """``backbone``'s model truncated to ``cfg.layers`` and distilled from it on ``texts`` (less a held-out part,
-    on which the teacher, the truncated student and the distilled student are measured)."""
+    on which the teacher, the truncated student and the distilled student are measured). ``templates``: train on
+    the texts in these task templates (one text per row) rather than packed. ``targets_of(blocks, compute)``:
+    where ``cfg.teacher_top_k`` is set, returns the teacher's targets of the blocks (``compute()`` makes them;
+    a cache may keep them)."""
     teacher, tok, kind = backbone.model, backbone.tokenizer, backbone.kind
     train, held = split_public(texts, cfg.seed)
     layers = resolve_layers(cfg.layers, n_layers(teacher))
@@ -282,7 +327,27 @@ def distil_source(backbone, texts: list[str], cfg: DistillConfig) -> Distilled:
         return round(lm_loss(model, tok, held, kind, cfg.max_tokens, cfg.batch_size, cfg.seed, name), 5)
 
     teacher_loss, truncated_loss = loss(teacher, backbone.name), loss(student)
+    blocks = (template_blocks(backbone, train, templates, cfg.max_tokens) if templates
+              else packed_blocks(tok, train, kind, cfg.max_tokens))
+    targets = None
+    if cfg.teacher_top_k:
+        def compute() -> TeacherTargets:
+            return _teacher_targets(backbone, blocks, cfg)
+        targets = targets_of(blocks, compute) if targets_of else compute()
     out = distill(teacher, student, tok, train, kind=kind, names=(backbone.name, "student"), autocast=backbone.autocast,
-                  **{k: getattr(cfg, k) for k in SETTINGS})
+                  blocks=blocks, targets=targets, **{k: getattr(cfg, k) for k in SETTINGS})
     return Distilled(student, layers, teacher_loss, truncated_loss, loss(student), out["kd_curve"], out["steps"],
-                     len(train), len(held))
+                     len(train), len(held), len(blocks))
+
+
+def _teacher_targets(backbone, blocks: list[list[int]], cfg: DistillConfig) -> TeacherTargets:
+    teacher, tok = backbone.model, backbone.tokenizer
+    device, n_teacher = next(teacher.parameters()).device, count_params(teacher)
+
+    def logits_of(ids, mask, sel):
+        with torch.autocast(ids.device.type, dtype=torch.bfloat16, enabled=backbone.autocast):
+            return _logits_at(teacher, ids, mask, sel)
+
+    return teacher_targets(logits_of, blocks, lambda rows: _collate(rows, tok.pad_token_id, device),
+                           k=cfg.teacher_top_k, temperature=cfg.temperature, batch_size=4 * cfg.batch_size,
+                           on_batch=lambda tokens: cost.record(backbone.name, tokens, n_teacher, 1))

@@ -33,6 +33,34 @@ def cached_source(cfg: dict, texts: list[str]) -> Path:
     return cache_dir() / "distilled" / cache_key(cfg, texts)
 
 
+def cached_targets(cfg):
+    """``targets_of(blocks, compute)`` for :func:`post_bench.models.distill.distil_source`: the teacher's top-k
+    targets kept in ``<cache>/teacher-targets/<key>/`` (safetensors), keyed by the teacher, its precision, k, T and
+    the token blocks themselves, so every student distilled from the same corpus shares one teacher pass."""
+
+    def targets_of(blocks, compute):
+        from post_bench.models.teacher_targets import TeacherTargets  # deferred: torch, only when distilling
+
+        digest = hashlib.sha256(json.dumps(blocks).encode()).hexdigest()
+        key = {"version": CACHE_VERSION, "model": cfg.model, "precision": cfg.precision, "k": cfg.teacher_top_k,
+               "temperature": cfg.temperature, "blocks": digest}
+        folder = cache_dir() / "teacher-targets" / hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+        if (folder / "targets.safetensors").is_file():
+            return TeacherTargets.load(folder)
+        targets = compute()
+        tmp = folder.with_name(f".{folder.name}.tmp")
+        try:
+            targets.save(tmp)
+            tmp.rename(folder)
+        except OSError as err:  # the cache only saves later runs work
+            shutil.rmtree(tmp, ignore_errors=True)
+            where, reason = os_failure(err, tmp)
+            tqdm.write(f"note: {where}: cannot keep the teacher targets in the cache ({reason})", file=sys.stderr)
+        return targets
+
+    return targets_of
+
+
 class _CopyFailed(Exception):
     """A file that :func:`copy_model` could not copy (not an OSError, so ``copytree`` stops at once instead of
     collecting every file's failure as text)."""

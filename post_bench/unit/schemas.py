@@ -78,6 +78,8 @@ class DistillConfig(Schema):
     seed: int
     precision: str
     input_sha256: dict[str, str] | None = None
+    template: str | None = None  # set only when the suite sets it, so older distill units keep their ids
+    teacher_top_k: int | None = None
 
 
 class TuneKnobs(Schema):

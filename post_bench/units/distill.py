@@ -9,7 +9,7 @@ import time
 from post_bench import cost
 from post_bench.errors import write_failure
 from post_bench.models.distill import distil_source
-from post_bench.models.distill_cache import cached_source, copy_model, store
+from post_bench.models.distill_cache import cached_source, cached_targets, copy_model, store
 from post_bench.unit.schemas import DistillConfig, DistillRecord
 from post_bench.units import unit_kind
 
@@ -26,7 +26,9 @@ def run_distill(unit, ctx, work, deps) -> DistillRecord:
     ``cached: true``; the row's ``one_off`` keeps the original distillation's wall time and FLOPs either way."""
     cfg: DistillConfig = unit.cfg
     texts = corpus_texts(ctx, cfg.corpus, cfg.corpus_size, cfg.seed)
-    folder = cached_source(unit.config, texts)  # keyed by the plain config: the cache outlives runs
+    templates = distill_templates(ctx, cfg)
+    key = {**unit.config, "templates": templates} if templates else unit.config  # the templates as resolved
+    folder = cached_source(key, texts)  # keyed by the plain config: the cache outlives runs
     if (folder / "record.json").is_file() and (folder / "model").is_dir():
         record = json.loads((folder / "record.json").read_text())
         try:
@@ -36,7 +38,7 @@ def run_distill(unit, ctx, work, deps) -> DistillRecord:
         return DistillRecord(distill=[{**record["row"], "cached": True, "cache_key": folder.name}],
                              model_name=record["model_name"])
     start = time.perf_counter()
-    row, model_name = _distill(cfg, ctx, work, texts)
+    row, model_name = _distill(cfg, ctx, work, texts, templates)
     meter = cost.current()
     row["one_off"] = {"wall_s": round(time.perf_counter() - start, 2),
                       "flops": meter.flops if meter else None, "device": str(ctx.device)}
@@ -45,15 +47,28 @@ def run_distill(unit, ctx, work, deps) -> DistillRecord:
     return DistillRecord(distill=[row], model_name=model_name)
 
 
-def _distill(cfg: DistillConfig, ctx, work, texts) -> tuple[dict, str]:
+def distill_templates(ctx, cfg: DistillConfig) -> list[str] | None:
+    """The task templates the corpus is put in (``template: private``: each private set's, in suite order, once
+    each), or None for packed plain text."""
+    if cfg.template is None:
+        return None
+    if cfg.template != "private":
+        return [cfg.template]
+    kind = ctx.backbone(cfg.model).kind
+    found = [ctx.load(name).task.template(kind) for name in ctx.suite.datasets.private]
+    return list(dict.fromkeys(t for t in found if t))
+
+
+def _distill(cfg: DistillConfig, ctx, work, texts, templates) -> tuple[dict, str]:
     """(the distillation's row, the teacher's name); the student is saved to ``work/model``."""
     backbone = ctx.backbone(cfg.model)
-    out = distil_source(backbone, texts, cfg)
+    out = distil_source(backbone, texts, cfg, templates, targets_of=cached_targets(cfg))
     folder = work / "model"
     out.student.save_pretrained(folder, safe_serialization=True)
     backbone.tokenizer.save_pretrained(folder)
     row = {"model": cfg.model, "layers": out.layers, "teacher_loss": out.teacher_loss,
            "truncated_loss": out.truncated_loss, "student_loss": out.student_loss, "kd_curve": out.kd_curve,
            "steps": out.steps, "n_train_texts": out.n_train, "n_heldout_texts": out.n_heldout, "corpus": cfg.corpus,
-           "freeze_embeddings": cfg.freeze_embeddings}
+           "freeze_embeddings": cfg.freeze_embeddings, "templates": templates, "teacher_top_k": cfg.teacher_top_k,
+           "n_blocks": out.n_blocks}
     return row, backbone.name
