@@ -354,6 +354,9 @@ class Results(Row):
     extraction: list[ExtractionRow] = []
     distill: list[DistillRow] = []
     cost: list[CostRow] = []
+    validation: list[UtilityRow] = Field(default=[], description=(
+        "the same evaluations on the private validation split (suites with `budget.evaluate_validation`); "
+        "nothing else reads them"))
     claims: list[Claim] | None = None
     aggregates: Aggregates | None = None
     evidence: Evidence | None = None

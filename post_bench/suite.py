@@ -244,6 +244,10 @@ class Budget(Strict):
     prompt_length: Annotated[int, Field(ge=1, le=512)] = Field(10, description=(
         "Virtual tokens of every soft prompt (the paper uses 100)."))
     eval_batch_size: PosInt = Field(32, description="Batch size of evaluation and scoring.")
+    evaluate_validation: bool = Field(False, description=(
+        "Also evaluate every evaluated prompt on the private validation split (rows under `validation` in "
+        "results.json; claims, aggregates and gates read the test rows only): what a rule that chooses between "
+        "settings reads, e.g. `post-bench frontier`'s choice of the source."))
 
 
 class BrokenDP(Strict):
@@ -458,6 +462,28 @@ class MethodEntry(Strict):
         "settings, e.g. `{name: post, label: post_label_words, loss: label_words}`."))
 
 
+class FrontierConfig(Strict):
+    """Candidate sources and the rule that chooses one, read by `post-bench frontier` (which runs the suite once
+    per candidate); `post-bench run` ignores it."""
+
+    layers: list[list[int]] = Field(min_length=2, description=(
+        "Candidate sources: the target's layers each keeps (otherwise distilled as `models.source.distill`)."))
+    min_gain: Annotated[float, Field(ge=0, le=1)] = Field(0.10, description=(
+        "The rule: the smallest candidate whose source prompt (`source_only`, on the source) beats the target's "
+        "zero-shot by at least this much accuracy on the validation split of every private set (needs "
+        "`budget.evaluate_validation: true` and the methods `zero_shot` and `source_only`)."))
+    max_compute_share: Annotated[float, Field(gt=0, le=1)] = Field(0.35, description=(
+        "Only candidates whose per-token compute is at most this share of the target's are eligible."))
+
+    @field_validator("layers")
+    @classmethod
+    def _distinct_sizes(cls, v):
+        sizes = [len(x) for x in v]
+        if len(set(sizes)) != len(sizes) or min(sizes) < 1:
+            raise ValueError(f"each candidate must keep a different, non-zero number of layers, got sizes {sizes}")
+        return v
+
+
 class Suite(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] = Field(description=(
         "Name of the suite; the default run directory is `runs/<name>` (`runs/<name>-dry-run` for `--dry-run`)."))
@@ -498,6 +524,8 @@ class Suite(Strict):
                               "max: 0.05}`, `{metric: eps_lb, max: 1}`; see docs/ci.md.")
     ray_address: str | None = Field(None, description=(
         "Ray cluster address for `--executor ray` (`--ray-address` and `RAY_ADDRESS` win)."))
+    frontier: FrontierConfig | None = Field(None, description=(
+        "Candidate sources and the rule choosing one, for `post-bench frontier` (see `frontier`)."))
 
     @field_validator("device")
     @classmethod

@@ -38,7 +38,7 @@ from post_bench.runner.store import RunStore, write_json_atomic
 from post_bench.samples import collected_name
 
 ROW_TYPES: dict[str, type[Row]] = {"utility": UtilityRow, "privacy": PrivacyRow, "extraction": ExtractionRow,
-                                   "distill": DistillRow, "cost": CostRow}
+                                   "distill": DistillRow, "cost": CostRow, "validation": UtilityRow}
 SECTIONS = tuple(ROW_TYPES)
 
 
@@ -82,6 +82,8 @@ def collect(plan: Plan, store: RunStore, suite_dict: dict, device: str, jobs: in
             continue
         for name, rows in unit_rows(store.done_record(unit.id), unit.id).items():
             sections[name] += [collect_samples(row, unit.id, store) for row in rows]
+    if not sections["validation"]:  # only suites with budget.evaluate_validation have the section
+        del sections["validation"]
     results = Results(schema_=SCHEMA, suite=suite_dict, env=environment(device, jobs, suite_dict["precision"]),
                       **sections)
     evidence = load_evidence(results, store.root)  # every samples file read once for both

@@ -138,5 +138,13 @@ class Planner:
             for dataset in self.suite.datasets.private:
                 for seed in self.suite.seeds:
                     for eps in (self.suite.epsilons if method.private else [math.inf]):
-                        out.append(method.plan(self, dataset, seed, eps, params))
+                        out.append(unit := method.plan(self, dataset, seed, eps, params))
+                        if self.suite.budget.evaluate_validation and unit.kind == "evaluate":
+                            out.append(validation_twin(unit))
         return out
+
+
+def validation_twin(unit: Unit) -> Unit:
+    """The same evaluation on the private validation split (same prompt, same model)."""
+    cfg = EvaluateConfig.of(**unit.cfg.dump(), split="validation")
+    return Unit("evaluate", cfg, unit.deps, label=unit.label.replace("eval ", "eval (validation) ", 1))

@@ -290,6 +290,8 @@ class Distilled:
     n_train: int
     n_heldout: int
     n_blocks: int = 0
+    params: int = 0  # parameters a token passes through (count_params): the per-token compute
+    teacher_params: int = 0
 
 
 def split_public(texts, seed: int) -> tuple[list[str], list[str]]:
@@ -337,7 +339,7 @@ def distil_source(backbone, texts: list[str], cfg: DistillConfig, templates: lis
     out = distill(teacher, student, tok, train, kind=kind, names=(backbone.name, "student"), autocast=backbone.autocast,
                   blocks=blocks, targets=targets, **{k: getattr(cfg, k) for k in SETTINGS})
     return Distilled(student, layers, teacher_loss, truncated_loss, loss(student), out["kd_curve"], out["steps"],
-                     len(train), len(held), len(blocks))
+                     len(train), len(held), len(blocks), count_params(student), count_params(teacher))
 
 
 def _teacher_targets(backbone, blocks: list[list[int]], cfg: DistillConfig) -> TeacherTargets:

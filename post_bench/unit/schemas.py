@@ -183,6 +183,7 @@ class EvaluateConfig(Schema):
     epsilon: Epsilon
     eval_batch_size: int
     input_sha256: dict[str, str] | None = None
+    split: Literal["validation"] | None = None  # set only for a validation twin (test units keep their ids)
 
 
 class DpOptConfig(Schema):
@@ -347,6 +348,7 @@ class DpOptRecord(Record):
 class EvaluateRecord(Record):
     utility: Rows
     model_name: str
+    validation: Rows | None = None  # a validation twin's rows (its ``utility`` is empty)
 
 
 class ExtractionRecord(Record):

@@ -70,5 +70,5 @@ def _distill(cfg: DistillConfig, ctx, work, texts, templates) -> tuple[dict, str
            "truncated_loss": out.truncated_loss, "student_loss": out.student_loss, "kd_curve": out.kd_curve,
            "steps": out.steps, "n_train_texts": out.n_train, "n_heldout_texts": out.n_heldout, "corpus": cfg.corpus,
            "freeze_embeddings": cfg.freeze_embeddings, "templates": templates, "teacher_top_k": cfg.teacher_top_k,
-           "n_blocks": out.n_blocks}
+           "n_blocks": out.n_blocks, "params": out.params, "teacher_params": out.teacher_params}
     return row, backbone.name

@@ -1,4 +1,5 @@
-"""``evaluate`` unit: accuracy of a model (with a soft or discrete prompt, or none) on the test split."""
+"""``evaluate`` unit: accuracy of a model (with a soft or discrete prompt, or none) on the test split (or, for a
+validation twin, the validation split)."""
 
 from __future__ import annotations
 
@@ -36,12 +37,14 @@ def prediction_rows(texts, labels, scores: np.ndarray) -> list[dict]:
 def run_evaluate(unit, ctx, work, deps) -> EvaluateRecord:
     cfg: EvaluateConfig = unit.cfg
     backbone = ctx.backbone(ctx.model_name(unit))
-    test = ctx.splits(cfg.dataset, cfg.seed).test
+    splits = ctx.splits(cfg.dataset, cfg.seed)
+    test = splits.validation if cfg.split == "validation" else splits.test
     soft, text = prompt_of(deps)
     template = test.task.template(backbone.kind)
     if text:
         template = text.strip() + "\n" + template
-    enc = ctx.encoded(backbone, test, f"test-{cfg.seed}", cfg.max_tokens + (64 if text else 0), template)
+    enc = ctx.encoded(backbone, test, f"{cfg.split or 'test'}-{cfg.seed}", cfg.max_tokens + (64 if text else 0),
+                      template)
     label_ids = backbone.label_token_ids(test.task)
     scores = backbone.score_dataset(enc, label_ids, soft, batch_size=cfg.eval_batch_size)
     dp = deps["prompt"].record.dp if "prompt" in deps else None
@@ -53,4 +56,6 @@ def run_evaluate(unit, ctx, work, deps) -> EvaluateRecord:
     if dp:
         row.update({"accountant": dp.get("accountant"), "noise_multiplier": dp.get("noise_multiplier"),
                     "delta": dp.get("delta"), "epsilon_spent": dp.get("epsilon_spent")})
+    if cfg.split == "validation":
+        return EvaluateRecord(utility=[], validation=[{**row, "split": "validation"}], model_name=row["model"])
     return EvaluateRecord(utility=[row], model_name=row["model"])
