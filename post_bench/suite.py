@@ -102,6 +102,10 @@ class DistillConfig(Strict):
         "Compute the teacher's top-k logits (and its log-partition) once for the whole corpus, kept in the cache, "
         "and distil on the (k + 1)-bucket KL (top k words + the rest) with no teacher forward per step; causal "
         "LMs. Unset: a teacher forward and the full-vocabulary KL every step."))
+    label_words_weight: Annotated[float, Field(gt=0)] | None = Field(None, description=(
+        "With `template: private` and `teacher_top_k`: add this weight × T²·KL(teacher ‖ student) over the private "
+        "tasks' label words (renormalised over them) at each row's verbalizer position. The label words hold a "
+        "tiny share of the teacher's distribution there, so the full KL barely teaches how it ranks them."))
     freeze_embeddings: bool = Field(True, description=(
         "Keep the target's input embeddings (and a tied head) as they are, so the source prompt lives in exactly "
         "the target's embedding space."))
@@ -110,6 +114,13 @@ class DistillConfig(Strict):
     @classmethod
     def _one_corpus(cls, v):
         return [v] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _label_words_need_rows(self):
+        if self.label_words_weight is not None and (self.template is None or self.teacher_top_k is None):
+            raise ValueError("label_words_weight needs `template` and `teacher_top_k` (the label words are read at "
+                             "task rows' verbalizer positions from the cached teacher targets)")
+        return self
 
     @field_validator("template")
     @classmethod

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from post_bench.models.distill import _collate, _logits_at, distill, template_blocks, truncate_model
-from post_bench.models.teacher_targets import TeacherTargets, teacher_targets, topk_kl
+from post_bench.models.teacher_targets import TeacherTargets, kept_kl, teacher_targets, topk_kl
 from tests.test_distill import SETTINGS, TEXTS, model_of
 
 
@@ -87,3 +87,26 @@ def test_template_rows_end_at_the_verbalizer(gpt2):
     assert len(rows) == 6 and all(len(r) <= 16 for r in rows)
     ends = {tok.decode(r[-2:]) for r in rows}
     assert ends == {"\nTopic:", "\nAuthor:"} or {e.split()[-1] for e in ends} == {"Topic:", "Author:"}
+
+
+def test_label_word_kl_pulls_the_student_towards_the_teachers_ranking_at_the_last_token(gpt2):
+    teacher, tok, kind = gpt2
+    words = [tok(w)["input_ids"][0] for w in (" business", " sport", " tech")]
+    blocks = [tok(t)["input_ids"][:12] for t in TEXTS[:10]]
+    targets = teacher_targets(lambda ids, mask, sel: _logits_at(teacher, ids, mask, sel), blocks,
+                              lambda rows: _collate(rows, tok.pad_token_id, "cpu"), k=8, temperature=2.0,
+                              batch_size=4, kept_ids=words)
+    with torch.no_grad():
+        last = teacher(input_ids=torch.tensor([blocks[2]])).logits[0, -1, words]
+    assert torch.allclose(targets.last_kept([2])[0], last, atol=1e-2)
+
+    def label_gap(student):
+        with torch.no_grad():
+            s = torch.stack([student(input_ids=torch.tensor([b])).logits[0, -1] for b in blocks])
+        return kept_kl(s, targets.last_kept(list(range(10))), targets.kept_ids, 2.0).item()
+
+    settings = {**SETTINGS, "steps": 15, "lr": 3e-3, "kd_weight": 1.0}
+    plain, weighted = truncate_model(teacher, [0, -1]), truncate_model(teacher, [0, -1])
+    distill(teacher, plain, tok, [], kind=kind, blocks=blocks, targets=targets, **settings)
+    distill(teacher, weighted, tok, [], kind=kind, blocks=blocks, targets=targets, label_words_weight=20.0, **settings)
+    assert label_gap(weighted) < 0.5 * label_gap(plain)

@@ -89,7 +89,8 @@ class Planner:
         if src is None or src.model is not None:
             return None
         d = src.distill or type(src).model_fields["distill"].annotation.__args__[0]()
-        cfg = DistillConfig.of(model=self.suite.models.target, **{**d.model_dump(exclude={k for k in ("template", "teacher_top_k") if getattr(d, k) is None}),
+        cfg = DistillConfig.of(model=self.suite.models.target, **{**d.model_dump(exclude={k for k in ("template", "teacher_top_k", "label_words_weight")
+                                                  if getattr(d, k) is None}),
                                   "corpus": d.corpus or [self.public_dataset]},
                                seed=self.suite.seeds[0], precision=self.suite.precision)
         return Unit("distill", cfg, label=f"distill {self.suite.models.target} layers {d.layers}")

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from post_bench import cost
-from post_bench.models.teacher_targets import TeacherTargets, teacher_targets, topk_kl
+from post_bench.models.teacher_targets import TeacherTargets, kept_kl, teacher_targets, topk_kl
 from post_bench.unit.schemas import DistillConfig
 
 SETTINGS = ("steps", "batch_size", "max_tokens", "lr", "warmup", "grad_clip", "temperature", "kd_weight", "seed",
@@ -152,7 +152,8 @@ def count_params(model) -> int:
 def distill(teacher, student, tokenizer, texts, *, kind: str, steps: int, batch_size: int, max_tokens: int,
             lr: float, warmup: int, grad_clip: float, temperature: float, kd_weight: float, seed: int,
             schedule: str = "cosine", freeze_embeddings: bool = False, names: tuple[str, str] = ("teacher", "student"),
-            autocast: bool = False, blocks: list[list[int]] | None = None, targets: TeacherTargets | None = None) -> dict:
+            autocast: bool = False, blocks: list[list[int]] | None = None, targets: TeacherTargets | None = None,
+            label_words_weight: float = 0.0) -> dict:
     """Train ``student`` in place: kd_weight·T²·KL(teacher_T ‖ student_T) + (1 − kd_weight)·LM loss.
 
     AdamW, linear warm-up then ``cosine`` (to 10% of lr) or ``constant``; grad-norm clipping.
@@ -162,11 +163,14 @@ def distill(teacher, student, tokenizer, texts, *, kind: str, steps: int, batch_
     ``blocks``: token-id rows to train on instead of ``texts`` packed into ``max_tokens`` blocks (e.g. texts in a
     task's template, one per row). ``targets``: the teacher's top-k targets of exactly these blocks
     (:mod:`post_bench.models.teacher_targets`), used instead of a teacher forward per step (causal LMs only).
+    ``label_words_weight``: adds this weight times the KL on the targets' kept words (the tasks' label words) at
+    each block's last token, the verbalizer position of a task row.
     Returns {"kd_curve": total loss per step, "steps"}.
     """
     blocks = packed_blocks(tokenizer, texts, kind, max_tokens) if blocks is None else blocks
     if targets is not None and (kind != "causal" or int(targets.offsets.numel()) != len(blocks) + 1
-                                or targets.temperature != temperature):
+                                or targets.temperature != temperature
+                                or (label_words_weight > 0 and targets.kept is None)):
         raise ValueError("cached teacher targets need a causal LM, one entry per training block and the same "
                          "temperature")
     if not blocks:
@@ -190,8 +194,8 @@ def distill(teacher, student, tokenizer, texts, *, kind: str, steps: int, batch_
             loss = _kd_loss(teacher, student, inputs, mask, labels, temperature, kd_weight, autocast)
             cost.record(names[0], int(mask.bool().sum()), n_teacher, 1)
         else:
-            loss = _cached_kd_loss(student, inputs, mask, labels, targets.of_blocks(picked), temperature, kd_weight,
-                                   autocast)
+            loss = _cached_kd_loss(student, inputs, mask, labels, targets, picked, temperature, kd_weight, autocast,
+                                   label_words_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, grad_clip)
@@ -241,14 +245,19 @@ def _kd_loss(teacher, student, inputs, mask, labels, temperature: float, kd_weig
     return loss
 
 
-def _cached_kd_loss(student, inputs, mask, labels, target, temperature: float, kd_weight: float, autocast: bool):
-    """The loss of :func:`_kd_loss` with the teacher's cached top-k targets (values, indices, lse) of the batch's
-    real tokens in place of a teacher forward."""
+def _cached_kd_loss(student, inputs, mask, labels, targets: TeacherTargets, picked: list[int], temperature: float,
+                    kd_weight: float, autocast: bool, label_words_weight: float = 0.0):
+    """The loss of :func:`_kd_loss` with the teacher's cached top-k targets of the batch's real tokens in place of a
+    teacher forward, plus ``label_words_weight`` × the KL on the kept label words at each row's last token."""
     sel = mask.bool()
     with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=autocast):
         s_logits = _logits_at(student, inputs, mask, sel).float()
-    values, indices, lse = target
+    values, indices, lse = targets.of_blocks(picked)
     loss = kd_weight * topk_kl(s_logits, values, indices, lse, temperature)
+    if label_words_weight > 0:
+        last = mask.sum(1).cumsum(0) - 1  # each row's last real token among the selected ones
+        loss = loss + label_words_weight * kept_kl(s_logits[last], targets.last_kept(picked), targets.kept_ids,
+                                                   temperature)
     if kd_weight < 1:
         loss = loss + (1 - kd_weight) * F.cross_entropy(s_logits, labels[sel], ignore_index=-100)
     return loss
@@ -314,12 +323,12 @@ def template_blocks(backbone, texts: list[str], templates: list[str], max_tokens
 
 
 def distil_source(backbone, texts: list[str], cfg: DistillConfig, templates: list[str] | None = None,
-                  targets_of=None) -> Distilled:
+                  targets_of=None, label_ids: list[int] | None = None) -> Distilled:
     """``backbone``'s model truncated to ``cfg.layers`` and distilled from it on ``texts`` (less a held-out part,
     on which the teacher, the truncated student and the distilled student are measured). ``templates``: train on
     the texts in these task templates (one text per row) rather than packed. ``targets_of(blocks, compute)``:
     where ``cfg.teacher_top_k`` is set, returns the teacher's targets of the blocks (``compute()`` makes them;
-    a cache may keep them)."""
+    a cache may keep them). ``label_ids``: the tasks' label-word ids, for ``cfg.label_words_weight``."""
     teacher, tok, kind = backbone.model, backbone.tokenizer, backbone.kind
     train, held = split_public(texts, cfg.seed)
     layers = resolve_layers(cfg.layers, n_layers(teacher))
@@ -334,15 +343,16 @@ def distil_source(backbone, texts: list[str], cfg: DistillConfig, templates: lis
     targets = None
     if cfg.teacher_top_k:
         def compute() -> TeacherTargets:
-            return _teacher_targets(backbone, blocks, cfg)
+            return _teacher_targets(backbone, blocks, cfg, label_ids if cfg.label_words_weight else None)
         targets = targets_of(blocks, compute) if targets_of else compute()
     out = distill(teacher, student, tok, train, kind=kind, names=(backbone.name, "student"), autocast=backbone.autocast,
-                  blocks=blocks, targets=targets, **{k: getattr(cfg, k) for k in SETTINGS})
+                  blocks=blocks, targets=targets, label_words_weight=cfg.label_words_weight or 0.0,
+                  **{k: getattr(cfg, k) for k in SETTINGS})
     return Distilled(student, layers, teacher_loss, truncated_loss, loss(student), out["kd_curve"], out["steps"],
                      len(train), len(held), len(blocks), count_params(student), count_params(teacher))
 
 
-def _teacher_targets(backbone, blocks: list[list[int]], cfg: DistillConfig) -> TeacherTargets:
+def _teacher_targets(backbone, blocks: list[list[int]], cfg: DistillConfig, kept_ids=None) -> TeacherTargets:
     teacher, tok = backbone.model, backbone.tokenizer
     device, n_teacher = next(teacher.parameters()).device, count_params(teacher)
 
@@ -352,4 +362,4 @@ def _teacher_targets(backbone, blocks: list[list[int]], cfg: DistillConfig) -> T
 
     return teacher_targets(logits_of, blocks, lambda rows: _collate(rows, tok.pad_token_id, device),
                            k=cfg.teacher_top_k, temperature=cfg.temperature, batch_size=4 * cfg.batch_size,
-                           on_batch=lambda tokens: cost.record(backbone.name, tokens, n_teacher, 1))
+                           on_batch=lambda tokens: cost.record(backbone.name, tokens, n_teacher, 1), kept_ids=kept_ids)

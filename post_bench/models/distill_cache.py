@@ -33,7 +33,7 @@ def cached_source(cfg: dict, texts: list[str]) -> Path:
     return cache_dir() / "distilled" / cache_key(cfg, texts)
 
 
-def cached_targets(cfg):
+def cached_targets(cfg, kept_ids=None):
     """``targets_of(blocks, compute)`` for :func:`post_bench.models.distill.distil_source`: the teacher's top-k
     targets kept in ``<cache>/teacher-targets/<key>/`` (safetensors), keyed by the teacher, its precision, k, T and
     the token blocks themselves, so every student distilled from the same corpus shares one teacher pass."""
@@ -44,6 +44,8 @@ def cached_targets(cfg):
         digest = hashlib.sha256(json.dumps(blocks).encode()).hexdigest()
         key = {"version": CACHE_VERSION, "model": cfg.model, "precision": cfg.precision, "k": cfg.teacher_top_k,
                "temperature": cfg.temperature, "blocks": digest}
+        if kept_ids:
+            key["kept_ids"] = list(kept_ids)
         folder = cache_dir() / "teacher-targets" / hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
         if (folder / "targets.safetensors").is_file():
             return TeacherTargets.load(folder)

@@ -33,11 +33,20 @@ class TeacherTargets:
     lse: torch.Tensor
     offsets: torch.Tensor
     temperature: float
+    kept_ids: torch.Tensor | None = None  # [m] vocabulary ids whose logits are kept at every token (label words)
+    kept: torch.Tensor | None = None  # [N, m] the teacher's logits of ``kept_ids``
 
     def __post_init__(self):
         n = self.values.shape[0]
         if self.indices.shape != self.values.shape or self.lse.shape != (n,) or int(self.offsets[-1]) != n:
             raise ValueError("teacher targets: values, indices, lse and offsets do not agree in size")
+        if (self.kept is None) != (self.kept_ids is None) or (
+                self.kept is not None and self.kept.shape != (n, self.kept_ids.numel())):
+            raise ValueError("teacher targets: kept logits and their ids do not agree")
+
+    def last_kept(self, blocks: list[int]) -> torch.Tensor:
+        """The kept logits [len(blocks), m] at the last token of each block (a task row's verbalizer position)."""
+        return self.kept[self.offsets[torch.tensor(blocks) + 1] - 1].float()
 
     @property
     def k(self) -> int:
@@ -53,8 +62,10 @@ class TeacherTargets:
         from safetensors.torch import save_file  # deferred: only a cache write needs it
 
         folder.mkdir(parents=True, exist_ok=True)
-        save_file({"values": self.values, "indices": self.indices, "lse": self.lse, "offsets": self.offsets},
-                  str(folder / "targets.safetensors"), metadata={"temperature": repr(self.temperature)})
+        tensors = {"values": self.values, "indices": self.indices, "lse": self.lse, "offsets": self.offsets}
+        if self.kept is not None:
+            tensors.update(kept=self.kept, kept_ids=self.kept_ids)
+        save_file(tensors, str(folder / "targets.safetensors"), metadata={"temperature": repr(self.temperature)})
 
     @classmethod
     def load(cls, folder: Path) -> TeacherTargets:
@@ -63,18 +74,20 @@ class TeacherTargets:
         with safe_open(str(folder / "targets.safetensors"), framework="pt") as f:
             tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118 (safe_open has no __iter__)
             temperature = float(f.metadata()["temperature"])
-        return cls(tensors["values"], tensors["indices"], tensors["lse"], tensors["offsets"], temperature)
+        return cls(tensors["values"], tensors["indices"], tensors["lse"], tensors["offsets"], temperature,
+                   tensors.get("kept_ids"), tensors.get("kept"))
 
 
-@torch.inference_mode()
+@torch.no_grad()  # not inference_mode: the kept ids and logits are used in autograd later
 def teacher_targets(logits_of, blocks: list[list[int]], collate, *, k: int, temperature: float, batch_size: int,
-                    on_batch=None) -> TeacherTargets:
+                    on_batch=None, kept_ids: list[int] | None = None) -> TeacherTargets:
     """The top-``k`` targets of every block. ``logits_of(ids, mask, sel)`` gives the teacher's [n, V] logits at the
     selected positions, ``collate(rows)`` the (ids, mask) of some blocks; ``on_batch(tokens)`` is told each batch's
-    token count (for the cost meter)."""
+    token count (for the cost meter); ``kept_ids``: vocabulary ids whose logits are kept at every token too."""
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
-    values, indices, lse = [], [], []
+    keep = torch.tensor(kept_ids, dtype=torch.long) if kept_ids else None
+    values, indices, lse, kept = [], [], [], []
     for start in tqdm(range(0, len(blocks), batch_size), desc="teacher targets", unit="batch", leave=False,
                       dynamic_ncols=True):
         ids, mask = collate(blocks[start:start + batch_size])
@@ -83,10 +96,24 @@ def teacher_targets(logits_of, blocks: list[list[int]], collate, *, k: int, temp
         values.append(top.values.half())
         indices.append(top.indices.int())
         lse.append(torch.logsumexp(logits / temperature, dim=-1))
+        if keep is not None:
+            kept.append(logits[:, keep].half())
         if on_batch:
             on_batch(int(mask.sum()))
     offsets = torch.tensor([0, *torch.tensor([len(b) for b in blocks]).cumsum(0).tolist()], dtype=torch.long)
-    return TeacherTargets(torch.cat(values), torch.cat(indices), torch.cat(lse), offsets, temperature)
+    return TeacherTargets(torch.cat(values), torch.cat(indices), torch.cat(lse), offsets, temperature,
+                          keep, torch.cat(kept) if keep is not None else None)
+
+
+def kept_kl(student_logits: torch.Tensor, teacher_kept: torch.Tensor, kept_ids: torch.Tensor,
+            temperature: float) -> torch.Tensor:
+    """Mean over rows of T²·KL(teacher_T ‖ student_T) on the kept words only (both renormalised over them): at a
+    task row's verbalizer position, how the teacher ranks the label words, which hold a tiny share of its whole
+    distribution there and so weigh almost nothing in the full KL."""
+    T = temperature
+    log_p = F.log_softmax(teacher_kept / T, dim=-1)
+    log_q = F.log_softmax(student_logits.float()[:, kept_ids] / T, dim=-1)
+    return (log_p.exp() * (log_p - log_q)).sum(1).mean() * T * T
 
 
 def topk_kl(student_logits: torch.Tensor, values: torch.Tensor, indices: torch.Tensor, lse: torch.Tensor,

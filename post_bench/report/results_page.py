@@ -331,6 +331,18 @@ def report_section(folder: str, results: Results, suites: Path) -> list[str]:
     return out
 
 
+def frontier_section(reports: Path) -> list[str]:
+    """The source-frontier report (``reports/*/frontier.md``, written by `post-bench frontier` from its runs), its
+    rule, choice and table as they are there."""
+    out = []
+    for page in sorted(reports.glob("*/frontier.md")):
+        body = page.read_text(encoding="utf-8").splitlines()
+        keep = [line for line in body[1:] if not line.startswith("![")]
+        out += [f"## source frontier (`reports/{page.parent.name}/`)", "", *keep,
+                f"![source prompt against compute](../reports/{page.parent.name}/frontier.png)", ""]
+    return out
+
+
 def report_folders(reports: Path) -> list[Path]:
     found = [p.parent for p in reports.glob("*/results.json")]
     return sorted(found, key=lambda p: (ORDER.index(p.name) if p.name in ORDER else len(ORDER), p.name))
@@ -348,6 +360,7 @@ def render(reports: Path | str = "reports", suites: Path | str = "suites") -> st
            "", "Reports: " + ", ".join(f"[{folder}](#{_anchor(folder, results)})" for folder, results in loaded), ""]
     for folder, results in loaded:
         out += report_section(folder, results, suites)
+    out += frontier_section(reports)
     if not loaded:
         out += [f"_No reports/*/results.json under {reports}._", ""]
     return "\n".join(out).rstrip("\n") + "\n"

@@ -80,6 +80,7 @@ class DistillConfig(Schema):
     input_sha256: dict[str, str] | None = None
     template: str | None = None  # set only when the suite sets it, so older distill units keep their ids
     teacher_top_k: int | None = None
+    label_words_weight: float | None = None
 
 
 class TuneKnobs(Schema):

@@ -59,10 +59,18 @@ def distill_templates(ctx, cfg: DistillConfig) -> list[str] | None:
     return list(dict.fromkeys(t for t in found if t))
 
 
+def distill_label_ids(ctx, backbone) -> list[int]:
+    """Every private task's label-word ids (first sub-token of each word), once each, in suite order."""
+    ids = [i for name in ctx.suite.datasets.private for words in backbone.label_token_ids(ctx.load(name).task)
+           for i in words]
+    return list(dict.fromkeys(ids))
+
+
 def _distill(cfg: DistillConfig, ctx, work, texts, templates) -> tuple[dict, str]:
     """(the distillation's row, the teacher's name); the student is saved to ``work/model``."""
     backbone = ctx.backbone(cfg.model)
-    out = distil_source(backbone, texts, cfg, templates, targets_of=cached_targets(cfg))
+    label_ids = distill_label_ids(ctx, backbone) if cfg.label_words_weight else None
+    out = distil_source(backbone, texts, cfg, templates, targets_of=cached_targets(cfg, label_ids), label_ids=label_ids)
     folder = work / "model"
     out.student.save_pretrained(folder, safe_serialization=True)
     backbone.tokenizer.save_pretrained(folder)
@@ -70,5 +78,6 @@ def _distill(cfg: DistillConfig, ctx, work, texts, templates) -> tuple[dict, str
            "truncated_loss": out.truncated_loss, "student_loss": out.student_loss, "kd_curve": out.kd_curve,
            "steps": out.steps, "n_train_texts": out.n_train, "n_heldout_texts": out.n_heldout, "corpus": cfg.corpus,
            "freeze_embeddings": cfg.freeze_embeddings, "templates": templates, "teacher_top_k": cfg.teacher_top_k,
+           "label_words_weight": cfg.label_words_weight,
            "n_blocks": out.n_blocks, "params": out.params, "teacher_params": out.teacher_params}
     return row, backbone.name
