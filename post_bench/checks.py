@@ -138,6 +138,10 @@ def _method_problems(suite: Suite, source: str) -> list[str]:
         if entry.name not in METHODS:
             continue
         method = METHODS.get(entry.name)
+        for eps in entry.epsilons or []:
+            if eps not in suite.epsilons:
+                out.append(problem(source, f"methods[{i}].epsilons", f"{eps} is not one of the suite's epsilons",
+                                   ", ".join(map(str, suite.epsilons))))
         try:
             params = method.Params.model_validate(entry.model_extra or {})
         except ValidationError as err:

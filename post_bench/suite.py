@@ -471,6 +471,9 @@ class MethodEntry(Strict):
     label: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] | None = Field(None, description=(
         "Name of this entry in the results (default: `name`), so that one method can run twice with other "
         "settings, e.g. `{name: post, label: post_label_words, loss: label_words}`."))
+    epsilons: list[Epsilon] | None = Field(None, min_length=1, description=(
+        "Run this entry at these of the suite's `epsilons` only (default: all of them), e.g. an ablation at "
+        "`[inf]`."))
 
 
 class FrontierConfig(Strict):

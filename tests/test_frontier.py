@@ -15,7 +15,8 @@ SUITE = {
     "name": "frontier-test", "seeds": [0],
     "models": {"target": "tiny-gpt2:layers=4,hidden=64",
                "source": {"distill": {"layers": [0, -1], "steps": 2, "batch_size": 4, "max_tokens": 24,
-                                      "template": "private", "teacher_top_k": 8}}},
+                                      "template": "private", "teacher_top_k": 8,
+                                      "label_words_weight": 1.0}}},
     "datasets": {"private": ["election-tweets"], "public": "friends"},
     "budget": {"train_size": 16, "val_size": 12, "test_size": 16, "public_size": 40, "max_tokens": 16,
                "prompt_length": 2, "evaluate_validation": True},
@@ -73,6 +74,7 @@ def test_frontier_runs_every_candidate_and_chooses_by_validation(tmp_path):
     run = json.loads((tmp_path / "out" / "layers-2" / "results.json").read_text())
     assert {r["method"] for r in run["validation"]} == {"zero_shot", "source_only"}
     assert all(r["n_test"] == 16 for r in run["utility"]) and run["distill"][0]["teacher_top_k"] == 8
+    assert run["distill"][0]["label_words_weight"] == 1.0
     assert "Chosen" in (tmp_path / "out" / "report" / "frontier.md").read_text()
 
 

@@ -138,7 +138,7 @@ class Planner:
             params = method.Params.model_validate(entry.model_extra or {})
             for dataset in self.suite.datasets.private:
                 for seed in self.suite.seeds:
-                    for eps in (self.suite.epsilons if method.private else [math.inf]):
+                    for eps in ((entry.epsilons or self.suite.epsilons) if method.private else [math.inf]):
                         out.append(unit := method.plan(self, dataset, seed, eps, params))
                         if self.suite.budget.evaluate_validation and unit.kind == "evaluate":
                             out.append(validation_twin(unit))
