@@ -488,6 +488,9 @@ class FrontierConfig(Strict):
         "`budget.evaluate_validation: true` and the methods `zero_shot` and `source_only`)."))
     max_compute_share: Annotated[float, Field(gt=0, le=1)] = Field(0.35, description=(
         "Only candidates whose per-token compute is at most this share of the target's are eligible."))
+    fallback: Literal["none", "best"] = Field("none", description=(
+        "When no candidate passes: `none` (no choice) or `best`, the eligible candidate whose worst validation "
+        "gain over the private sets is largest (the report says the rule was not met)."))
 
     @field_validator("layers")
     @classmethod

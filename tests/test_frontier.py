@@ -39,6 +39,7 @@ def test_the_rule_takes_the_smallest_eligible_candidate_that_gains_on_every_set(
     assert choose(cands, 0.10, 0.6).label == "mid"
     assert choose(cands, 0.04, 0.35).label == "small"
     assert choose(cands, 0.25, 0.35) is None
+    assert choose(cands, 0.25, 0.35, fallback="best").label == "mid"  # worst gains: mid 0.11, small 0.05, tiny -inf
 
 
 def test_validation_twins_leave_the_test_units_as_they_were():

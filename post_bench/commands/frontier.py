@@ -64,8 +64,8 @@ def write_report(suite, root: Path, command: str) -> int:
     cands = [candidate(label_of(layers), read_results(root / label_of(layers) / "results.json"),
                        root / label_of(layers)) for layers in suite.frontier.layers]
     rule = {"min_gain": suite.frontier.min_gain, "max_compute_share": suite.frontier.max_compute_share,
-            "split": "validation"}
-    chosen = choose(cands, rule["min_gain"], rule["max_compute_share"])
+            "split": "validation", "fallback": suite.frontier.fallback}
+    chosen = choose(cands, rule["min_gain"], rule["max_compute_share"], rule["fallback"])
     written = write(cands, chosen, rule, root / "report", command)
     click.echo(f"wrote {written[0]}; chosen: {chosen.label if chosen else 'none'}")
     return 0

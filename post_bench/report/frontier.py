@@ -99,7 +99,20 @@ def candidate(label: str, results: Results, folder: Path) -> Candidate:
                      d.steps if d else None, d.student_loss if d else None, d.teacher_loss if d else None, sets)
 
 
-def choose(candidates: Sequence[Candidate], min_gain: float, max_share: float) -> Candidate | None:
-    """The smallest candidate (by compute share) that passes the rule, or None."""
+def worst_validation_gain(c: Candidate) -> float:
+    """The candidate's smallest validation gain over the private sets (-inf when one is missing)."""
+    gains = [s.validation_gain.estimate if s.validation_gain else -math.inf for s in c.sets]
+    return min(gains) if gains else -math.inf
+
+
+def choose(candidates: Sequence[Candidate], min_gain: float, max_share: float,
+           fallback: str = "none") -> Candidate | None:
+    """The smallest candidate (by compute share) that passes the rule; when none does, None (``fallback``
+    ``none``) or the eligible candidate with the largest worst validation gain (``best``)."""
     passing = [c for c in candidates if c.passes(min_gain, max_share)]
-    return min(passing, key=lambda c: c.compute_share) if passing else None
+    if passing:
+        return min(passing, key=lambda c: c.compute_share)
+    eligible = [c for c in candidates if c.compute_share is not None and c.compute_share <= max_share]
+    if fallback == "best" and eligible:
+        return max(eligible, key=worst_validation_gain)
+    return None

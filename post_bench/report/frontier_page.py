@@ -7,7 +7,14 @@ import dataclasses
 import json
 from pathlib import Path
 
-from post_bench.report.frontier import DIRECT_TRANSFER, SOURCE_PROMPT, SOURCE_ZERO_SHOT, ZERO_SHOT, Candidate
+from post_bench.report.frontier import (
+    DIRECT_TRANSFER,
+    SOURCE_PROMPT,
+    SOURCE_ZERO_SHOT,
+    ZERO_SHOT,
+    Candidate,
+    worst_validation_gain,
+)
 
 
 def _pct(x: float | None) -> str:
@@ -22,6 +29,16 @@ def _share(c: Candidate) -> str:
     return "—" if c.compute_share is None else f"{100 * c.compute_share:.1f}%"
 
 
+def _chosen_line(candidates: list[Candidate], chosen: Candidate | None, rule: dict) -> str:
+    if chosen is None:
+        return "**Chosen: none** — no eligible candidate passes the rule."
+    text = f"**Chosen:** {chosen.label} (layers {list(chosen.layers)}, {_share(chosen)} of the target's compute)"
+    if not chosen.passes(rule["min_gain"], rule["max_compute_share"]):
+        text += (f" — by the fallback: **no candidate passes the rule** (its worst validation gain is "
+                 f"{100 * worst_validation_gain(chosen):+.1f} points)")
+    return text
+
+
 def markdown(candidates: list[Candidate], chosen: Candidate | None, rule: dict, command: str) -> str:
     lines = [
         "# Source frontier", "",
@@ -31,9 +48,10 @@ def markdown(candidates: list[Candidate], chosen: Candidate | None, rule: dict, 
         "per-example paired differences within seeds, with 95% CIs (`post_bench.report.paired`).", "",
         f"**Rule (written in the suite before any test row was read):** the smallest candidate with at most "
         f"{100 * rule['max_compute_share']:.0f}% of the target's per-token compute whose source prompt beats the "
-        f"target's zero-shot by ≥ {100 * rule['min_gain']:.0f} points on the validation split of every private set.",
-        "", f"**Chosen:** {chosen.label} (layers {list(chosen.layers)}, {_share(chosen)} of the target's compute)"
-        if chosen else "**Chosen: none** — no eligible candidate passes the rule.", "",
+        f"target's zero-shot by ≥ {100 * rule['min_gain']:.0f} points on the validation split of every private set"
+        + ("; when none does, the eligible candidate whose worst validation gain is largest (fallback)."
+           if rule.get("fallback") == "best" else "."),
+        "", _chosen_line(candidates, chosen, rule), "",
         "| source | layers | compute | distillation | student loss | set | target ZS | source ZS | source prompt "
         "| direct transfer | gain (validation) | gain (test) | rule |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
