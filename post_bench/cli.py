@@ -113,14 +113,17 @@ def run(suite_file: str, out_dir: str | None, executor: str, ray_address: str | 
               help="folder of the candidates' runs and the report (default runs/<suite name>)")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True,
               help="worker processes per candidate run (local executor)")
+@click.option("--report-only", is_flag=True,
+              help="write the report from OUT/layers-*/results.json (and samples) without running anything")
 @_suite_overrides
-def frontier(suite_file: str, out_dir: str | None, jobs: int, sets: tuple[str, ...] = (), limit: int | None = None,
-             device: str | None = None, precision: str | None = None) -> None:
+def frontier(suite_file: str, out_dir: str | None, jobs: int, report_only: bool, sets: tuple[str, ...] = (),
+             limit: int | None = None, device: str | None = None, precision: str | None = None) -> None:
     """Run SUITE_FILE once per candidate source of its `frontier` block, then write the source-frontier report
     (OUT/report/frontier.md) with the candidate the suite's rule chooses. Resumes like `run`."""
     from post_bench.commands.frontier import run_frontier  # deferred: start-up time (torch)
 
-    sys.exit(run_frontier(suite_file, _overrides(sets, limit, device, precision), out_dir=out_dir, jobs=jobs))
+    sys.exit(run_frontier(suite_file, _overrides(sets, limit, device, precision), out_dir=out_dir, jobs=jobs,
+                          report_only=report_only))
 
 
 def _overrides(sets, limit, device, precision) -> dict:

@@ -76,7 +76,13 @@ def test_frontier_runs_every_candidate_and_chooses_by_validation(tmp_path):
     assert {r["method"] for r in run["validation"]} == {"zero_shot", "source_only"}
     assert all(r["n_test"] == 16 for r in run["utility"]) and run["distill"][0]["teacher_top_k"] == 8
     assert run["distill"][0]["label_words_weight"] == 1.0
-    assert "Chosen" in (tmp_path / "out" / "report" / "frontier.md").read_text()
+    page = (tmp_path / "out" / "report" / "frontier.md").read_text()
+    assert "Chosen" in page
+    (tmp_path / "out" / "report" / "frontier.md").unlink()
+    again = CliRunner().invoke(main, ["frontier", str(path), "--out", str(tmp_path / "out"), "--report-only"])
+    assert again.exit_code == 0 and (tmp_path / "out" / "report" / "frontier.md").read_text() == page
+    missing = CliRunner().invoke(main, ["frontier", str(path), "--out", str(tmp_path / "none"), "--report-only"])
+    assert missing.exit_code == 2 and missing.output.count("results.json: not found") == 3
 
 
 def test_a_suite_without_a_frontier_is_refused_in_one_line_each(tmp_path):

@@ -40,12 +40,18 @@ def label_of(layers: list[int]) -> str:
     return f"layers-{len(layers)}"
 
 
-def run_frontier(suite_file: str, overrides: dict, *, out_dir: str | None, jobs: int) -> int:
+def run_frontier(suite_file: str, overrides: dict, *, out_dir: str | None, jobs: int, report_only: bool = False) -> int:
     set_phase("loading the suite")
     suite = load_suite(suite_file, **overrides)
     if problems := frontier_problems(suite, suite_file):
         raise UserInputError(problems)
     root = Path(out_dir or Path("runs") / suite.name)
+    if report_only:
+        missing = [label_of(x) for x in suite.frontier.layers if not (root / label_of(x) / "results.json").is_file()]
+        if missing:
+            raise UserInputError([problem(str(root / m / "results.json"), "", "not found", "a finished candidate "
+                                          "run (run `post-bench frontier` without --report-only)") for m in missing])
+        return write_report(suite, root, f"post-bench frontier {suite_file}")
     for layers in suite.frontier.layers:
         label = label_of(layers)
         click.echo(f"frontier: candidate {label} {layers}")

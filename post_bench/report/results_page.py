@@ -332,14 +332,15 @@ def report_section(folder: str, results: Results, suites: Path) -> list[str]:
 
 
 def frontier_section(reports: Path) -> list[str]:
-    """The source-frontier report (``reports/*/frontier.md``, written by `post-bench frontier` from its runs), its
-    rule, choice and table as they are there."""
+    """The source-frontier report (``reports/<name>/report/frontier.md``, written by `post-bench frontier` from the
+    candidate runs beside it), its rule, choice and table as they are there."""
     out = []
-    for page in sorted(reports.glob("*/frontier.md")):
+    for page in sorted(reports.glob("*/report/frontier.md")):
+        name = page.parent.parent.name
         body = page.read_text(encoding="utf-8").splitlines()
         keep = [line for line in body[1:] if not line.startswith("![")]
-        out += [f"## source frontier (`reports/{page.parent.name}/`)", "", *keep,
-                f"![source prompt against compute](../reports/{page.parent.name}/frontier.png)", ""]
+        out += [f"## source frontier (`reports/{name}/`)", "", *keep,
+                f"![source prompt against compute](../reports/{name}/report/frontier.png)", ""]
     return out
 
 
