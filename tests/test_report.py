@@ -237,7 +237,7 @@ def test_ablation_table_pairs_a_labelled_entry_with_its_method_by_seed():
                for m, accs in (("post", (0.50, 0.60, 0.70)), ("post_lw", (0.60, 0.70, 0.85))) for s, a in enumerate(accs)]
     (row,) = ablation_table(parse_results({"schema": 2, "suite": suite, "utility": utility})).rows
     # d = (10, 10, 15) points: mean 11.7, sd 2.89, t(2) = 4.303 -> half-width 7.2
-    assert row == ("d", "∞", "post_lw − post", "3", "+11.7", "[+4.5, +18.8]", "holds")
+    assert row == ("d", "∞", "post_lw − post", "3", "—", "+11.7", "[+4.5, +18.8]", "holds")
     assert ablation_table(parse_results({"schema": 2, "suite": {"methods": []}, "utility": utility})).rows == ()
 
 

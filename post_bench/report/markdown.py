@@ -15,6 +15,7 @@ from post_bench.rows import Environment, Evidence, Results
 from .attack_pairs import TITLE as PAIRS_TITLE
 from .attack_pairs import attack_pairs_lines
 from .cost import cost_vs_tuning_caption, plot_cost, plot_cost_vs_tuning, tuning_cost_model
+from .evidence import load_evidence
 from .roc import plot_roc
 from .tables import Table, build_tables, suite_value, to_latex, to_markdown
 from .tradeoff import plot_privacy_utility, tradeoff_points
@@ -192,7 +193,7 @@ def render_report(results: Results, out_dir: Path | str, samples_dir: Path | str
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tables = build_tables(results)
+    tables = build_tables(results, load_evidence(results, samples_dir) if samples_dir is not None else None)
     privacy_note = with_attack_pairs(tables, results, samples_dir)
     figures = draw_figures(results, out)
     body = report_body(results, tables, figures, privacy_note) or ["_No results recorded._", ""]

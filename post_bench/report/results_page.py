@@ -28,6 +28,7 @@ from post_bench.rows import Check, Claim, ClaimCell, Environment, ExtractionRow,
 
 from . import load_results
 from .cost import suite_costs
+from .evidence import load_evidence
 from .stats import cell_interval
 from .tables import (
     ZERO_SHOT,
@@ -318,14 +319,15 @@ def cost_lines(results: Results) -> list[str]:
                                                           f"({100 * d / total:.0f}%)." if d else "."), ""]
 
 
-def report_section(folder: str, results: Results, suites: Path) -> list[str]:
+def report_section(folder: str, results: Results, suites: Path, evidence=None) -> list[str]:
     name = suite_value(results.suite, "name", default=folder)
     out = [f"## {name} (`reports/{folder}/`)", ""]
     out += setting_lines(results, folder, _suite_file(str(name), suites)) + [""]
     out += utility_tables(results)
-    ablations = ablation_table(results)
+    ablations = ablation_table(results, evidence)
     if ablations.rows:
-        out += ["Ablations (each labelled entry against its method, paired by seed):", "", to_markdown(ablations), ""]
+        out += ["Ablations (each labelled entry against its method; paired by test row within seeds where the "
+                "per-example outputs exist, else by seed):", "", to_markdown(ablations), ""]
     out += claim_lines(results) + privacy_lines(results) + canary_lines(results) + extraction_lines(results)
     out += cost_lines(results)
     return out
@@ -360,7 +362,7 @@ def render(reports: Path | str = "reports", suites: Path | str = "suites") -> st
            "the numbers mean for the method, and how the settings came about: [design notes](design-notes.md).",
            "", "Reports: " + ", ".join(f"[{folder}](#{_anchor(folder, results)})" for folder, results in loaded), ""]
     for folder, results in loaded:
-        out += report_section(folder, results, suites)
+        out += report_section(folder, results, suites, load_evidence(results, reports / folder))
     out += frontier_section(reports)
     if not loaded:
         out += [f"_No reports/*/results.json under {reports}._", ""]

@@ -29,6 +29,7 @@ from post_bench.rows import (
 
 from .claims import PAPER_GAP, accuracy_values, from_results
 from .cost import distillation_one_off, pipeline_costs
+from .paired import align, row_contrast
 from .stats import T_SEEDS, WILSON, Interval, cell_interval, paired_difference, verdict
 
 DASH = "—"
@@ -386,9 +387,20 @@ def method_labels(suite: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def ablation_table(results: Results) -> Table:
+def _rows_paired(evidence, a_key, b_key) -> tuple[Interval, int, int] | None:
+    """(interval, seeds, paired rows) of a − b paired by test row within seeds, or None without per-row outputs."""
+    a, b = (evidence.rows(a_key), evidence.rows(b_key)) if evidence is not None else (None, None)
+    seeds = [s for s in (a or {}) if s in (b or {})]
+    if not seeds:
+        return None
+    contrast = row_contrast({s: align([(1.0, a[s]), (-1.0, b[s])])[0] for s in seeds})
+    return contrast.interval(), contrast.n_seeds, contrast.n_rows
+
+
+def ablation_table(results: Results, evidence=None) -> Table:
     """Each labelled method entry (an ablation: the same method with other settings) against the unlabelled
-    entry of its method, per dataset and ε: the paired-by-seed accuracy difference, its 95% CI and a verdict."""
+    entry of its method, per dataset and ε: the accuracy difference, its 95% CI and a verdict. With ``evidence``
+    (per-example outputs) paired by test row within seeds as the claims are, else paired by seed."""
     base_of = method_labels(results.suite)
     acc = accuracy_values(results.utility).by_key
     out = []
@@ -396,18 +408,24 @@ def ablation_table(results: Results) -> Table:
         base = acc.get((ds, base_of.get(label), eps))
         if label not in base_of or not base:
             continue
-        try:
-            diff = paired_difference(values, base)
-        except ValueError:
-            continue
-        iv = diff.interval
+        by_rows = _rows_paired(evidence, (ds, label, eps), (ds, base_of[label], eps))
+        if by_rows is not None:
+            iv, n_seeds, n_rows = by_rows
+        else:
+            try:
+                diff = paired_difference(values, base)
+            except ValueError:
+                continue
+            iv, n_seeds, n_rows = diff.interval, len(diff.seeds), None
         ci = f"[{100 * iv.low:+.1f}, {100 * iv.high:+.1f}]" if iv.available else DASH
-        out.append((ds, eps_symbol(eps), f"{label} − {base_of[label]}", str(len(diff.seeds)),
-                    f"{100 * iv.mean:+.1f}", ci, verdict(iv)[0]))
+        out.append((ds, eps_symbol(eps), f"{label} − {base_of[label]}", str(n_seeds),
+                    DASH if n_rows is None else str(n_rows), f"{100 * iv.mean:+.1f}", ci, verdict(iv)[0]))
     return Table("Ablations (labelled method entries vs their method)",
-                 ("dataset", "ε", "difference", "seeds", "mean d (points)", "95% CI of d", "d > 0"), tuple(out),
-                 "Paired by seed; 95% CI: Student-t over the paired seeds; holds / does not hold / inconclusive as in "
-                 "the claims.")
+                 ("dataset", "ε", "difference", "seeds", "paired rows", "mean d (points)", "95% CI of d", "d > 0"),
+                 tuple(out),
+                 "With per-example outputs ('paired rows' given): paired by test row within seeds as the claims are "
+                 "(normal CI with the larger of the row and the between-seed variance); without them: paired by "
+                 "seed, Student-t over the seeds. holds / does not hold / inconclusive as in the claims.")
 
 
 def cost_table(rows: Iterable[CostRow]) -> Table:
@@ -543,10 +561,11 @@ def results_claims(results: Results) -> list[Claim]:
     return results.claims if results.claims is not None else from_results(results)
 
 
-def build_tables(results: Results) -> dict[str, list[Table]]:
-    """All tables, keyed by report section; empty sections give empty lists."""
+def build_tables(results: Results, evidence=None) -> dict[str, list[Table]]:
+    """All tables, keyed by report section; empty sections give empty lists. ``evidence``: the run's per-example
+    outputs (``report.evidence.load_evidence``), for the ablations paired by test row."""
     sections = {
-        "utility": [utility_table(results.utility), ablation_table(results)],
+        "utility": [utility_table(results.utility), ablation_table(results, evidence)],
         "claims": claims_tables(results_claims(results)),
         "privacy": [privacy_table(results.privacy), canary_table(results.privacy), epsilon_table(results.privacy),
                     paper_table3(results.privacy)],
