@@ -17,6 +17,7 @@ from post_bench.rows import parse_results, results_json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = sorted((ROOT / "reports").glob("*/results.json"))
+CANDIDATES = sorted((ROOT / "reports").glob("*/layers-*/results.json"))  # the source frontier's runs
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,8 @@ def test_the_schema_ships_with_the_package():
     assert json.loads(schema_path().read_text())["properties"]["schema"]["enum"] == list(READABLE)
 
 
-@pytest.mark.parametrize("path", REPORTS, ids=[p.parent.name for p in REPORTS])
+@pytest.mark.parametrize("path", REPORTS + CANDIDATES,
+                         ids=[str(p.parent.relative_to(ROOT / "reports")) for p in REPORTS + CANDIDATES])
 def test_committed_reports_validate(validator, path):
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["schema"] in READABLE

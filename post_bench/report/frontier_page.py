@@ -25,6 +25,12 @@ def _gain(g) -> str:
     return "—" if g is None else f"{100 * g.estimate:+.1f} [{100 * g.low:+.1f}, {100 * g.high:+.1f}]"
 
 
+def _loss(c: Candidate) -> str:
+    if c.student_loss is None:
+        return "—"
+    return f"{c.student_loss:.2f}" + ("" if c.teacher_loss is None else f" (teacher {c.teacher_loss:.2f})")
+
+
 def _share(c: Candidate) -> str:
     return "—" if c.compute_share is None else f"{100 * c.compute_share:.1f}%"
 
@@ -46,22 +52,24 @@ def markdown(candidates: list[Candidate], chosen: Candidate | None, rule: dict, 
         "each private set's source prompt (`source_only`, tuned and read on the source) against the target's "
         "zero-shot, on the validation split (what the rule reads) and the test split (reported only). Gains are "
         "per-example paired differences within seeds, with 95% CIs (`post_bench.report.paired`).", "",
-        f"**Rule (written in the suite before any test row was read):** the smallest candidate with at most "
+        f"**Rule (written in the suite; it reads validation rows only):** the smallest candidate with at most "
         f"{100 * rule['max_compute_share']:.0f}% of the target's per-token compute whose source prompt beats the "
         f"target's zero-shot by ≥ {100 * rule['min_gain']:.0f} points on the validation split of every private set"
         + ("; when none does, the eligible candidate whose worst validation gain is largest (fallback)."
            if rule.get("fallback") == "best" else "."),
         "", _chosen_line(candidates, chosen, rule), "",
-        "| source | layers | compute | distillation | student loss | set | target ZS | source ZS | source prompt "
+        "| source | layers | compute | distillation | held-out LM loss | set | target ZS | source ZS | source prompt "
         "| direct transfer | gain (validation) | gain (test) | rule |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in candidates:
-        ok = "passes" if c.passes(rule["min_gain"], rule["max_compute_share"]) else "fails"
+        ok = ("passes" if c.passes(rule["min_gain"], rule["max_compute_share"])
+              else "over the compute limit" if c.compute_share and c.compute_share > rule["max_compute_share"]
+              else "fails")
         for i, s in enumerate(c.sets):
             head = (f"{c.label} | {list(c.layers)} | {_share(c)} | "
                     f"{'—' if c.distill_wall_s is None else f'{c.distill_wall_s / 60:.1f} min, {c.distill_steps} steps'}"
-                    f" | {c.student_loss if c.student_loss is not None else '—'}") if i == 0 else " | | | |"
+                    f" | {_loss(c)}") if i == 0 else " | | | |"
             acc = s.accuracy
             lines.append(f"| {head} | {s.dataset} | {_pct(acc.get((ZERO_SHOT, 'test')))} | "
                          f"{_pct(acc.get((SOURCE_ZERO_SHOT, 'test')))} | {_pct(acc.get((SOURCE_PROMPT, 'test')))} | "
