@@ -341,6 +341,8 @@ def frontier_section(reports: Path) -> list[str]:
         name = page.parent.parent.name
         body = page.read_text(encoding="utf-8").splitlines()
         keep = [line for line in body[1:] if not line.startswith("![")]
+        while keep and not keep[0].strip():
+            keep.pop(0)
         out += [f"## source frontier (`reports/{name}/`)", "", *keep,
                 f"![source prompt against compute](../reports/{name}/report/frontier.png)", ""]
     return out
