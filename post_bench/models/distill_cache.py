@@ -50,14 +50,7 @@ def cached_targets(cfg, kept_ids=None):
         if (folder / "targets.safetensors").is_file():
             return TeacherTargets.load(folder)
         targets = compute()
-        tmp = folder.with_name(f".{folder.name}.tmp")
-        try:
-            targets.save(tmp)
-            tmp.rename(folder)
-        except OSError as err:  # the cache only saves later runs work
-            shutil.rmtree(tmp, ignore_errors=True)
-            where, reason = os_failure(err, tmp)
-            tqdm.write(f"note: {where}: cannot keep the teacher targets in the cache ({reason})", file=sys.stderr)
+        keep(folder, targets.save, "the teacher targets", "the next one computes them again")
         return targets
 
     return targets_of
@@ -92,19 +85,28 @@ def copy_model(src: Path, dst: Path) -> None:
 
 
 def store(folder: Path, work: Path, record: dict) -> None:
-    """Copy the finished model into the cache (a temporary folder renamed into place: never half-written). The
+    """Copy the finished model into the cache (:func:`keep`)."""
+
+    def write(tmp: Path) -> None:
+        copy_model(work / "model", tmp / "model")
+        (tmp / "record.json").write_text(json.dumps(record, indent=1))
+
+    keep(folder, write, "the distilled model", "the next one distils again")
+
+
+def keep(folder: Path, write, what: str, otherwise: str) -> None:
+    """``write(tmp)`` into a temporary folder renamed to ``folder``: a cache entry is never half-written. The
     cache only saves later runs work: a cache that cannot take it (full disk, read-only) is a note, and this
-    run goes on with its own copy."""
+    run goes on with what it has."""
     tmp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        copy_model(work / "model", tmp / "model")
-        (tmp / "record.json").write_text(json.dumps(record, indent=1))
+        write(tmp)
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
         where, reason = os_failure(err, tmp)
-        tqdm.write(f"note: {where}: cannot keep the distilled model in the cache ({reason}); this run goes on, "
-                   "the next one distils again", file=sys.stderr)  # above a progress bar, if one is shown
+        tqdm.write(f"note: {where}: cannot keep {what} in the cache ({reason}); this run goes on, {otherwise}",
+                   file=sys.stderr)  # above a progress bar, if one is shown
         return
     try:
         tmp.rename(folder)

@@ -4,7 +4,8 @@ One run per candidate (``post-bench frontier`` makes them). From each run's resu
 the candidate's share of the target's per-token compute (parameters a token passes through, from its distill
 row), the one-off distillation cost, and per private set the source prompt's accuracy (``source_only``) against
 the target's zero-shot, on the validation split (what the rule reads) and on the test split (what is reported),
-as per-example paired differences with their CI (:func:`post_bench.report.paired.row_contrast`).
+as per-example paired differences with their CI (:func:`post_bench.report.claims.per_row_contrast`, as the claims
+are decided).
 
 The rule (``frontier`` in the suite): the smallest eligible candidate (share ≤ ``max_compute_share``) whose source
 prompt beats the target's zero-shot by ≥ ``min_gain`` on the validation split of every private set. It is
@@ -18,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from post_bench.report.claims import per_row_contrast
 from post_bench.report.evidence import load_evidence
-from post_bench.report.paired import align, row_contrast
 from post_bench.rows import Results
 
 ZERO_SHOT, SOURCE_PROMPT, SOURCE_ZERO_SHOT, DIRECT_TRANSFER = "zero_shot", "source_only", "source_zero_shot", \
@@ -74,10 +75,11 @@ def _gain(results: Results, folder: Path, split: str) -> dict[str, Gain]:
         a, b = ev.rows((dataset, SOURCE_PROMPT, math.inf)), ev.rows((dataset, ZERO_SHOT, math.inf))
         if not a or not b:
             continue
-        per_seed = {seed: align([(1.0, a[seed]), (-1.0, b[seed])])[0] for seed in a if seed in b}
-        if per_seed:
-            c = row_contrast(per_seed)
-            out[dataset] = Gain(c.estimate, c.low, c.high, c.n_rows, c.n_seeds)
+        try:
+            c, _, _ = per_row_contrast([(1.0, a), (-1.0, b)])
+        except ValueError:  # no seed with rows on both sides
+            continue
+        out[dataset] = Gain(c.estimate, c.low, c.high, c.n_rows, c.n_seeds)
     return out
 
 

@@ -27,9 +27,8 @@ from post_bench.rows import (
     UtilityRow,
 )
 
-from .claims import PAPER_GAP, accuracy_values, from_results
+from .claims import PAPER_GAP, accuracy_values, from_results, per_row_contrast
 from .cost import distillation_one_off, pipeline_costs
-from .paired import align, row_contrast
 from .stats import T_SEEDS, WILSON, Interval, cell_interval, paired_difference, verdict
 
 DASH = "—"
@@ -390,10 +389,12 @@ def method_labels(suite: Mapping[str, Any]) -> dict[str, str]:
 def _rows_paired(evidence, a_key, b_key) -> tuple[Interval, int, int] | None:
     """(interval, seeds, paired rows) of a − b paired by test row within seeds, or None without per-row outputs."""
     a, b = (evidence.rows(a_key), evidence.rows(b_key)) if evidence is not None else (None, None)
-    seeds = [s for s in (a or {}) if s in (b or {})]
-    if not seeds:
+    if not a or not b:
         return None
-    contrast = row_contrast({s: align([(1.0, a[s]), (-1.0, b[s])])[0] for s in seeds})
+    try:
+        contrast, _, _ = per_row_contrast([(1.0, a), (-1.0, b)])
+    except ValueError:  # no seed with rows on both sides
+        return None
     return contrast.interval(), contrast.n_seeds, contrast.n_rows
 
 
