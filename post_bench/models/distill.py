@@ -171,8 +171,8 @@ def distill(teacher, student, tokenizer, texts, *, kind: str, steps: int, batch_
     if targets is not None and (kind != "causal" or int(targets.offsets.numel()) != len(blocks) + 1
                                 or targets.temperature != temperature
                                 or (label_words_weight > 0 and targets.kept is None)):
-        raise ValueError("cached teacher targets need a causal LM, one entry per training block and the same "
-                         "temperature")
+        raise ValueError("cached teacher targets need a causal LM, one entry per training block, the same "
+                         "temperature, and the label words' logits kept when label_words_weight > 0")
     if not blocks:
         raise ValueError("no public text to distil on (all texts empty)")
     device = next(student.parameters()).device

@@ -27,8 +27,13 @@ def run_distill(unit, ctx, work, deps) -> DistillRecord:
     cfg: DistillConfig = unit.cfg
     texts = corpus_texts(ctx, cfg.corpus, cfg.corpus_size, cfg.seed)
     templates = distill_templates(ctx, cfg)
-    key = {**unit.config, "templates": templates} if templates else unit.config  # the templates as resolved
-    folder = cached_source(key, texts)  # keyed by the plain config: the cache outlives runs
+    label_ids = distill_label_ids(ctx, ctx.backbone(cfg.model)) if cfg.label_words_weight else None
+    key = dict(unit.config)  # the plain config (the cache outlives runs), with what it resolves to in this suite
+    if templates:
+        key["templates"] = templates
+    if label_ids:
+        key["label_ids"] = label_ids
+    folder = cached_source(key, texts)
     if (folder / "record.json").is_file() and (folder / "model").is_dir():
         record = json.loads((folder / "record.json").read_text())
         try:
@@ -38,7 +43,7 @@ def run_distill(unit, ctx, work, deps) -> DistillRecord:
         return DistillRecord(distill=[{**record["row"], "cached": True, "cache_key": folder.name}],
                              model_name=record["model_name"])
     start = time.perf_counter()
-    row, model_name = _distill(cfg, ctx, work, texts, templates)
+    row, model_name = _distill(cfg, ctx, work, texts, templates, label_ids)
     meter = cost.current()
     row["one_off"] = {"wall_s": round(time.perf_counter() - start, 2),
                       "flops": meter.flops if meter else None, "device": str(ctx.device)}
@@ -66,10 +71,9 @@ def distill_label_ids(ctx, backbone) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def _distill(cfg: DistillConfig, ctx, work, texts, templates) -> tuple[dict, str]:
+def _distill(cfg: DistillConfig, ctx, work, texts, templates, label_ids) -> tuple[dict, str]:
     """(the distillation's row, the teacher's name); the student is saved to ``work/model``."""
     backbone = ctx.backbone(cfg.model)
-    label_ids = distill_label_ids(ctx, backbone) if cfg.label_words_weight else None
     out = distil_source(backbone, texts, cfg, templates, targets_of=cached_targets(cfg, label_ids), label_ids=label_ids)
     folder = work / "model"
     out.student.save_pretrained(folder, safe_serialization=True)
