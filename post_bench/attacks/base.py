@@ -148,6 +148,7 @@ class CanaryAttack(Attack):
     ``unit_kind`` runs it on that prompt with :meth:`unit_settings` added to the common config."""
 
     needs_canaries = True
+    audits_training: ClassVar[bool] = False  # True: its unit reads the DP-SGD run that tuned the prompt (white-box)
     unit_kind: ClassVar[str]
     default_canaries: ClassVar[int]
     default_canary_kind: ClassVar[str]

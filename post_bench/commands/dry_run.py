@@ -20,7 +20,7 @@ from post_bench.attacks.base import ATTACKS
 from post_bench.checks import parse_suite
 from post_bench.data import check_dataset_spec
 from post_bench.data.hub import ROWS
-from post_bench.epsilon import eps_label, is_private
+from post_bench.epsilon import eps_label, is_private, parse_epsilon
 from post_bench.errors import UserInputError, problem
 from post_bench.methods import METHODS
 from post_bench.models.loading import parse_model_spec
@@ -153,6 +153,10 @@ def _shrink(suite: Suite, d: dict, cuda: bool) -> None:
         d["device"] = "cpu"
     d["budget"] = _cap(d["budget"], BUDGET_CAPS)
     d["tuning"] = _cap(d["tuning"], TUNING_CAPS)
+    for entry in d["methods"] + d["attacks"]:  # per-entry ε lists: to the ε values the dry run keeps
+        if isinstance(entry, dict) and entry.get("epsilons") is not None:
+            asked = [parse_epsilon(e) for e in entry["epsilons"]]
+            entry["epsilons"] = [e for e in d["epsilons"] if e in asked] or d["epsilons"][-1:]
     for i, attack in enumerate(d["attacks"]):
         attack = _cap(attack, ATTACK_CAPS)
         attack["population"] = min(attack["population"], d["budget"]["train_size"])

@@ -98,6 +98,7 @@ class CanaryPlan:
 
 
 CANARY_KINDS = ("secret", "mislabeled", "random-words", "nonsense")
+GRADIENT = "gradient"  # not a text: gradient canaries (``training.gradient_canaries``) plant no row in the data
 RANDOM_WORDS = 12  # words per random-words canary
 NONSENSE_WORDS = 6  # made-up words per nonsense canary
 _CONSONANTS, _VOWELS = "bdfgklmnprstvz", "aeiou"

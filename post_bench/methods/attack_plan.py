@@ -81,4 +81,17 @@ def _canaries(planner, attack, entry, method, name, params, dataset, seed, eps, 
     common = {"method": name, "role": ev.role, "model": ev.model, **with_canaries.data_cfg(dataset, seed),
               "epsilon": eps, "eval_batch_size": planner.suite.budget.eval_batch_size}
     cfg = SCHEMAS[attack.unit_kind].config.of(**common, **attack.unit_settings(entry, planner.suite, canaries["count"]))
-    return [Unit(attack.unit_kind, cfg, dict(evaluate.deps), label=f"{entry.name} {tag}")]
+    deps = dict(evaluate.deps)
+    if attack.audits_training:  # a white-box audit reads the DP-SGD run that holds its canaries: the tune unit
+        tune = _tune_of(deps.get("prompt"))
+        if tune is None:  # e.g. dp_opt: no DP-SGD run to audit
+            return []
+        deps = {"prompt": tune}
+    return [Unit(attack.unit_kind, cfg, deps, label=f"{entry.name} {tag}")]
+
+
+def _tune_of(prompt: Unit | None) -> Unit | None:
+    """The tune unit behind an attacked prompt (itself, or the source prompt a transfer moved); None: none."""
+    if prompt is not None and prompt.kind == "transfer":
+        prompt = prompt.deps.get("prompt")
+    return prompt if prompt is not None and prompt.kind == "tune" else None

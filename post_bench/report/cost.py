@@ -104,7 +104,7 @@ STAGES = (  # stacked in this order
 DISTILL_LABEL = "distillation (one-off)"
 DISTILL_CACHED_LABEL = "distillation (one-off, from the cache)"
 SHADOW_KINDS = frozenset({"shadow_prompts", "shadows"})
-ATTACK_KINDS = frozenset({"membership", "extraction", "one_run"})
+ATTACK_KINDS = frozenset({"membership", "extraction", "one_run", "one_run_gradient"})
 UNATTRIBUTED = "(no method)"
 
 

@@ -33,7 +33,6 @@ from .figures import GREY, LINESTYLES, save, style
 MAX_CURVES = 6
 MIN_FPR = 1e-3
 FPR_MARKS = ("0.01", "0.001")  # marked on every curve (keys of a row's tpr_at_fpr)
-CANARY_ATTACK = "one_run"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +108,7 @@ def roc_panels(privacy_rows: Iterable[PrivacyRow], dataset: str | None = None) -
     membership: dict[tuple, dict[str, list[PrivacyRow]]] = defaultdict(lambda: defaultdict(list))
     canaries: dict[str, dict[tuple, list[PrivacyRow]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
-        if r.attack == CANARY_ATTACK:
+        if r.one_run is not None:  # a one-run canary audit (one_run, one_run_gradient)
             canaries[r.method][(str(r.extra("canary_kind") or "canaries"), r.epsilon)].append(r)
         else:
             membership[(r.method, r.epsilon)][r.attack].append(r)

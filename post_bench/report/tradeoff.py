@@ -25,8 +25,6 @@ from .figures import GREY, save, style
 from .stats import cell_interval
 from .tables import ZERO_SHOT
 
-CANARY_ATTACK = "one_run"
-
 
 @dataclasses.dataclass(frozen=True)
 class Point:
@@ -61,7 +59,7 @@ def tradeoff_points(utility_rows: Iterable[UtilityRow], privacy_rows: Iterable[P
         n_test[key] = r.n_test
     aucs: dict[tuple, dict[str, list[PrivacyRow]]] = defaultdict(lambda: defaultdict(list))
     for r in privacy_rows:
-        if r.auc is not None and r.attack != CANARY_ATTACK:
+        if r.auc is not None and r.one_run is None:  # membership attacks, not one-run canary audits
             aucs[(r.dataset, r.method, r.epsilon)][r.attack].append(r)
     out = []
     for key in sorted(set(acc) & set(aucs)):

@@ -17,7 +17,7 @@ from post_bench.data import (
     population_holdout,
     sample_public,
 )
-from post_bench.data.canaries import plan_canaries
+from post_bench.data.canaries import GRADIENT, plan_canaries
 from post_bench.errors import UserInputError, problem
 from post_bench.models.backbone import Backbone
 from post_bench.models.loading import load_pretrained
@@ -141,7 +141,7 @@ class RunContext:
         """The private training split, with canaries planted only when the unit's config asks for them
         (extraction and one_run attacks plan their own prompts; LiRA populations never hold canaries)."""
         train = self.splits(dataset, seed).train
-        if not canaries:
+        if not canaries or canaries.kind == GRADIENT:  # gradient canaries join the DP-SGD steps, not the data
             return train
         canaries = canaries.dump()
         # mislabeled / random-words canaries: drawn from rows of the private distribution outside every split

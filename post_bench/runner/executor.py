@@ -130,7 +130,7 @@ def _drive(plan: Plan, backend: Backend, done: set[str], todo: int, echo) -> Non
 
 # rough relative cost of a unit kind (CPU quickstart: seconds per unit); only the order matters
 KIND_COST = {"distill": 30.0, "shadow_prompts": 25.0, "shadows": 3.0, "transfer": 6.0, "tune": 4.0, "dp_opt": 4.0, "extraction": 2.0,
-             "evaluate": 2.0, "one_run": 4.0, "membership": 0.2}
+             "evaluate": 2.0, "one_run": 4.0, "one_run_gradient": 0.2, "membership": 0.2}
 
 
 def unit_cost(unit: Unit) -> float:

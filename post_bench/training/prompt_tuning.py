@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from post_bench.models.backbone import Backbone, Encoded
+from post_bench.training.gradient_canaries import CanaryTrace
 from post_bench.training.settings import TuneSettings
 
 FP16_LOSS_SCALE = 1024.0
@@ -75,8 +76,10 @@ class _BatchSampler:
 
 
 def tune_prompts(backbone: Backbone, enc: Encoded, label_ids, init: torch.Tensor, settings: TuneSettings,
-                 members: list[np.ndarray] | None = None, seed: int = 0, desc: str = "tune"):
-    """Train prompts [K, P, H] (or one [P, H]) on ``enc``; returns (prompts on CPU, mean loss per step)."""
+                 members: list[np.ndarray] | None = None, seed: int = 0, desc: str = "tune",
+                 trace: CanaryTrace | None = None):
+    """Train prompts [K, P, H] (or one [P, H]) on ``enc``; returns (prompts on CPU, mean loss per step).
+    ``trace``: gradient canaries put into a single prompt's steps, and what an auditor sees of them recorded."""
     single = init.dim() == 2
     prompts = (init.unsqueeze(0) if single else init).detach().clone().float().to(backbone.device)
     K = prompts.shape[0]
@@ -85,6 +88,8 @@ def tune_prompts(backbone: Backbone, enc: Encoded, label_ids, init: torch.Tensor
         raise ValueError(f"{K} prompts but {len(members)} member sets")
     if any(len(m) == 0 for m in members):
         raise ValueError("every prompt needs at least one training example")
+    if trace is not None and K != 1:
+        raise ValueError(f"gradient canaries go into one prompt's training; got {K} prompts")
     prompts.requires_grad_(True)
     opt = torch.optim.Adam([prompts], lr=settings.lr)
     rng = np.random.default_rng(seed)
@@ -116,10 +121,14 @@ def tune_prompts(backbone: Backbone, enc: Encoded, label_ids, init: torch.Tensor
                 check_finite(g, scale)
                 grad += g / scale
             total += float(losses.detach().sum())
+        scale_by = torch.as_tensor(denom, device=grad.device, dtype=grad.dtype).view(K, 1, 1)
         if settings.private:
             noise = torch.randn(prompts.shape, generator=noise_gen, device=backbone.device)
-            grad = (grad + noise * settings.noise_multiplier * settings.clip) / torch.as_tensor(
-                denom, device=grad.device, dtype=grad.dtype).view(K, 1, 1)
+            noise = noise * settings.noise_multiplier * settings.clip
+            grad = (grad + noise if trace is None
+                    else trace.step(grad[0], noise[0], settings.clip, settings.clipping).unsqueeze(0)) / scale_by
+        elif trace is not None:  # non-private: the batch mean; the canaries join the sum, unclipped, no noise
+            grad = trace.step(grad[0] * scale_by[0], None, settings.clip, clipping=False).unsqueeze(0) / scale_by
         prompts.grad = grad
         opt.step()
         opt.zero_grad(set_to_none=True)

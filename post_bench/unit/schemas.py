@@ -268,6 +268,15 @@ class OneRunConfig(_CanaryAttackConfig):
     guesses: list[int] | None = None  # guesses per side to try (the best bound, Bonferroni-corrected)
 
 
+class OneRunGradientConfig(_CanaryAttackConfig):
+    """The white-box one-run audit of a DP-SGD run with gradient canaries (its ``prompt`` input: the tune unit)."""
+
+    delta: float | None
+    guesses: list[int]
+    view: Literal["known-data", "released"]
+    input_sha256: dict[str, str] | None = None
+
+
 class ExtractionConfig(_CanaryAttackConfig):
     candidates: int
     generate_tokens: int
@@ -398,6 +407,7 @@ SCHEMAS: dict[str, KindSchema] = {kind: KindSchema(config=c, record=r) for kind,
     ("evaluate", EvaluateConfig, EvaluateRecord),
     ("extraction", ExtractionConfig, ExtractionRecord),
     ("one_run", OneRunConfig, OneRunRecord),
+    ("one_run_gradient", OneRunGradientConfig, OneRunRecord),
     ("shadow_prompts", ShadowPromptsConfig, ShadowPromptsRecord),
     ("shadows", ShadowsConfig, ShadowsRecord),
     ("membership", MembershipConfig, MembershipRecord),

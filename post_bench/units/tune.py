@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from post_bench.data.canaries import GRADIENT
 from post_bench.models.soft_prompt import init_prompt, run_metadata, save_prompt
+from post_bench.training.gradient_canaries import TRACE_FILE, CanaryTrace, make_gradient_canaries
 from post_bench.training.prompt_tuning import tune_prompts
 from post_bench.training.settings import tune_settings
 from post_bench.unit.schemas import TuneConfig, TuneRecord
@@ -26,7 +28,14 @@ def run_tune(unit, ctx, work, deps) -> TuneRecord:
     cfg: TuneConfig = unit.cfg
     backbone, train, enc, label_ids, init = private_tuning_inputs(unit, ctx)
     settings, dp = tune_settings(cfg, len(enc))
-    prompt, history = tune_prompts(backbone, enc, label_ids, init, settings, seed=cfg.seed, desc=unit.label)
+    trace = None
+    if cfg.canaries is not None and cfg.canaries.kind == GRADIENT:  # a white-box audit's run (one_run_gradient)
+        canaries = make_gradient_canaries(cfg.canaries.count, init.numel(), seed=cfg.seed)
+        trace = CanaryTrace(canaries, settings.batch_size / len(enc), seed=cfg.seed)
+    prompt, history = tune_prompts(backbone, enc, label_ids, init, settings, seed=cfg.seed, desc=unit.label,
+                                   trace=trace)
+    if trace is not None:
+        trace.save(work / TRACE_FILE)
     meta = {**run_metadata(ctx, unit.config, train.task, backbone.kind), "method": "tune", "role": cfg.role,
             "noise_multiplier": dp["noise_multiplier"] if dp else None}  # ε and data set: the config's, as written
     save_prompt(work / "prompt", prompt, base_model=backbone.name, init_text=train.task.instruction, metadata=meta,
