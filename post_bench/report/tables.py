@@ -214,8 +214,8 @@ def _canary_verdict(r: PrivacyRow) -> str:
     ci = auc_ci(r)
     if r.eps_lower_bound is not None and r.eps_lower_bound > claimed_epsilon(r):
         return "DP VIOLATION: ε_lb > claimed ε"
-    if ci is not None and ci[0] > 0.5:
-        return "memorisation detected"
+    if ci is not None and ci[0] > 0.5:  # gradient canaries: the mechanism's output moved with them
+        return "canaries detected" if r.extra("canary_kind") == "gradient" else "memorisation detected"
     return "not detected at this power"
 
 
@@ -240,7 +240,11 @@ def canary_table(rows: Iterable[PrivacyRow]) -> Table:
         tuple(_canary_row(r) for r in audits),
         "Each canary went into the private training set with probability ½ (once: no group privacy); one training "
         "run per row. Score: the planted label's logit-scaled confidence under the prompt (raw) or minus the same "
-        "under the untrained prompt (calibrated). AUC and TPR at 1% FPR: included vs left-out canaries, [95% "
+        "under the untrained prompt (calibrated). Gradient canaries (one_run_gradient, white-box: the DP-SGD run "
+        "itself is attacked, not a released prompt): Dirac gradients of norm 10 × clip on distinct prompt "
+        "coordinates, Poisson-sampled like any example; score: the released noisy gradient sums at the canary's "
+        "coordinate times its sign, minus the other examples' clipped part (known-data, DP's worst-case "
+        "adversary) or not (released). AUC and TPR at 1% FPR: included vs left-out canaries, [95% "
         "percentile bootstrap over canaries]. Guesses: k highest 'in' + k lowest 'out' (or fixed k+/k−); with "
         "several k, each bounded at a Bonferroni-corrected level so the best holds at 95%. ε_lb: Steinke, Nasr, "
         "Jagielski (2023) and the f-DP one-run bound against the (ε, δ)-DP curve (Mahloujifar et al. 2025), both "
