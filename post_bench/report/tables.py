@@ -283,7 +283,9 @@ def epsilon_table(rows: Iterable[PrivacyRow]) -> Table:
         if r.eps_lower_bound is None:
             continue
         conf = r.eps_lower_bound_confidence
-        out.append((r.dataset, r.method, eps_symbol(claimed_epsilon(r)), r.attack, num(r.eps_lower_bound, 2),
+        view = str(r.extra("score") or "").split(":")[0] if r.extra("canary_kind") == "gradient" else ""
+        attack = f"{r.attack} ({view})" if view else r.attack  # two views of one white-box run stay apart
+        out.append((r.dataset, r.method, eps_symbol(claimed_epsilon(r)), attack, num(r.eps_lower_bound, 2),
                     DASH if conf is None else f"{100 * conf:g}%", str(r.extra("eps_lower_bound_threshold", DASH)),
                     str(r.extra("eps_lower_bound_trials", DASH))))
     return Table(
@@ -291,8 +293,8 @@ def epsilon_table(rows: Iterable[PrivacyRow]) -> Table:
         ("dataset", "method", "claimed ε", "attack", "ε_lb", "confidence", "threshold", "trials"),
         tuple(out),
         "ε_lb: with the stated confidence the prompt's training is not (ε', δ)-DP for any ε' < ε_lb (Clopper-Pearson; "
-        "split: threshold chosen on one half of the outcomes, bounded on the other; one_run: Steinke et al. 2023). "
-        "A correct DP implementation keeps ε_lb ≤ claimed ε.",
+        "split: threshold chosen on one half of the outcomes, bounded on the other; one_run, one_run_gradient: "
+        "Steinke et al. 2023). A correct DP implementation keeps ε_lb ≤ claimed ε.",
     )
 
 
