@@ -511,7 +511,14 @@ def _gap_row(cell: ClaimCell, g: Mapping[str, Any]) -> tuple[str, ...]:
           "unbounded" if (g["n"] or 0) >= 2 or n_rows else DASH)
     paper = g["paper"]
     return (cell.dataset, eps_symbol(cell.epsilon), num(g["n"]), num(n_rows) if n_rows else DASH,
-            num(g["estimate"], 2), ci, f"{paper['low']}–{paper['high']}" if paper else DASH, str(g["reason"] or DASH))
+            _ratio(g["estimate"]), ci, f"{paper['low']}–{paper['high']}" if paper else DASH, str(g["reason"] or DASH))
+
+
+def _ratio(x) -> str:
+    """A ratio to 2 decimals, never in scientific notation (a ratio of ~1e-18 is 0.00); None/NaN -> dash."""
+    if x is None or math.isnan(x):
+        return DASH
+    return f"{x + 0.0:.2f}".replace("-0.00", "0.00")
 
 
 def gap_recovery_table(claims: Iterable[Claim]) -> Table:
