@@ -156,3 +156,23 @@ def test_no_correct_mechanism_run_exceeds_its_claim_over_many_runs():
     found = {eps: [_audit_of_the_mechanism(eps, 1.0, seed=seed) for seed in range(10, 30)] for eps in (1.0, 8.0)}
     assert all(v <= eps for eps, vs in found.items() for v in vs), found
     assert min(found[8.0]) > 2.0 and min(found[1.0]) > 0.0
+
+
+@pytest.mark.slow  # end to end through the CLI
+def test_more_canaries_than_prompt_numbers_is_bad_input(tmp_path):
+    import yaml
+    from click.testing import CliRunner
+
+    from post_bench.cli import main
+
+    suite = {"name": "too-many", "seeds": [0], "epsilons": [1], "threads": 1, "precision": "fp32",
+             "models": {"target": "tiny-gpt2:layers=1,hidden=64"}, "datasets": {"private": ["election-tweets"]},
+             "budget": {"train_size": 8, "val_size": 0, "test_size": 8, "public_size": 8, "max_tokens": 16,
+                        "prompt_length": 2},
+             "tuning": {"steps": 2, "batch_size": 4, "accountant": "rdp"}, "methods": ["direct"],
+             "attacks": [{"name": "one_run_gradient", "methods": ["direct"], "canaries": 200}]}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(suite))
+    res = CliRunner().invoke(main, ["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "run"), "--no-report"])
+    assert res.exit_code == 2, res.output
+    assert "attacks[].canaries: 200 gradient canaries need one prompt number each; the prompt has 128 " in res.output
+    assert "Traceback" not in res.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from post_bench.data.canaries import GRADIENT
+from post_bench.errors import UserInputError, problem
 from post_bench.models.soft_prompt import init_prompt, run_metadata, save_prompt
 from post_bench.training.gradient_canaries import TRACE_FILE, CanaryTrace, make_gradient_canaries
 from post_bench.training.prompt_tuning import tune_prompts
@@ -30,6 +31,10 @@ def run_tune(unit, ctx, work, deps) -> TuneRecord:
     settings, dp = tune_settings(cfg, len(enc))
     trace = None
     if cfg.canaries is not None and cfg.canaries.kind == GRADIENT:  # a white-box audit's run (one_run_gradient)
+        if cfg.canaries.count > init.numel():  # one prompt coordinate each: known only once the model is loaded
+            raise UserInputError(problem("suite", "attacks[].canaries", f"{cfg.canaries.count} gradient canaries "
+                                         f"need one prompt number each; the prompt has {init.numel()} "
+                                         f"({init.shape[0]} tokens x {init.shape[1]})", f"at most {init.numel()}"))
         canaries = make_gradient_canaries(cfg.canaries.count, init.numel(), seed=cfg.seed)
         trace = CanaryTrace(canaries, settings.batch_size / len(enc), seed=cfg.seed)
     prompt, history = tune_prompts(backbone, enc, label_ids, init, settings, seed=cfg.seed, desc=unit.label,
