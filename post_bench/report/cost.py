@@ -6,8 +6,8 @@
   each pipeline: it is part of what each of those prompts costs. Attack units are audit cost, not method cost
   (the tables and claim 6 use these).
 - ``suite_costs`` and ``plot_cost``: where a whole suite's compute went, per method and per stage — tuning,
-  transfer, evaluation, shadow training (``shadow_prompts`` and ``shadows`` units) and attacks (``membership``,
-  ``extraction``, ``one_run`` units and the canary prompts tuned for them) — with the one-off distillation
+  transfer, evaluation, shadow training (``shadow_prompts`` and ``shadows`` units) and attacks (``membership``
+  units, each canary attack's unit kind and the canary prompts tuned for them) — with the one-off distillation
   apart. A unit serving several methods is split evenly between them, so the bars add up to the suite.
 - ``distillation_one_off``: what the distillation cost when it was run (its ``one_off`` record, kept when the
   student comes from the cache), as opposed to what this run spent on the distill unit.
@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from post_bench.attacks.base import ATTACKS
 from post_bench.epsilon import eps_symbol, parse_epsilon
 from post_bench.rows import CostRow, DistillRow
 
@@ -104,7 +105,8 @@ STAGES = (  # stacked in this order
 DISTILL_LABEL = "distillation (one-off)"
 DISTILL_CACHED_LABEL = "distillation (one-off, from the cache)"
 SHADOW_KINDS = frozenset({"shadow_prompts", "shadows"})
-ATTACK_KINDS = frozenset({"membership", "extraction", "one_run", "one_run_gradient"})
+ATTACK_KINDS = frozenset({"membership"} | {ATTACKS.get(n).unit_kind for n in ATTACKS.names()
+                                            if ATTACKS.get(n).needs_canaries})  # extraction, one_run, ...
 UNATTRIBUTED = "(no method)"
 
 

@@ -219,9 +219,14 @@ def _canary_verdict(r: PrivacyRow) -> str:
     return "not detected at this power"
 
 
+def _score_name(r: PrivacyRow) -> str:
+    """A one-run row's score in a word (``calibrated``, ``raw``, a white-box view such as ``known-data``)."""
+    return str(r.extra("score") or "raw").split(":")[0]
+
+
 def _canary_row(r: PrivacyRow) -> tuple[str, ...]:
     tpr = tpr_at(r, "0.01")
-    score = str(r.extra("score") or "raw").split(":")[0]
+    score = _score_name(r)
     correct, guesses = (None, None) if r.one_run is None else (r.one_run.correct, r.one_run.guesses)
     return (r.dataset, r.method, eps_symbol(claimed_epsilon(r)),
             f"{num(r.n_examples)} {r.extra('canary_kind', r.attack)}", score, num(r.seed),
@@ -283,8 +288,8 @@ def epsilon_table(rows: Iterable[PrivacyRow]) -> Table:
         if r.eps_lower_bound is None:
             continue
         conf = r.eps_lower_bound_confidence
-        view = str(r.extra("score") or "").split(":")[0] if r.extra("canary_kind") == "gradient" else ""
-        attack = f"{r.attack} ({view})" if view else r.attack  # two views of one white-box run stay apart
+        gradient = r.extra("canary_kind") == "gradient"  # two views of one white-box run stay apart
+        attack = f"{r.attack} ({_score_name(r)})" if gradient else r.attack
         out.append((r.dataset, r.method, eps_symbol(claimed_epsilon(r)), attack, num(r.eps_lower_bound, 2),
                     DASH if conf is None else f"{100 * conf:g}%", str(r.extra("eps_lower_bound_threshold", DASH)),
                     str(r.extra("eps_lower_bound_trials", DASH))))
