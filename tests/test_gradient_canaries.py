@@ -176,3 +176,30 @@ def test_more_canaries_than_prompt_numbers_is_bad_input(tmp_path):
     assert res.exit_code == 2, res.output
     assert "attacks[].canaries: 200 gradient canaries need one prompt number each; the prompt has 128 " in res.output
     assert "Traceback" not in res.output
+
+
+def _null_audit(seed: int, m: int = 1000, steps: int = 50):
+    """The audit of canaries that add nothing (clip 0: each sampled canary contributes 0 before the noise), with
+    data gradients beside them: (AUC CI excludes 0.5, eps_lb > 0) of the known-data view."""
+    from post_bench.attacks.one_run import audit_canaries
+
+    c = make_gradient_canaries(m, m, seed=seed)
+    trace = CanaryTrace(c, sample_rate=0.5, seed=seed)
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        data = 0.1 * torch.randn(m, generator=gen, dtype=torch.float64)
+        trace.step(data, torch.randn(m, generator=gen, dtype=torch.float64), clip=0.0, clipping=True)
+    found = audit_canaries(trace.observations().scores("known-data"), c.included, delta=1e-5,
+                           guesses=default_guesses(m), seed=seed)
+    low, high = found.auc["ci"]["auc"]
+    return not low <= 0.5 <= high, found.result.eps_lower_bound > 0
+
+
+@pytest.mark.slow
+def test_a_null_audit_keeps_its_level():
+    # 300 null runs: the AUC CI (percentile bootstrap over canaries) must exclude 0.5, and eps_lb leave 0, in at
+    # most 5% + 3.3 SE (9.1%). Seeds 2000-2999 gave 5.2% and 2.9% (1,000 runs); these 300 give 5.3% and 3.0%
+    runs = np.array([_null_audit(seed) for seed in range(2000, 2300)])
+    rates = runs.mean(axis=0)
+    assert rates[0] <= 0.05 + 3.3 * np.sqrt(0.05 * 0.95 / len(runs)), rates
+    assert rates[1] <= 0.05 + 3.3 * np.sqrt(0.05 * 0.95 / len(runs)), rates
